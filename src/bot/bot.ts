@@ -1,0 +1,108 @@
+import { autoRetry } from '@grammyjs/auto-retry';
+import { conversations, createConversation } from '@grammyjs/conversations';
+import { sequentialize } from '@grammyjs/runner';
+import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn } from 'grammy';
+import { loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
+import { ClubError } from '../club/errors.ts';
+import type { Platform } from '../db/schema.ts';
+import type { ClubDeps, Context, ConversationContext } from './context.ts';
+import { postgresConversationStorage } from './conversation-storage.ts';
+import { createSignup, SIGNUP } from './conversations/signup.ts';
+import { memberFeature } from './features/member.ts';
+import { staffFeature } from './features/staff.ts';
+import { startFeature } from './features/start.ts';
+import { unhandledFeature } from './features/unhandled.ts';
+import { resolveLocale } from './i18n.ts';
+import { createMenus } from './menus/main.ts';
+import { adapterFor, type PlatformAdapter } from './platform.ts';
+import { say } from './ui.ts';
+
+export interface BotOptions {
+  token: string;
+  apiRoot: string;
+}
+
+/** Bumped when the signup conversation changes shape, so old half-finished states are dropped. */
+const CONVERSATION_VERSION = 1;
+
+export function createBot(platform: Platform, options: BotOptions, deps: ClubDeps): Bot<Context> {
+  const adapter = adapterFor(platform);
+  const bot = new Bot<Context>(options.token, { client: { apiRoot: options.apiRoot } });
+  const log = deps.logger.child({ platform });
+
+  // Obey 429 retry_after (and retry 5xx), but give up rather than sleep for minutes inside an update.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
+  bot.api.config.use(async (prev, method, payload, signal) => {
+    const result = await prev(method, payload, signal);
+    const chatId = (payload as { chat_id?: unknown }).chat_id;
+    if (!result.ok && result.error_code === 403 && typeof chatId === 'number') {
+      await markAccountBlocked(deps.db, platform, chatId, deps.now());
+    }
+    return result;
+  });
+
+  const menus = createMenus();
+
+  bot.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
+  bot.use(clubContext(platform, adapter, deps));
+  bot.use(
+    conversations<Context, ConversationContext>({
+      storage: { type: 'key', version: CONVERSATION_VERSION, prefix: `${platform}:`, adapter: postgresConversationStorage(deps.db) },
+    }),
+  );
+  bot.use(
+    createConversation(createSignup(deps, menus.main), {
+      id: SIGNUP,
+      plugins: [speech(adapter, deps)],
+    }),
+  );
+  bot.use(menus.main);
+  bot.use(startFeature(menus));
+  bot.use(memberFeature(menus));
+  bot.use(staffFeature());
+  bot.use(unhandledFeature(menus));
+
+  bot.catch(async (error: BotError<Context>) => {
+    const ctx = error.ctx;
+    const cause = error.error;
+    if (cause instanceof ClubError) {
+      await say(ctx, ctx.t(cause.i18nKey, cause.params)).catch(() => undefined);
+      return;
+    }
+    const kind = cause instanceof GrammyError ? 'api_refused' : cause instanceof HttpError ? 'network' : 'bug';
+    log.error({ err: cause, kind, update_id: ctx.update.update_id }, 'update failed');
+    if (ctx.callbackQuery) await ctx.answerCallbackQuery().catch(() => undefined);
+    if (ctx.chat && typeof ctx.t === 'function') await say(ctx, ctx.t('errors.generic')).catch(() => undefined);
+  });
+
+  return bot;
+}
+
+/** Puts the club on the context: dependencies, the member and their role, and their language. */
+function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDeps): MiddlewareFn<Context> {
+  return async (ctx, next) => {
+    ctx.deps = deps;
+    ctx.adapter = adapter;
+    const from = ctx.from;
+    const loaded = from ? await loadAccountMember(deps.db, platform, from.id) : undefined;
+    ctx.member = loaded?.member ?? null;
+    ctx.role = loaded?.role ?? null;
+    ctx.locale = resolveLocale(ctx.member?.locale, from?.language_code, deps.config.defaultLocale);
+    ctx.t = deps.i18n.getFixedT(ctx.locale);
+    if (loaded) {
+      if (loaded.blocked) await markAccountReachable(deps.db, platform, from!.id);
+      await touchMember(deps.db, loaded.member.id, deps.now());
+    }
+    await next();
+  };
+}
+
+/** Inside conversations: the language and platform manners, without touching the database. */
+function speech(adapter: PlatformAdapter, deps: ClubDeps): MiddlewareFn<ConversationContext> {
+  return (ctx, next) => {
+    ctx.adapter = adapter;
+    ctx.locale = resolveLocale(null, ctx.from?.language_code, deps.config.defaultLocale);
+    ctx.t = deps.i18n.getFixedT(ctx.locale);
+    return next();
+  };
+}

@@ -1,0 +1,38 @@
+import type { ConversationFlavor } from '@grammyjs/conversations';
+import type { Context as BaseContext } from 'grammy';
+import type { i18n as I18nInstance } from 'i18next';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Locale, Member, StaffRole } from '../db/schema.ts';
+import type { Translate } from './i18n.ts';
+import type { PlatformAdapter } from './platform.ts';
+
+/** What every bot of the club shares: handed to createBot, never read from module globals. */
+export interface ClubDeps {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  i18n: I18nInstance;
+  cardSecret: string;
+  /** The clock; tests move it. */
+  now: () => Date;
+}
+
+/** What a handler needs to speak to this person: their language and the platform's manners. */
+export interface Speech {
+  locale: Locale;
+  t: Translate;
+  adapter: PlatformAdapter;
+}
+
+interface ClubFlavor extends Speech {
+  deps: ClubDeps;
+  /** The member behind this messenger account, or null before signup. */
+  member: Member | null;
+  role: StaffRole | null;
+}
+
+export type Context = ConversationFlavor<BaseContext & ClubFlavor>;
+/** Inside a conversation: a plain context plus the speech plugin (see conversations/). */
+export type ConversationContext = BaseContext & Speech;

@@ -1,0 +1,177 @@
+import type { Conversation } from '@grammyjs/conversations';
+import { Keyboard } from 'grammy';
+import { findMemberByPhone, joinClub } from '../../club/members.ts';
+import type { Gender } from '../../db/schema.ts';
+import { parseJalaliBirthday } from '../../lib/jalali.ts';
+import { normalizePhone } from '../../lib/phone.ts';
+import { formatNumber } from '../../lib/format.ts';
+import type { ClubDeps, Context, ConversationContext } from '../context.ts';
+import { homeText, loadMember, memberNumber } from '../screens.ts';
+import { say } from '../ui.ts';
+import type { ClubMenu } from '../menus/main.ts';
+
+export const SIGNUP = 'signup';
+const MAX_NAME = 64;
+
+type SignupConversation = Conversation<Context, ConversationContext>;
+
+function isCancel(text: string | undefined) {
+  return text === '/cancel';
+}
+
+/**
+ * Joining the club: a verified phone number (only the sender's own contact), a name, and
+ * optionally a Jalali birthday and gender. Each step is a wait, so the state between steps is
+ * what @grammyjs/conversations keeps in Postgres: a restart mid-way resumes at the same question.
+ */
+export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
+  return async function signup(conversation: SignupConversation, ctx: ConversationContext) {
+    const { t } = ctx;
+    const shareKeyboard = new Keyboard().requestContact(t('signup.share_button')).resized();
+    const skipKeyboard = new Keyboard().text(t('signup.skip')).resized();
+    const suggestedName = (ctx.from?.first_name ?? '').trim().slice(0, MAX_NAME);
+
+    await say(ctx, t('signup.welcome'), shareKeyboard);
+
+    // 1. Phone number: only a contact whose user_id is the sender's own.
+    let phone: string | null = null;
+    while (phone === null) {
+      const update = await conversation.wait();
+      if (update.callbackQuery) {
+        await update.answerCallbackQuery({ text: t('signup.finish_first') });
+        continue;
+      }
+      const message = update.message;
+      if (isCancel(message?.text)) return cancel(update);
+      const contact = message?.contact;
+      if (!contact) {
+        await say(update, t('signup.need_contact'), shareKeyboard);
+      } else if (contact.user_id === undefined || contact.user_id !== update.from?.id) {
+        await say(update, t('signup.contact_not_yours'), shareKeyboard);
+      } else {
+        phone = normalizePhone(contact.phone_number);
+        if (phone === null) await say(update, t('signup.phone_invalid'), shareKeyboard);
+      }
+    }
+    const verifiedPhone = phone;
+
+    // A phone already in the club (e.g. joined on the other messenger) is the same member.
+    const existingId = await conversation.external(async () => (await findMemberByPhone(deps.db, verifiedPhone))?.id ?? null);
+    if (existingId !== null) {
+      const result = await conversation.external(async () => {
+        const r = await joinClub(deps.db, accountOf(ctx), { phone: verifiedPhone, firstName: suggestedName || '-' }, policy(deps));
+        return { locale: r.member.locale, name: r.member.first_name };
+      });
+      const speech = result.locale ? { t: deps.i18n.getFixedT(result.locale) } : { t };
+      await say(ctx, speech.t('signup.linked', { name: result.name }), { remove_keyboard: true });
+      return showHome(conversation, ctx, existingId);
+    }
+
+    // 2. First name, with the messenger's name as a one-tap answer.
+    const nameKeyboard = suggestedName ? new Keyboard().text(suggestedName).resized() : { remove_keyboard: true as const };
+    await say(ctx, t('signup.ask_name'), nameKeyboard);
+    let firstName: string | null = null;
+    while (firstName === null) {
+      const update = await conversation.wait();
+      const text = update.message?.text?.trim();
+      if (isCancel(text)) return cancel(update);
+      if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
+      else if (!text || text.startsWith('/') || text.length > MAX_NAME || !/\p{L}/u.test(text)) {
+        await say(update, t('signup.name_invalid', { max: formatNumber(MAX_NAME, ctx.locale) }), nameKeyboard);
+      } else firstName = text;
+    }
+
+    // 3. Birthday in the Jalali calendar (optional).
+    await say(ctx, t('signup.ask_birthday'), skipKeyboard);
+    let birthDate: string | null | undefined;
+    while (birthDate === undefined) {
+      const update = await conversation.wait();
+      const text = update.message?.text?.trim();
+      if (isCancel(text)) return cancel(update);
+      if (update.callbackQuery) {
+        await update.answerCallbackQuery({ text: t('signup.finish_first') });
+        continue;
+      }
+      if (text === t('signup.skip')) {
+        birthDate = null;
+        continue;
+      }
+      const nowIso = await conversation.external(() => deps.now().toISOString());
+      const parsed = parseJalaliBirthday(text ?? '', new Date(nowIso), deps.config.timeZone);
+      if (parsed.ok) birthDate = parsed.iso;
+      else await say(update, t(`signup.birthday_${parsed.reason}`), skipKeyboard);
+    }
+
+    // 4. Gender (optional).
+    const genderKeyboard = new Keyboard()
+      .text(t('signup.gender_female'))
+      .text(t('signup.gender_male'))
+      .row()
+      .text(t('signup.skip'))
+      .resized();
+    await say(ctx, t('signup.ask_gender'), genderKeyboard);
+    let gender: Gender | null | undefined;
+    while (gender === undefined) {
+      const update = await conversation.wait();
+      const text = update.message?.text?.trim();
+      if (isCancel(text)) return cancel(update);
+      if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
+      else if (text === t('signup.gender_female')) gender = 'female';
+      else if (text === t('signup.gender_male')) gender = 'male';
+      else if (text === t('signup.skip')) gender = null;
+      else await say(update, t('signup.gender_invalid'), genderKeyboard);
+    }
+
+    const joined = await conversation.external(async () => {
+      const r = await joinClub(
+        deps.db,
+        accountOf(ctx),
+        { phone: verifiedPhone, firstName, birthDate, gender, locale: ctx.locale },
+        policy(deps),
+      );
+      return { memberId: r.member.id, name: r.member.first_name, bonus: r.bonus, created: r.created, role: r.role };
+    });
+    const number = memberNumber({ id: joined.memberId }, ctx.locale);
+    await say(
+      ctx,
+      joined.bonus > 0
+        ? t('signup.done', { name: joined.name, number, bonus: formatNumber(joined.bonus, ctx.locale) })
+        : t('signup.done_no_bonus', { name: joined.name, number }),
+      { remove_keyboard: true },
+    );
+    if (joined.role) await say(ctx, t('signup.role', { role: t(`roles.${joined.role}`) }));
+    return showHome(conversation, ctx, joined.memberId);
+
+    async function cancel(update: ConversationContext) {
+      await say(update, t('signup.cancelled'), { remove_keyboard: true });
+    }
+  };
+
+  async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number) {
+    const { text, locale } = await conversation.external(async () => {
+      const member = await loadMember(deps.db, memberId);
+      const locale = member.locale ?? ctx.locale;
+      return { text: await homeText(deps, member, { locale, t: deps.i18n.getFixedT(locale), adapter: ctx.adapter }), locale };
+    });
+    const inline_keyboard = await mainMenu.keyboard({ locale, t: deps.i18n.getFixedT(locale) });
+    await say(ctx, text, { inline_keyboard });
+  }
+}
+
+function accountOf(ctx: ConversationContext) {
+  return {
+    platform: ctx.adapter.platform,
+    userId: ctx.from!.id,
+    chatId: ctx.chat!.id,
+    username: ctx.from?.username ?? null,
+  };
+}
+
+function policy(deps: ClubDeps) {
+  return {
+    signupBonusPoints: deps.config.signupBonusPoints,
+    pointsValidityDays: deps.config.pointsValidityDays,
+    ownerPhones: deps.config.ownerPhones,
+    now: deps.now(),
+  };
+}

@@ -1,0 +1,159 @@
+import { Menu } from '@grammyjs/menu';
+import { InputFile } from 'grammy';
+import QRCode from 'qrcode';
+import { setMarketingOptIn, setMemberLocale } from '../../club/members.ts';
+import type { Locale, Member } from '../../db/schema.ts';
+import { signCardToken } from '../../lib/card-token.ts';
+import type { Context } from '../context.ts';
+import { homeText, formatTime, loadMember, memberNumber, pointsText } from '../screens.ts';
+import { say, showScreen } from '../ui.ts';
+
+export const CARD_PAYLOAD_PREFIX = 'c_';
+
+/** A menu that can also be drawn outside the menu middleware (from inside a conversation). */
+export class ClubMenu extends Menu<Context> {
+  /** Only `ctx.t` is read while drawing the club's menus. */
+  keyboard(speech: Pick<Context, 't' | 'locale'>) {
+    return this.render(speech as Context);
+  }
+}
+
+export interface ClubMenus {
+  main: ClubMenu;
+  showHome(ctx: Context): Promise<void>;
+  sendCard(ctx: Context, member: Member): Promise<void>;
+  showPoints(ctx: Context, member: Member): Promise<void>;
+}
+
+/** Handlers below run for members only; an old menu pressed by a non-member gets /start. */
+async function requireMember(ctx: Context): Promise<Member | null> {
+  if (ctx.member) return ctx.member;
+  await ctx.answerCallbackQuery({ text: ctx.t('errors.not_member'), show_alert: true }).catch(() => undefined);
+  return null;
+}
+
+export function createMenus(): ClubMenus {
+  const outdated = async (ctx: Context) => {
+    await ctx.answerCallbackQuery({ text: ctx.t('menu.outdated') });
+    await showHome(ctx);
+  };
+  const options = { onMenuOutdated: outdated, autoAnswer: true };
+
+  const main = new ClubMenu('main', options);
+  const points = new Menu<Context>('points', options);
+  const back = new Menu<Context>('back', options);
+  const settings = new Menu<Context>('settings', options);
+  const card = new Menu<Context>('card', options);
+
+  async function showHome(ctx: Context) {
+    if (!ctx.member) {
+      await say(ctx, ctx.t('errors.not_member'));
+      return;
+    }
+    await showScreen(ctx, await homeText(ctx.deps, ctx.member, ctx), main);
+  }
+
+  async function showSettings(ctx: Context, member: Member) {
+    const text = ctx.t('settings.body', {
+      language: ctx.t(`settings.language_${ctx.locale}`),
+      offers: ctx.t(member.marketing_opt_in ? 'settings.offers_on' : 'settings.offers_off'),
+    });
+    await showScreen(ctx, text, settings);
+  }
+
+  async function sendCard(ctx: Context, member: Member) {
+    const { deps } = ctx;
+    const now = deps.now();
+    const ttl = deps.config.cardTokenTtlMinutes * 60;
+    const token = signCardToken(member.id, deps.cardSecret, now, ttl);
+    const link = ctx.adapter.deepLink(ctx.me.username, CARD_PAYLOAD_PREFIX + token);
+    const png = await QRCode.toBuffer(link, { type: 'png', width: 480, margin: 2, errorCorrectionLevel: 'M' });
+    const { text, parse_mode } = ctx.adapter.render(
+      ctx.t('card.caption', {
+        name: member.first_name,
+        number: memberNumber(member, ctx.locale),
+        until: formatTime(new Date(now.getTime() + ttl * 1000), ctx.locale, deps.config.timeZone),
+      }),
+    );
+    await ctx.replyWithPhoto(new InputFile(png, 'card.png'), {
+      caption: text,
+      ...(parse_mode ? { parse_mode } : {}),
+      reply_markup: card,
+    });
+  }
+
+  main
+    .text((ctx) => ctx.t('menu.points'), async (ctx) => {
+      const member = await requireMember(ctx);
+      if (member) await showScreen(ctx, await pointsText(ctx.deps, member, ctx), points);
+    })
+    .text((ctx) => ctx.t('menu.card'), async (ctx) => {
+      const member = await requireMember(ctx);
+      if (member) await sendCard(ctx, member);
+    })
+    .row()
+    .text((ctx) => ctx.t('menu.invite'), async (ctx) => {
+      if (await requireMember(ctx)) await showScreen(ctx, ctx.t('invite.placeholder'), back);
+    })
+    .text((ctx) => ctx.t('menu.settings'), async (ctx) => {
+      const member = await requireMember(ctx);
+      if (member) await showSettings(ctx, member);
+    })
+    .row()
+    .text((ctx) => ctx.t('menu.help'), async (ctx) => {
+      await showScreen(ctx, ctx.t('help.body'), back);
+    });
+
+  points
+    .text((ctx) => ctx.t('menu.refresh'), async (ctx) => {
+      const member = await requireMember(ctx);
+      if (member) await showScreen(ctx, await pointsText(ctx.deps, await loadMember(ctx.deps.db, member.id), ctx), points);
+    })
+    .text((ctx) => ctx.t('menu.back'), showHome);
+
+  back.text((ctx) => ctx.t('menu.back'), showHome);
+
+  const switchLocale = (locale: Locale) => async (ctx: Context) => {
+    const member = await requireMember(ctx);
+    if (!member) return;
+    await setMemberLocale(ctx.deps.db, member.id, locale);
+    ctx.locale = locale;
+    ctx.t = ctx.deps.i18n.getFixedT(locale);
+    await showSettings(ctx, { ...member, locale });
+  };
+  settings
+    .text((ctx) => (ctx.locale === 'fa' ? '✅ ' : '') + ctx.t('settings.language_fa'), switchLocale('fa'))
+    .text((ctx) => (ctx.locale === 'en' ? '✅ ' : '') + ctx.t('settings.language_en'), switchLocale('en'))
+    .row()
+    .text(
+      (ctx) => ctx.t(ctx.member?.marketing_opt_in === false ? 'settings.turn_offers_on' : 'settings.turn_offers_off'),
+      async (ctx) => {
+        const member = await requireMember(ctx);
+        if (!member) return;
+        const optIn = !member.marketing_opt_in;
+        await setMarketingOptIn(ctx.deps.db, member.id, optIn);
+        ctx.member = { ...member, marketing_opt_in: optIn };
+        await showSettings(ctx, ctx.member);
+      },
+    )
+    .row()
+    .text((ctx) => ctx.t('menu.back'), showHome);
+
+  card
+    .text((ctx) => ctx.t('card.refresh'), async (ctx) => {
+      const member = await requireMember(ctx);
+      if (member) await sendCard(ctx, member);
+    })
+    .text((ctx) => ctx.t('menu.main'), async (ctx) => {
+      // The card is a photo: the menu comes as a new message below it.
+      if (ctx.member) await say(ctx, await homeText(ctx.deps, ctx.member, ctx), main);
+    });
+
+  main.register([points, back, settings, card]);
+  return {
+    main,
+    showHome,
+    sendCard,
+    showPoints: async (ctx, member) => showScreen(ctx, await pointsText(ctx.deps, member, ctx), points),
+  };
+}

@@ -1,0 +1,55 @@
+import type { Db } from '../db/database.ts';
+import type { Locale, Member, Tier } from '../db/schema.ts';
+import { tierProgress } from '../club/tiers.ts';
+import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
+import type { ClubDeps, Speech } from './context.ts';
+
+export function tierName(tier: Tier, locale: Locale) {
+  return locale === 'fa' ? tier.name_fa : tier.name_en;
+}
+
+export function formatTime(at: Date, locale: Locale, timeZone: string) {
+  return new Intl.DateTimeFormat(locale === 'fa' ? 'fa-IR' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone }).format(at);
+}
+
+export function memberNumber(member: Pick<Member, 'id'>, locale: Locale) {
+  return locale === 'fa' ? formatNumber(member.id, 'fa').replace(/٬/g, '') : String(member.id);
+}
+
+/** The main menu's text: who you are and where you stand. */
+export async function homeText(deps: ClubDeps, member: Member, speech: Speech): Promise<string> {
+  const { t, locale } = speech;
+  const tier = await deps.db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
+  return t('home.body', {
+    name: member.first_name,
+    points: formatNumber(member.points_balance, locale),
+    tier: tierName(tier, locale),
+  });
+}
+
+export async function pointsText(deps: ClubDeps, member: Member, speech: Speech): Promise<string> {
+  const { t, locale } = speech;
+  const progress = await tierProgress(deps.db, member, deps.now(), deps.config.tierWindowDays);
+  const lines = [
+    t('points.title'),
+    '',
+    t('points.balance', { points: formatNumber(member.points_balance, locale) }),
+    t('points.credit', { credit: formatRials(member.credit_balance, locale) }),
+    t('points.tier', { tier: tierName(progress.tier, locale) }),
+    '',
+    t('points.earned', { earned: formatNumber(progress.earned, locale), days: formatNumber(deps.config.tierWindowDays, locale) }),
+  ];
+  if (progress.next) {
+    const bar = progressBar(progress.earned - progress.tier.threshold, progress.next.threshold - progress.tier.threshold);
+    lines.push(bar, t('points.to_next', { points: formatNumber(progress.toNext, locale), tier: tierName(progress.next, locale) }));
+  } else {
+    lines.push(progressBar(1, 1), t('points.top_tier'));
+  }
+  const perks = locale === 'fa' ? progress.tier.perks_fa : progress.tier.perks_en;
+  if (perks) lines.push('', t('points.perks', { perks }));
+  return lines.join('\n');
+}
+
+export async function loadMember(db: Db, memberId: number): Promise<Member> {
+  return db.selectFrom('members').selectAll().where('id', '=', memberId).executeTakeFirstOrThrow();
+}

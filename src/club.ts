@@ -1,0 +1,71 @@
+import type { Logger } from 'pino';
+import { createBot } from './bot/bot.ts';
+import type { ClubDeps } from './bot/context.ts';
+import { createI18n } from './bot/i18n.ts';
+import { launchBot, type RunningBot } from './bot/launch.ts';
+import { adapterFor } from './bot/platform.ts';
+import { cardSecret } from './club/settings.ts';
+import type { Config } from './config.ts';
+import { createDatabase, type DatabaseHandle } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import type { Platform } from './db/schema.ts';
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  /** An already open database (tests); otherwise one is opened from the config. */
+  database?: DatabaseHandle;
+  now?: () => Date;
+}
+
+export interface RunningClub {
+  deps: ClubDeps;
+  bots: RunningBot[];
+  /** Finishes in-flight updates, then closes the database (if it opened it). */
+  stop(): Promise<void>;
+}
+
+/** config -> database -> migrations -> one bot per configured platform. */
+export async function startClub(options: StartOptions): Promise<RunningClub> {
+  const { config, logger } = options;
+  const database =
+    options.database ?? (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const ownsDatabase = !options.database;
+  logger.info({ driver: database.driver, dataDir: database.driver === 'pglite' ? config.dataDir : undefined }, 'database open');
+  const migrations = await migrateToLatest(database);
+  for (const r of migrations.results ?? []) logger.info({ migration: r.migrationName, status: r.status }, 'migration');
+
+  const deps: ClubDeps = {
+    db: database.db,
+    config,
+    logger,
+    i18n: await createI18n(),
+    cardSecret: await cardSecret(database.db),
+    now: options.now ?? (() => new Date()),
+  };
+
+  const bots: RunningBot[] = [];
+  const platforms: [Platform, Config['telegram']][] = [
+    ['telegram', config.telegram],
+    ['bale', config.bale],
+  ];
+  try {
+    for (const [platform, bot] of platforms) {
+      if (!bot) continue;
+      bots.push(await launchBot(createBot(platform, bot, deps), adapterFor(platform), deps));
+    }
+  } catch (error) {
+    await Promise.all(bots.map((b) => b.stop()));
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+
+  return {
+    deps,
+    bots,
+    async stop() {
+      await Promise.all(bots.map((b) => b.stop()));
+      if (ownsDatabase) await database.close();
+    },
+  };
+}

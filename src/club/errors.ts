@@ -1,0 +1,28 @@
+/** Domain errors carry an i18n key; the bot boundary turns them into a localized answer. */
+export class ClubError extends Error {
+  constructor(
+    readonly i18nKey: string,
+    readonly params: Record<string, unknown> = {},
+  ) {
+    super(i18nKey);
+    this.name = new.target.name;
+  }
+}
+
+export class NotStaff extends ClubError {
+  constructor() {
+    super('errors.not_staff');
+  }
+}
+
+export class MemberNotFound extends ClubError {
+  constructor() {
+    super('errors.member_not_found');
+  }
+}
+
+/** PostgreSQL unique_violation, optionally on one constraint. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string; constraint?: string } | null;
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}

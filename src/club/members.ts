@@ -1,0 +1,216 @@
+import { randomInt } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Gender, Locale, Member, Platform, StaffRole } from '../db/schema.ts';
+import { isUniqueViolation } from './errors.ts';
+import { credit, type Trx } from './ledger.ts';
+import { bootstrapOwner, roleOf } from './staff.ts';
+
+export interface AccountRef {
+  platform: Platform;
+  userId: number;
+  chatId: number;
+  username?: string | null | undefined;
+}
+
+export async function findMemberByAccount(db: Db | Trx, platform: Platform, userId: number): Promise<Member | undefined> {
+  return db
+    .selectFrom('member_accounts')
+    .innerJoin('members', 'members.id', 'member_accounts.member_id')
+    .selectAll('members')
+    .where('member_accounts.platform', '=', platform)
+    .where('member_accounts.user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+export async function findMemberByPhone(db: Db | Trx, phone: string): Promise<Member | undefined> {
+  return db.selectFrom('members').selectAll().where('phone', '=', phone).executeTakeFirst();
+}
+
+export async function findMemberById(db: Db | Trx, id: number): Promise<Member | undefined> {
+  return db.selectFrom('members').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+/** Readable codes (no 0/O, 1/I/L): 31^8 ≈ 8.5e11 of them. */
+export function newReferralCode(length = 8): string {
+  let code = '';
+  for (let i = 0; i < length; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+  return code;
+}
+
+async function linkAccount(trx: Trx, memberId: number, account: AccountRef) {
+  await trx
+    .insertInto('member_accounts')
+    .values({
+      platform: account.platform,
+      user_id: account.userId,
+      member_id: memberId,
+      chat_id: account.chatId,
+      username: account.username ?? null,
+    })
+    .onConflict((oc) =>
+      oc.columns(['platform', 'user_id']).doUpdateSet({
+        member_id: memberId,
+        chat_id: account.chatId,
+        username: account.username ?? null,
+        blocked: false,
+        blocked_at: null,
+      }),
+    )
+    .execute();
+}
+
+export interface SignupProfile {
+  phone: string;
+  firstName: string;
+  lastName?: string | null | undefined;
+  birthDate?: string | null | undefined;
+  gender?: Gender | null | undefined;
+  locale?: Locale | null | undefined;
+}
+
+export interface SignupPolicy {
+  signupBonusPoints: number;
+  pointsValidityDays: number;
+  ownerPhones: readonly string[];
+  now: Date;
+}
+
+export interface SignupResult {
+  member: Member;
+  /** False when the phone was already a member (another platform): the account was linked to it. */
+  created: boolean;
+  bonus: number;
+  role: StaffRole | null;
+}
+
+/**
+ * Links a verified phone to a messenger account: an existing member (same phone, e.g. from the
+ * other platform) gains this account; otherwise a new member is created with the signup bonus.
+ * The bonus is keyed by phone, so it is paid once per person however often this runs.
+ */
+export async function joinClub(db: Db, account: AccountRef, profile: SignupProfile, policy: SignupPolicy): Promise<SignupResult> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.transaction().execute((trx) => joinClubOnce(trx, account, profile, policy));
+    } catch (error) {
+      // Two accounts (Telegram and Bale) signing up with one phone at the same moment: the loser
+      // of the race retries and finds the winner's member.
+      if (attempt === 0 && isUniqueViolation(error, 'members_phone_key')) continue;
+      throw error;
+    }
+  }
+}
+
+async function joinClubOnce(trx: Trx, account: AccountRef, profile: SignupProfile, policy: SignupPolicy): Promise<SignupResult> {
+  const existing = await trx.selectFrom('members').selectAll().where('phone', '=', profile.phone).forUpdate().executeTakeFirst();
+  if (existing) {
+    await linkAccount(trx, existing.id, account);
+    await bootstrapOwner(trx, existing.id, existing.phone, policy.ownerPhones);
+    return { member: existing, created: false, bonus: 0, role: await roleOf(trx, existing.id) };
+  }
+
+  const tier = await trx.selectFrom('tiers').select('id').orderBy('rank').limit(1).executeTakeFirstOrThrow();
+  const inserted = await trx
+    .insertInto('members')
+    .values({
+      phone: profile.phone,
+      first_name: profile.firstName,
+      last_name: profile.lastName ?? null,
+      birth_date: profile.birthDate ?? null,
+      gender: profile.gender ?? null,
+      locale: profile.locale ?? null,
+      referral_code: newReferralCode(),
+      tier_id: tier.id,
+      joined_at: policy.now,
+      last_active_at: policy.now,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await linkAccount(trx, inserted.id, account);
+
+  let bonus = 0;
+  if (policy.signupBonusPoints > 0) {
+    const { duplicate } = await credit(trx, {
+      memberId: inserted.id,
+      currency: 'points',
+      amount: policy.signupBonusPoints,
+      kind: 'earn',
+      reason: 'signup_bonus',
+      idempotencyKey: `signup:${profile.phone}`,
+      expiresAt: new Date(policy.now.getTime() + policy.pointsValidityDays * 86_400_000),
+    });
+    if (!duplicate) bonus = policy.signupBonusPoints;
+  }
+  await bootstrapOwner(trx, inserted.id, profile.phone, policy.ownerPhones);
+  const member = await trx.selectFrom('members').selectAll().where('id', '=', inserted.id).executeTakeFirstOrThrow();
+  return { member, created: true, bonus, role: await roleOf(trx, member.id) };
+}
+
+export async function setMemberLocale(db: Db, memberId: number, locale: Locale) {
+  await db.updateTable('members').set({ locale }).where('id', '=', memberId).execute();
+}
+
+export async function setMarketingOptIn(db: Db, memberId: number, optIn: boolean) {
+  await db.updateTable('members').set({ marketing_opt_in: optIn }).where('id', '=', memberId).execute();
+}
+
+/** Records activity at most every few minutes, so a busy member costs no write per click. */
+export async function touchMember(db: Db, memberId: number, now: Date) {
+  await db
+    .updateTable('members')
+    .set({ last_active_at: now })
+    .where('id', '=', memberId)
+    .where('last_active_at', '<', new Date(now.getTime() - 5 * 60_000))
+    .execute();
+}
+
+/** A 403 from the messenger: the person blocked the bot. Skipped by broadcasts until they return. */
+export async function markAccountBlocked(db: Db, platform: Platform, chatId: number, now: Date) {
+  await db
+    .updateTable('member_accounts')
+    .set({ blocked: true, blocked_at: now })
+    .where('platform', '=', platform)
+    .where('chat_id', '=', chatId)
+    .where('blocked', '=', false)
+    .execute();
+}
+
+/** The person wrote to the bot again, so they have unblocked it. */
+export async function markAccountReachable(db: Db, platform: Platform, userId: number) {
+  await db
+    .updateTable('member_accounts')
+    .set({ blocked: false, blocked_at: null })
+    .where('platform', '=', platform)
+    .where('user_id', '=', userId)
+    .where('blocked', '=', true)
+    .execute();
+}
+
+export async function memberCount(db: Db): Promise<number> {
+  const row = await db.selectFrom('members').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+  return row.n;
+}
+
+export interface AccountMember {
+  member: Member;
+  role: StaffRole | null;
+  blocked: boolean;
+}
+
+/** The member behind a messenger account with their staff role, in one query (runs per update). */
+export async function loadAccountMember(db: Db, platform: Platform, userId: number): Promise<AccountMember | undefined> {
+  const row = await db
+    .selectFrom('member_accounts')
+    .innerJoin('members', 'members.id', 'member_accounts.member_id')
+    .leftJoin('staff', 'staff.member_id', 'members.id')
+    .selectAll('members')
+    .select(['staff.role as staff_role', 'member_accounts.blocked as account_blocked'])
+    .where('member_accounts.platform', '=', platform)
+    .where('member_accounts.user_id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { staff_role, account_blocked, ...member } = row;
+  return { member, role: staff_role, blocked: account_blocked };
+}

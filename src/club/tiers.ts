@@ -1,0 +1,44 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Member, Tier } from '../db/schema.ts';
+
+/** Ledger kinds whose positive amounts count as points earned toward a tier. */
+export const EARNING_KINDS = ['earn'] as const;
+
+export async function listTiers(db: Db): Promise<Tier[]> {
+  return db.selectFrom('tiers').selectAll().orderBy('rank').execute();
+}
+
+export async function lowestTier(db: Db): Promise<Tier> {
+  return db.selectFrom('tiers').selectAll().orderBy('rank').limit(1).executeTakeFirstOrThrow();
+}
+
+/** Points earned in the rolling qualifying window (never the balance: spending does not demote). */
+export async function earnedInWindow(db: Db, memberId: number, now: Date, windowDays: number): Promise<number> {
+  const since = new Date(now.getTime() - windowDays * 86_400_000);
+  const row = await db
+    .selectFrom('ledger_entries')
+    .select(sql<number>`coalesce(sum(amount), 0)::int8`.as('earned'))
+    .where('member_id', '=', memberId)
+    .where('currency', '=', 'points')
+    .where('kind', 'in', [...EARNING_KINDS])
+    .where('created_at', '>', since)
+    .executeTakeFirstOrThrow();
+  return row.earned;
+}
+
+export interface TierProgress {
+  tier: Tier;
+  next: Tier | undefined;
+  earned: number;
+  /** Points still to earn in the window to reach `next` (0 at the top tier). */
+  toNext: number;
+}
+
+export async function tierProgress(db: Db, member: Member, now: Date, windowDays: number): Promise<TierProgress> {
+  const [tiers, earned] = await Promise.all([listTiers(db), earnedInWindow(db, member.id, now, windowDays)]);
+  const tier = tiers.find((t) => t.id === member.tier_id) ?? tiers[0];
+  if (!tier) throw new Error('no tiers configured');
+  const next = tiers.find((t) => t.rank > tier.rank);
+  return { tier, next, earned, toNext: next ? Math.max(0, next.threshold - earned) : 0 };
+}

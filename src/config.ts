@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { normalizePhone } from './lib/phone.ts';
+
+export const TELEGRAM_API_ROOT = 'https://api.telegram.org';
+export const BALE_API_ROOT = 'https://tapi.bale.ai';
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const token = optionalText.refine((v) => v === undefined || /^\d+:[A-Za-z0-9_-]{20,}$/.test(v), {
+  message: 'does not look like a bot token (digits, a colon, then letters: 123456:ABC-def...)',
+});
+
+const intWithDefault = (fallback: number, min: number, max: number) =>
+  optionalText.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const timeZone = optionalText.transform((v, ctx) => {
+  const zone = v ?? 'Asia/Tehran';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `unknown time zone "${zone}" (use an IANA name such as Asia/Tehran)` });
+    return z.NEVER;
+  }
+  return zone;
+});
+
+const ownerPhones = optionalText.transform((v, ctx) => {
+  const phones: string[] = [];
+  for (const raw of (v ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const phone = normalizePhone(raw);
+    if (!phone) {
+      ctx.addIssue({ code: 'custom', message: `"${raw}" is not a phone number (e.g. 09121234567 or +989121234567)` });
+      return z.NEVER;
+    }
+    phones.push(phone);
+  }
+  return phones;
+});
+
+const url = optionalText.refine((v) => v === undefined || URL.canParse(v), { message: 'is not a URL' });
+
+const schema = z.object({
+  BOT_TOKEN: token,
+  BALE_BOT_TOKEN: token,
+  BOT_API_ROOT: url.transform((v) => v ?? TELEGRAM_API_ROOT),
+  BALE_API_ROOT: url.transform((v) => v ?? BALE_API_ROOT),
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'must be a postgres:// or postgresql:// connection string',
+  }),
+  DATA_DIR: optionalText.transform((v) => v ?? './data'),
+  OWNER_PHONES: ownerPhones,
+  DEFAULT_LOCALE: optionalText.pipe(z.enum(['fa', 'en']).optional()).transform((v) => v ?? 'fa'),
+  TZ_CLUB: timeZone,
+  SIGNUP_BONUS_POINTS: intWithDefault(50, 0, 1_000_000),
+  POINTS_VALIDITY_DAYS: intWithDefault(365, 1, 3650),
+  TIER_WINDOW_DAYS: intWithDefault(365, 1, 3650),
+  CARD_TOKEN_TTL_MINUTES: intWithDefault(10, 1, 24 * 60),
+  LOG_LEVEL: optionalText
+    .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional())
+    .transform((v) => v ?? 'info'),
+});
+
+export interface Config {
+  telegram: { token: string; apiRoot: string } | undefined;
+  bale: { token: string; apiRoot: string } | undefined;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  ownerPhones: string[];
+  defaultLocale: 'fa' | 'en';
+  timeZone: string;
+  signupBonusPoints: number;
+  pointsValidityDays: number;
+  tierWindowDays: number;
+  cardTokenTtlMinutes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+export const NO_TOKEN_HELP = `Bashgah needs a bot token to start. Set at least one of these (in the environment or in a .env file):
+
+  BOT_TOKEN=123456:ABC...        Telegram: open @BotFather in Telegram, send /newbot, follow the steps,
+                                 and copy the token it gives you.
+  BALE_BOT_TOKEN=123456:ABC...   Bale: open @botfather in Bale (بات‌فادر), choose "ساخت بازو جدید"
+                                 (create a new bot), and copy the token it gives you.
+
+Both may be set: each platform gets its own bot over the same club.`;
+
+/** Parses the environment once at start; any problem names the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(environment)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  if (!e.BOT_TOKEN && !e.BALE_BOT_TOKEN) throw new ConfigError(NO_TOKEN_HELP);
+  return {
+    telegram: e.BOT_TOKEN ? { token: e.BOT_TOKEN, apiRoot: e.BOT_API_ROOT } : undefined,
+    bale: e.BALE_BOT_TOKEN ? { token: e.BALE_BOT_TOKEN, apiRoot: e.BALE_API_ROOT } : undefined,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    ownerPhones: e.OWNER_PHONES,
+    defaultLocale: e.DEFAULT_LOCALE,
+    timeZone: e.TZ_CLUB,
+    signupBonusPoints: e.SIGNUP_BONUS_POINTS,
+    pointsValidityDays: e.POINTS_VALIDITY_DAYS,
+    tierWindowDays: e.TIER_WINDOW_DAYS,
+    cardTokenTtlMinutes: e.CARD_TOKEN_TTL_MINUTES,
+    logLevel: e.LOG_LEVEL,
+  };
+}

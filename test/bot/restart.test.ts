@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../../src/db/database.ts';
+import { startTestClub, TEST_TOKEN } from '../support/club.ts';
+import { testDatabase } from '../support/db.ts';
+import { FakeBotApi, type BotMessage } from '../support/fake-bot-api.ts';
+
+const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(m.text ?? m.caption ?? '');
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+
+describe('a signup half done survives a restart', () => {
+  let api: FakeBotApi;
+  beforeAll(async () => {
+    api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_restart_bot' });
+    await api.start();
+  });
+  afterAll(() => api?.stop());
+
+  it('in process: a new club on the same database continues at the name question', async () => {
+    const database: DatabaseHandle = await testDatabase();
+    try {
+      const user = api.user({ id: 7200000001, first_name: 'Parisa', language_code: 'en', phone: '989121230001' });
+      let club = await startTestClub({ api, database });
+      await user.send('/start');
+      await user.waitFor(hasText(/Share my phone number/));
+      await user.shareContact();
+      await user.waitFor(hasText(/What should we call you/));
+      await club.stop();
+
+      club = await startTestClub({ api, database });
+      try {
+        await user.send('Parisa');
+        await user.waitFor(hasText(/When is your birthday/));
+        await user.tapReply('Skip');
+        await user.waitFor(hasText(/gender/));
+        await user.tapReply('Female');
+        await user.waitFor(hasText(/Welcome to the club, Parisa/));
+        const member = await database.db.selectFrom('members').selectAll().where('phone', '=', '+989121230001').executeTakeFirstOrThrow();
+        expect(member).toMatchObject({ first_name: 'Parisa', gender: 'female', points_balance: 50 });
+      } finally {
+        await club.stop();
+      }
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('as a real process on embedded storage: SIGTERM stops cleanly and `npm start` resumes the chat', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'bashgah-data-'));
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.apiRoot, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+    const start = async () => {
+      const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout!.on('data', (b) => (output += b));
+      child.stderr!.on('data', (b) => (output += b));
+      await waitUntil(() => output.includes('bot is running'), 60_000, () => output);
+      return { child, output: () => output };
+    };
+    const stop = async (child: ChildProcess) => {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      return exited;
+    };
+    try {
+      const user = api.user({ id: 7200000002, first_name: 'Omid', language_code: 'fa', phone: '09121230002' });
+      let proc = await start();
+      await user.send('/start');
+      await user.waitFor(hasText(/ارسال شماره موبایل من/), 20_000);
+      await user.shareContact();
+      await user.waitFor(hasText(/چه صدا کنیم/), 20_000);
+      expect(await stop(proc.child)).toBe(0);
+      expect(proc.output()).toContain('stopped');
+
+      proc = await start();
+      try {
+        await user.send('امید');
+        await user.waitFor(hasText(/تاریخ تولدتان چیست/), 20_000);
+      } finally {
+        expect(await stop(proc.child)).toBe(0);
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('without a token `npm start` explains what to set and exits non-zero', async () => {
+    const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, DOTENV_CONFIG_PATH: '/nonexistent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout!.on('data', (b) => (output += b));
+    child.stderr!.on('data', (b) => (output += b));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(output).toContain('BOT_TOKEN');
+    expect(output).toContain('BotFather');
+    expect(output).toContain('BALE_BOT_TOKEN');
+  }, 60_000);
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,52 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseInt8, type DatabaseHandle } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
+
+describe(`database (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await testDatabase();
+  });
+  afterAll(() => handle.close());
+
+  it('returns int8 as number, numeric as string and date as a calendar string on this driver', async () => {
+    const { rows } = await sql<{ big: unknown; telegram: unknown; n: unknown; d: unknown; c: unknown }>`
+      select 9007199254740991::int8 as big, 7123456789::int8 as telegram, 1.25::numeric(5,2) as n,
+             '1991-08-03'::date as d, count(*) as c from tiers`.execute(handle.db);
+    expect(rows[0]).toEqual({ big: 9007199254740991, telegram: 7123456789, n: '1.25', d: '1991-08-03', c: 4 });
+  });
+
+  it('refuses an int8 that a JavaScript number cannot hold exactly', async () => {
+    expect(() => parseInt8('9007199254740993')).toThrow(RangeError);
+    await expect(sql`select 9007199254740993::int8 as x`.execute(handle.db)).rejects.toThrow(/safe integer/);
+  });
+
+  it('seeds the four tiers with Persian names', async () => {
+    const tiers = await handle.db.selectFrom('tiers').select(['code', 'name_fa', 'threshold']).orderBy('rank').execute();
+    expect(tiers.map((t) => t.code)).toEqual(['bronze', 'silver', 'gold', 'platinum']);
+    expect(tiers.map((t) => t.name_fa)).toEqual(['برنزی', 'نقره‌ای', 'طلایی', 'پلاتینیوم']);
+    expect(tiers.map((t) => t.threshold)).toEqual([0, 1000, 5000, 15000]);
+  });
+
+  it('migrating again, twice at once, changes nothing and fails nothing', async () => {
+    const results = await Promise.all([migrateToLatest(handle), migrateToLatest(handle)]);
+    expect(results.map((r) => r.results)).toEqual([[], []]);
+  });
+
+  it('keeps the ledger append-only', async () => {
+    const member = await handle.db
+      .insertInto('members')
+      .values({ phone: '+989120000001', first_name: 'A', referral_code: 'APPENDONLY', tier_id: 1, joined_at: new Date(), last_active_at: new Date() })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const entry = await handle.db
+      .insertInto('ledger_entries')
+      .values({ member_id: member.id, currency: 'points', amount: 5, kind: 'earn', reason: 'test', idempotency_key: 'append-only-test', expires_at: null, branch_id: null, actor_member_id: null, meta: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await expect(handle.db.updateTable('ledger_entries').set({ reason: 'changed' }).where('id', '=', entry.id).execute()).rejects.toThrow(/append-only/);
+    await expect(handle.db.deleteFrom('ledger_entries').where('id', '=', entry.id).execute()).rejects.toThrow(/append-only/);
+  });
+});

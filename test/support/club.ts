@@ -1,0 +1,29 @@
+import pino from 'pino';
+import { startClub, type RunningClub } from '../../src/club.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
+import type { FakeBotApi } from './fake-bot-api.ts';
+
+export const TEST_TOKEN = '123456:TEST-token-for-the-fake-bot-api';
+
+export interface TestClubOptions {
+  api: FakeBotApi;
+  database: DatabaseHandle;
+  env?: Record<string, string>;
+  now?: () => Date;
+}
+
+/** The real club (config, migrations, bots, runner) against the fake Bot API and a test database. */
+export async function startTestClub(options: TestClubOptions): Promise<RunningClub> {
+  const platformEnv =
+    options.api.platform === 'bale'
+      ? { BALE_BOT_TOKEN: TEST_TOKEN, BALE_API_ROOT: options.api.apiRoot }
+      : { BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: options.api.apiRoot };
+  const config = loadConfig({ ...platformEnv, LOG_LEVEL: 'silent', ...options.env });
+  return startClub({
+    config,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    database: options.database,
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
