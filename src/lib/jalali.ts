@@ -1,0 +1,56 @@
+import { isValidJalaaliDate, toGregorian, toJalaali } from 'jalaali-js';
+import type { Locale } from '../db/schema.ts';
+import { toLatinDigits, toPersianDigits } from './digits.ts';
+
+export type JalaliParse =
+  | { ok: true; jy: number; jm: number; jd: number; iso: string }
+  | { ok: false; reason: 'format' | 'invalid_date' | 'future' | 'too_old' };
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+export function jalaliToIso(jy: number, jm: number, jd: number): string {
+  const g = toGregorian(jy, jm, jd);
+  return `${g.gy}-${pad(g.gm)}-${pad(g.gd)}`;
+}
+
+export function isoToJalali(iso: string): { jy: number; jm: number; jd: number } {
+  const [y, m, d] = iso.slice(0, 10).split('-').map(Number) as [number, number, number];
+  return toJalaali(y, m, d);
+}
+
+/** The calendar date (YYYY-MM-DD) at `now` in the given IANA zone. */
+export function todayIso(now: Date, tz: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+}
+
+/** A birthday typed as year/month/day in the Jalali calendar, in any digits and separators / - . */
+export function parseJalaliBirthday(input: string, today: Date, tz: string): JalaliParse {
+  const match = /^(\d{4})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})$/.exec(toLatinDigits(input).trim());
+  if (!match) return { ok: false, reason: 'format' };
+  const [jy, jm, jd] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (jm < 1 || jm > 12 || jd < 1 || jd > 31 || !isValidJalaaliDate(jy, jm, jd)) return { ok: false, reason: 'invalid_date' };
+  const iso = jalaliToIso(jy, jm, jd);
+  const todayStr = todayIso(today, tz);
+  if (iso > todayStr) return { ok: false, reason: 'future' };
+  const oldest = `${Number(todayStr.slice(0, 4)) - 120}${todayStr.slice(4)}`;
+  if (iso < oldest) return { ok: false, reason: 'too_old' };
+  return { ok: true, jy, jm, jd, iso };
+}
+
+/**
+ * A date for people: Jalali with Persian digits and month names in fa, Gregorian in en.
+ * A bare YYYY-MM-DD is a calendar date and shows as that day in any zone.
+ */
+export function formatDate(d: Date | string, locale: Locale, tz: string): string {
+  const calendarDate = typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d);
+  const at = calendarDate ? new Date(`${d}T12:00:00Z`) : new Date(d);
+  const timeZone = calendarDate ? 'UTC' : tz;
+  const options = { timeZone, year: 'numeric', month: 'long', day: 'numeric' } as const;
+  return new Intl.DateTimeFormat(locale === 'fa' ? 'fa-IR-u-ca-persian' : 'en-GB', options).format(at);
+}
+
+export function formatJalaliNumeric(iso: string, locale: Locale): string {
+  const { jy, jm, jd } = isoToJalali(iso);
+  const text = `${jy}/${pad(jm)}/${pad(jd)}`;
+  return locale === 'fa' ? toPersianDigits(text) : text;
+}
