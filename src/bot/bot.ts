@@ -71,7 +71,6 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
     }
     const kind = cause instanceof GrammyError ? 'api_refused' : cause instanceof HttpError ? 'network' : 'bug';
     log.error({ err: cause, kind, update_id: ctx.update.update_id }, 'update failed');
-    if (ctx.callbackQuery) await ctx.answerCallbackQuery().catch(() => undefined);
     if (ctx.chat && typeof ctx.t === 'function') await say(ctx, ctx.t('errors.generic')).catch(() => undefined);
   });
 

@@ -41,7 +41,10 @@ export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, dep
     bot,
     username: bot.botInfo.username,
     async stop() {
-      if (handle.isRunning()) await handle.stop();
+      await handle.stop();
+      // stop() ends fetching; updates already handed to middleware may still be running.
+      const deadline = Date.now() + 30_000;
+      while (handle.size() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     },
   };
 }

@@ -1,6 +1,9 @@
-import { isValidJalaaliDate, toGregorian, toJalaali } from 'jalaali-js';
+import jalaali from 'jalaali-js';
 import type { Locale } from '../db/schema.ts';
 import { toLatinDigits, toPersianDigits } from './digits.ts';
+
+// jalaali-js is CommonJS: Node's ESM loader offers only its default export.
+const { isValidJalaaliDate, toGregorian, toJalaali } = jalaali;
 
 export type JalaliParse =
   | { ok: true; jy: number; jm: number; jd: number; iso: string }

@@ -6,7 +6,9 @@ import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
 
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(m.text ?? m.caption ?? '');
+/** The text a person reads: Telegram renders the HTML tags away. */
+const plain = (m: BotMessage) => (m.text ?? m.caption ?? '').replace(/<[^>]+>/g, '');
+const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(plain(m));
 const inlineButtons = (m: BotMessage | undefined) =>
   ((m?.reply_markup?.inline_keyboard ?? []) as { text: string; callback_data?: string }[][]).flat().map((b) => b.text);
 const ASCII_DIGIT = /[0-9]/;
@@ -29,7 +31,9 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
   });
   afterEach(() => {
     // Telegram refused nothing the club sent (bad markup, oversize callback data, ...).
-    expect(api.calls.filter((c) => c.status >= 400 && c.status !== 403)).toEqual([]);
+    // "message is not modified" is how Telegram answers a redundant edit; the club ignores it.
+    const refused = api.calls.filter((c) => c.status >= 400 && c.status !== 403 && !c.description?.includes('message is not modified'));
+    expect(refused).toEqual([]);
   });
 
   async function startSignup(user: FakeUser) {
@@ -72,11 +76,11 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await user.tapReply('زن');
 
     const done = await user.waitFor(hasText(/خوش آمدید! شمارهٔ عضویت/));
-    expect(done.text).toContain('۵۰ امتیاز');
+    expect(plain(done)).toContain('۵۰ امتیاز');
     expect(done.reply_markup?.remove_keyboard).toBe(true);
     const home = await user.waitFor((m) => inlineButtons(m).includes('⭐ امتیازهای من'));
-    expect(home.text).toMatch(/امتیاز: ۵۰/);
-    expect(home.text).not.toMatch(ASCII_DIGIT);
+    expect(plain(home)).toMatch(/امتیاز: ۵۰/);
+    expect(plain(home)).not.toMatch(ASCII_DIGIT);
 
     const member = await database.db.selectFrom('members').selectAll().where('phone', '=', '+989121234567').executeTakeFirstOrThrow();
     expect(member).toMatchObject({ first_name: 'سارا', birth_date: '1991-08-03', gender: 'female', locale: 'fa', points_balance: 50 });
@@ -86,7 +90,7 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await user.send('/start');
     const again = await user.waitFor((m) => m.message_id > home.message_id && inlineButtons(m).includes('💳 کارت من'));
     expect(again.text).toMatch(/سارا/);
-    const signupTexts = user.messages.filter(hasText(/ارسال شماره موبایل من/));
+    const signupTexts = user.messages.filter(hasText(/به باشگاه مشتریان خوش آمدید/));
     expect(signupTexts).toHaveLength(1);
   });
 
@@ -105,9 +109,9 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await user.press('⭐ امتیازهای من', { messageId: home.message_id });
     const points = await user.waitFor(hasText(/امتیاز کسب‌شده/));
     expect(points.message_id).toBe(home.message_id); // edited in place on Telegram
-    expect(points.text).toContain('۹۵۰ امتیاز دیگر تا سطح نقره‌ای');
-    expect(points.text).toMatch(/▰▱▱▱▱▱▱▱▱▱/);
-    expect(points.text).toContain('۰ ریال');
+    expect(plain(points)).toContain('۹۵۰ امتیاز دیگر تا سطح نقره‌ای');
+    expect(plain(points)).toContain('▱▱▱▱▱▱▱▱▱▱');
+    expect(plain(points)).toContain('اعتبار: ۰ ریال');
 
     await user.press('» بازگشت');
     await user.waitFor((m) => m.message_id === home.message_id && inlineButtons(m).includes('💳 کارت من'));
@@ -115,7 +119,7 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await user.press('💳 کارت من');
     const card = await user.waitFor((m) => m.photo === true);
     const member = await database.db.selectFrom('members').select('id').where('phone', '=', '+989120000002').executeTakeFirstOrThrow();
-    expect(card.caption).toContain(`شمارهٔ عضویت ${member.id.toString().replace(/\d/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[Number(d)]!)}`);
+    expect(plain(card)).toContain(`شمارهٔ عضویت ${member.id.toString().replace(/\d/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[Number(d)]!)}`);
 
     await user.press('⚙️ تنظیمات', { messageId: home.message_id });
     await user.waitFor(hasText(/زبان: فارسی/));
@@ -129,7 +133,7 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
 
     await user.press('« Back');
     const englishHome = await user.waitFor(hasText(/welcome to your club/));
-    expect(englishHome.text).toContain('Points: <b>50</b>');
+    expect(plain(englishHome)).toContain('Points: 50');
   });
 
   it('answers a press on an outdated menu with a fresh menu', async () => {
@@ -150,8 +154,9 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     expect(fresh.text).toMatch(/به باشگاه خودتان خوش آمدید/);
     expect(user.callbackAnswers.at(-1)?.text).toMatch(/قدیمی/);
     // A button whose data no menu knows (an old deploy) gets the same treatment.
+    const answered = user.callbackAnswers.length;
     await user.pressData('unknown/0/0//h', { messageId: fresh.message_id });
-    await user.waitFor((m) => m.message_id === fresh.message_id || inlineButtons(m).includes('⭐ امتیازهای من'));
+    await expect.poll(() => user.callbackAnswers.length).toBe(answered + 1);
     expect(user.callbackAnswers.at(-1)?.text).toMatch(/قدیمی/);
   });
 
@@ -165,9 +170,9 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await owner.tapReply('Skip');
     await owner.waitFor(hasText(/gender/));
     await owner.tapReply('Skip');
-    await owner.waitFor(hasText(/registered as the club's <b>owner<\/b>/));
+    await owner.waitFor(hasText(/registered as the club's owner/));
     await owner.send('/whoami');
-    await owner.waitFor(hasText(/Role: <b>owner<\/b>/));
+    await owner.waitFor(hasText(/Role: owner/));
     await owner.send('/staff');
     await owner.waitFor(hasText(/Club staff[\s\S]*Owner \(\+98912\*\*\*9999\): owner/));
 

@@ -1,4 +1,7 @@
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
+
+// jsqr is CommonJS with a default export; under ESM it arrives wrapped once more.
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as typeof jsQRModule.default;
 import { PNG } from 'pngjs';
 
 /** Reads the text encoded in a QR code PNG, as a phone camera would. */
