@@ -1,7 +1,7 @@
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { sequentialize } from '@grammyjs/runner';
-import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn } from 'grammy';
+import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn, type Transformer } from 'grammy';
 import { loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
 import { ClubError } from '../club/errors.ts';
 import type { Platform } from '../db/schema.ts';
@@ -30,16 +30,21 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const bot = new Bot<Context>(options.token, { client: { apiRoot: options.apiRoot } });
   const log = deps.logger.child({ platform });
 
-  // Obey 429 retry_after (and retry 5xx), but give up rather than sleep for minutes inside an update.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
-  bot.api.config.use(async (prev, method, payload, signal) => {
-    const result = await prev(method, payload, signal);
-    const chatId = (payload as { chat_id?: unknown }).chat_id;
-    if (!result.ok && result.error_code === 403 && typeof chatId === 'number') {
-      await markAccountBlocked(deps.db, platform, chatId, deps.now());
-    }
-    return result;
-  });
+  // Obey 429 retry_after (and retry 5xx), but give up rather than sleep for minutes inside an update;
+  // and remember who blocked the bot (403). Conversations build their own Api objects, so the same
+  // transformers are installed there too (see `speech`).
+  const transformers: Transformer[] = [
+    autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }),
+    async (prev, method, payload, signal) => {
+      const result = await prev(method, payload, signal);
+      const chatId = (payload as { chat_id?: unknown }).chat_id;
+      if (!result.ok && result.error_code === 403 && typeof chatId === 'number') {
+        await markAccountBlocked(deps.db, platform, chatId, deps.now());
+      }
+      return result;
+    },
+  ];
+  bot.api.config.use(...transformers);
 
   const menus = createMenus();
 
@@ -53,7 +58,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(
     createConversation(createSignup(deps, menus.main), {
       id: SIGNUP,
-      plugins: [speech(adapter, deps)],
+      plugins: [speech(adapter, deps, transformers)],
     }),
   );
   bot.use(menus.main);
@@ -96,9 +101,10 @@ function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDep
   };
 }
 
-/** Inside conversations: the language and platform manners, without touching the database. */
-function speech(adapter: PlatformAdapter, deps: ClubDeps): MiddlewareFn<ConversationContext> {
+/** Inside conversations: the API's transformers, the language and platform manners, without touching the database. */
+function speech(adapter: PlatformAdapter, deps: ClubDeps, transformers: Transformer[]): MiddlewareFn<ConversationContext> {
   return (ctx, next) => {
+    ctx.api.config.use(...transformers);
     ctx.adapter = adapter;
     ctx.locale = resolveLocale(null, ctx.from?.language_code, deps.config.defaultLocale);
     ctx.t = deps.i18n.getFixedT(ctx.locale);

@@ -32,7 +32,9 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
   afterEach(() => {
     // Telegram refused nothing the club sent (bad markup, oversize callback data, ...).
     // "message is not modified" is how Telegram answers a redundant edit; the club ignores it.
-    const refused = api.calls.filter((c) => c.status >= 400 && c.status !== 403 && !c.description?.includes('message is not modified'));
+    const refused = api.calls.filter(
+      (c) => c.status >= 400 && c.status !== 403 && c.status !== 429 && !c.description?.includes('message is not modified'),
+    );
     expect(refused).toEqual([]);
   });
 
@@ -222,5 +224,22 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await user.send('/menu');
     await user.waitFor(hasText(/Kian/));
     expect(await blocked()).toBe(false);
+  });
+
+  it('obeys 429 retry_after and still delivers every message', async () => {
+    const user = api.user({ id: 7100000040, first_name: 'Laleh', language_code: 'en', phone: '989120000040' });
+    api.setRateLimit(1);
+    try {
+      const before = api.calls.length;
+      await user.send('/start');
+      await user.waitFor(hasText(/Share my phone number/), 10_000);
+      await user.send('typed 0912');
+      await user.waitFor(hasText(/A typed number is not accepted/), 10_000);
+      const limited = api.calls.slice(before).filter((c) => c.status === 429);
+      expect(limited.length).toBeGreaterThan(0);
+      expect(user.messages.filter(hasText(/Share my phone number|typed number/))).toHaveLength(2);
+    } finally {
+      api.setRateLimit(Infinity);
+    }
   });
 });

@@ -18,6 +18,8 @@ export interface FakeBotApiOptions {
   rateLimitPerSecond?: number;
   /** Seconds in a 429 answer. */
   retryAfter?: number;
+  /** Methods this server lacks (404), e.g. setMyCommands on Bale. */
+  unsupported?: string[];
 }
 
 export interface BotMessage {
@@ -289,6 +291,7 @@ export class FakeBotApi {
   private sendTimes: number[] = [];
   private blockedUntil = 0;
   private stopped = false;
+  private readonly unsupported: Set<string>;
 
   constructor(opts: FakeBotApiOptions = {}) {
     this.platform = opts.platform ?? 'telegram';
@@ -296,6 +299,7 @@ export class FakeBotApi {
     this.botId = opts.botId ?? 4242;
     this.rateLimit = opts.rateLimitPerSecond ?? Infinity;
     this.retryAfter = opts.retryAfter ?? 1;
+    this.unsupported = new Set(opts.unsupported ?? []);
   }
 
   get apiRoot() {
@@ -490,6 +494,7 @@ export class FakeBotApi {
   }
 
   private async dispatch(method: string, params: Record<string, unknown>, files: Record<string, Buffer>): Promise<unknown> {
+    if (this.unsupported.has(method)) throw new ApiFailure(404, 'Not Found');
     if (SEND_METHODS.has(method)) this.rateCheck();
     switch (method) {
       case 'getMe':

@@ -1,0 +1,62 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LOCALES_DIR } from '../src/bot/i18n.ts';
+
+type Tree = { [key: string]: string | Tree };
+const load = (lng: string) => JSON.parse(readFileSync(path.join(LOCALES_DIR, `${lng}.json`), 'utf8')) as Tree;
+const flatten = (tree: Tree, prefix = ''): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(tree).flatMap(([k, v]) => (typeof v === 'string' ? [[prefix + k, v]] : Object.entries(flatten(v, `${prefix}${k}.`)))),
+  );
+const fa = flatten(load('fa'));
+const en = flatten(load('en'));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? sourceFiles(full) : full.endsWith('.ts') ? [full] : [];
+  });
+}
+
+describe('locales', () => {
+  it('fa and en have exactly the same keys, none empty', () => {
+    expect(Object.keys(fa).sort()).toEqual(Object.keys(en).sort());
+    for (const [key, value] of [...Object.entries(fa), ...Object.entries(en)]) expect(value.trim(), key).not.toBe('');
+  });
+
+  it('every interpolation in one language exists in the other', () => {
+    const vars = (s: string) => [...s.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).sort();
+    for (const key of Object.keys(fa)) expect(vars(fa[key]!), key).toEqual(vars(en[key]!));
+  });
+
+  it('every key the code asks for exists', () => {
+    const root = path.resolve(LOCALES_DIR, '../src');
+    const used = new Set<string>();
+    for (const file of sourceFiles(root)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/\bt\(\s*'([a-z_]+\.[a-z_.]+)'/g)) used.add(m[1]!);
+    }
+    // Keys built at run time from a closed set of values:
+    for (const r of ['format', 'invalid_date', 'future', 'too_old']) used.add(`signup.birthday_${r}`);
+    for (const r of ['owner', 'manager', 'cashier', 'member']) used.add(`roles.${r}`);
+    for (const p of ['telegram', 'bale']) used.add(`platforms.${p}`);
+    for (const l of ['fa', 'en']) used.add(`settings.language_${l}`);
+    for (const c of ['start', 'menu', 'points', 'card', 'whoami', 'help']) used.add(`commands.${c}`);
+    expect(used.size).toBeGreaterThan(40);
+    const missing = [...used].filter((k) => !(k in fa) || !(k in en));
+    expect(missing).toEqual([]);
+  });
+
+  it('Telegram HTML in the strings is balanced and uses only supported tags', () => {
+    for (const [key, value] of [...Object.entries(fa), ...Object.entries(en)]) {
+      const tags = [...value.matchAll(/<(\/?)(\w+)[^>]*>/g)];
+      const stack: string[] = [];
+      for (const [, closing, tag] of tags) {
+        expect(['b', 'i', 'u', 's', 'code', 'a'], key).toContain(tag);
+        if (closing) expect(stack.pop(), key).toBe(tag);
+        else stack.push(tag!);
+      }
+      expect(stack, key).toEqual([]);
+    }
+  });
+});
