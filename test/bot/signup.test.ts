@@ -92,6 +92,10 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await user.send('/start');
     const again = await user.waitFor((m) => m.message_id > home.message_id && inlineButtons(m).includes('💳 کارت من'));
     expect(again.text).toMatch(/سارا/);
+    await user.send('/whoami');
+    const whoami = await user.waitFor(hasText(/نقش: عضو/));
+    // Jalali date in Persian digits: «عضو از ۱ آذر ۱۴۰۵» or whatever today is.
+    expect(plain(whoami)).toMatch(/عضو از [۰-۹]{1,2} [\u0600-\u06FF]+ [۰-۹]{4}/);
     const signupTexts = user.messages.filter(hasText(/به باشگاه مشتریان خوش آمدید/));
     expect(signupTexts).toHaveLength(1);
   });
@@ -174,7 +178,8 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await owner.tapReply('Skip');
     await owner.waitFor(hasText(/registered as the club's owner/));
     await owner.send('/whoami');
-    await owner.waitFor(hasText(/Role: owner/));
+    const whoami = await owner.waitFor(hasText(/Role: owner/));
+    expect(plain(whoami)).toMatch(/Member since \d{1,2} [A-Z][a-z]+ 20\d\d/);
     await owner.send('/staff');
     await owner.waitFor(hasText(/Club staff[\s\S]*Owner \(\+98912\*\*\*9999\): owner/));
 

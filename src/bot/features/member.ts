@@ -2,6 +2,7 @@ import { Composer } from 'grammy';
 import type { Context } from '../context.ts';
 import { SIGNUP } from '../conversations/signup.ts';
 import type { ClubMenus } from '../menus/main.ts';
+import { formatDate } from '../../lib/jalali.ts';
 import { memberNumber } from '../screens.ts';
 import { say } from '../ui.ts';
 
@@ -27,6 +28,7 @@ export function memberFeature(menus: ClubMenus) {
         number: memberNumber(ctx.member, ctx.locale),
         role: ctx.t(`roles.${ctx.role ?? 'member'}`),
         platform: ctx.t(`platforms.${ctx.adapter.platform}`),
+        since: formatDate(ctx.member.joined_at, ctx.locale, ctx.deps.config.timeZone),
       }),
     );
   });
