@@ -26,3 +26,9 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   const e = error as { code?: string; constraint?: string } | null;
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
 }
+
+export class InsufficientBalance extends ClubError {
+  constructor(currency: 'points' | 'credit', balance: number) {
+    super(currency === 'points' ? 'errors.insufficient_points' : 'errors.insufficient_credit', { balance });
+  }
+}

@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Currency, Database, LedgerEntry } from '../db/schema.ts';
+import { InsufficientBalance } from './errors.ts';
 
 export type Trx = Transaction<Database>;
 
@@ -77,13 +78,167 @@ export async function credit(trx: Trx, input: CreditInput): Promise<CreditResult
       expires_at: input.expiresAt,
     })
     .execute();
-  const column = input.currency === 'points' ? 'points_balance' : 'credit_balance';
+  const column = balanceColumn(input.currency);
   await trx
     .updateTable('members')
     .set({ [column]: sql`${sql.ref(column)} + ${input.amount}` })
     .where('id', '=', input.memberId)
     .execute();
   return { entry, duplicate: false };
+}
+
+const balanceColumn = (currency: Currency) => (currency === 'points' ? 'points_balance' : 'credit_balance');
+
+export interface DebitInput {
+  memberId: number;
+  currency: Currency;
+  amount: number;
+  kind: string;
+  reason: string;
+  idempotencyKey: string;
+  branchId?: number | null;
+  actorMemberId?: number | null;
+  meta?: Record<string, unknown> | null;
+  /** Take what there is, up to `amount`, instead of refusing (negative rules, voids). */
+  upTo?: boolean;
+  /** Consume this lot before the others (a void takes back the purchase's own lot first). */
+  preferLot?: number;
+}
+
+export interface DebitResult {
+  entry: LedgerEntry | null;
+  /** What was actually taken (less than asked only with `upTo`). */
+  amount: number;
+  duplicate: boolean;
+}
+
+/**
+ * Takes points or credit from the member, consuming lots first-to-expire-first. Inside a
+ * transaction; refuses (InsufficientBalance) rather than letting a balance or a lot go below zero.
+ */
+export async function debit(trx: Trx, input: DebitInput): Promise<DebitResult> {
+  if (!Number.isSafeInteger(input.amount) || input.amount <= 0) {
+    throw new RangeError(`debit amount must be a positive integer, got ${input.amount}`);
+  }
+  const member = await lockMember(trx, input.memberId);
+  const existing = await trx.selectFrom('ledger_entries').selectAll().where('idempotency_key', '=', input.idempotencyKey).executeTakeFirst();
+  if (existing) return { entry: existing, amount: -existing.amount, duplicate: true };
+
+  const balance = input.currency === 'points' ? member.points_balance : member.credit_balance;
+  let amount = input.amount;
+  if (amount > balance) {
+    if (!input.upTo) throw new InsufficientBalance(input.currency, balance);
+    amount = balance;
+  }
+  if (amount <= 0) return { entry: null, amount: 0, duplicate: false };
+
+  const entry = await trx
+    .insertInto('ledger_entries')
+    .values({
+      member_id: input.memberId,
+      currency: input.currency,
+      amount: -amount,
+      kind: input.kind,
+      reason: input.reason,
+      idempotency_key: input.idempotencyKey,
+      expires_at: null,
+      branch_id: input.branchId ?? null,
+      actor_member_id: input.actorMemberId ?? null,
+      meta: input.meta ? JSON.stringify(input.meta) : null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+  const lots = await trx
+    .selectFrom('ledger_lots')
+    .select(['entry_id', 'remaining'])
+    .where('member_id', '=', input.memberId)
+    .where('currency', '=', input.currency)
+    .where('remaining', '>', 0)
+    .orderBy(sql`entry_id = ${input.preferLot ?? 0}`, 'desc')
+    .orderBy(sql`expires_at asc nulls last`)
+    .orderBy('entry_id')
+    .execute();
+  let left = amount;
+  const allocations: { debit_entry_id: number; lot_entry_id: number; amount: number }[] = [];
+  for (const lot of lots) {
+    if (left === 0) break;
+    const take = Math.min(lot.remaining, left);
+    left -= take;
+    allocations.push({ debit_entry_id: entry.id, lot_entry_id: lot.entry_id, amount: take });
+  }
+  if (left !== 0) throw new Error(`ledger lots of member ${input.memberId} do not cover the cached balance`);
+  for (const a of allocations) {
+    await trx.updateTable('ledger_lots').set({ remaining: sql`remaining - ${a.amount}` }).where('entry_id', '=', a.lot_entry_id).execute();
+  }
+  await trx.insertInto('ledger_allocations').values(allocations).execute();
+  const column = balanceColumn(input.currency);
+  await trx
+    .updateTable('members')
+    .set({ [column]: sql`${sql.ref(column)} - ${amount}` })
+    .where('id', '=', input.memberId)
+    .execute();
+  return { entry, amount, duplicate: false };
+}
+
+/**
+ * Expires every lot whose time has come: one 'expire' entry per lot, keyed by the lot, so a run
+ * that is interrupted or repeated takes nothing twice. Returns the points expired.
+ */
+export async function expireLots(db: Db, now: Date, batchSize = 500): Promise<{ lots: number; points: number }> {
+  let lots = 0;
+  let points = 0;
+  for (;;) {
+    const due = await db
+      .selectFrom('ledger_lots')
+      .select('member_id')
+      .distinct()
+      .where('remaining', '>', 0)
+      .where('expires_at', '<=', now)
+      .limit(batchSize)
+      .execute();
+    if (due.length === 0) return { lots, points };
+    for (const { member_id } of due) {
+      await db.transaction().execute(async (trx) => {
+        await lockMember(trx, member_id);
+        const expired = await trx
+          .selectFrom('ledger_lots')
+          .select(['entry_id', 'remaining', 'currency'])
+          .where('member_id', '=', member_id)
+          .where('remaining', '>', 0)
+          .where('expires_at', '<=', now)
+          .execute();
+        for (const lot of expired) {
+          const entry = await trx
+            .insertInto('ledger_entries')
+            .values({
+              member_id,
+              currency: lot.currency,
+              amount: -lot.remaining,
+              kind: 'expire',
+              reason: 'lot_expired',
+              idempotency_key: `expire:${lot.entry_id}`,
+              expires_at: null,
+              branch_id: null,
+              actor_member_id: null,
+              meta: null,
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          await trx.insertInto('ledger_allocations').values({ debit_entry_id: entry.id, lot_entry_id: lot.entry_id, amount: lot.remaining }).execute();
+          await trx.updateTable('ledger_lots').set({ remaining: 0 }).where('entry_id', '=', lot.entry_id).execute();
+          const column = balanceColumn(lot.currency);
+          await trx
+            .updateTable('members')
+            .set({ [column]: sql`${sql.ref(column)} - ${lot.remaining}` })
+            .where('id', '=', member_id)
+            .execute();
+          lots += 1;
+          if (lot.currency === 'points') points += lot.remaining;
+        }
+      });
+    }
+  }
 }
 
 export interface LedgerViolation {

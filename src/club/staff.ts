@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { StaffRole } from '../db/schema.ts';
+import { ClubError, isUniqueViolation } from './errors.ts';
 import type { Trx } from './ledger.ts';
 
 export async function roleOf(db: Db | Trx, memberId: number): Promise<StaffRole | null> {
@@ -52,4 +53,61 @@ export async function listStaff(db: Db): Promise<StaffListing[]> {
     .orderBy('staff.role')
     .orderBy('members.first_name')
     .execute();
+}
+
+export const STAFF_ROLES: readonly StaffRole[] = ['owner', 'manager', 'cashier'];
+
+/**
+ * Owner/manager adds staff by the phone a member joined with. Managers may add cashiers only;
+ * owners are made through OWNER_PHONES, not here. A cashier is bound to a branch.
+ */
+export async function addStaff(db: Db, actor: { memberId: number; role: StaffRole }, phone: string, role: Exclude<StaffRole, 'owner'>, branchId: number | null) {
+  if (actor.role === 'cashier' || (actor.role === 'manager' && role !== 'cashier')) throw new ClubError('errors.staff_forbidden');
+  if (role === 'cashier' && branchId === null) throw new ClubError('errors.branch_required');
+  return db.transaction().execute(async (trx) => {
+    const member = await trx.selectFrom('members').select(['id', 'first_name']).where('phone', '=', phone).executeTakeFirst();
+    if (!member) throw new ClubError('errors.staff_not_member');
+    const current = await roleOf(trx, member.id);
+    if (current === 'owner') throw new ClubError('errors.staff_forbidden');
+    await trx
+      .insertInto('staff')
+      .values({ member_id: member.id, role, branch_id: branchId, added_by: actor.memberId })
+      .onConflict((oc) => oc.column('member_id').doUpdateSet({ role, branch_id: branchId, added_by: actor.memberId }))
+      .execute();
+    await trx.insertInto('audit_log').values({ actor_member_id: actor.memberId, action: 'staff.add', payload: JSON.stringify({ member_id: member.id, role, branch_id: branchId, previous: current }) }).execute();
+    return { memberId: member.id, firstName: member.first_name, previous: current };
+  });
+}
+
+export async function removeStaff(db: Db, actor: { memberId: number; role: StaffRole }, memberId: number) {
+  return db.transaction().execute(async (trx) => {
+    const current = await roleOf(trx, memberId);
+    if (!current) throw new ClubError('errors.staff_not_found');
+    if (current === 'owner' || actor.role === 'cashier' || (actor.role === 'manager' && current !== 'cashier')) throw new ClubError('errors.staff_forbidden');
+    await trx.deleteFrom('staff').where('member_id', '=', memberId).execute();
+    await trx.insertInto('audit_log').values({ actor_member_id: actor.memberId, action: 'staff.remove', payload: JSON.stringify({ member_id: memberId, role: current }) }).execute();
+    return current;
+  });
+}
+
+export async function staffBranch(db: Db, memberId: number): Promise<number | null> {
+  const row = await db.selectFrom('staff').select('branch_id').where('member_id', '=', memberId).executeTakeFirst();
+  return row?.branch_id ?? null;
+}
+
+export async function listBranches(db: Db) {
+  return db.selectFrom('branches').selectAll().orderBy('id').execute();
+}
+
+export async function createBranch(db: Db, actorMemberId: number, name: string) {
+  const text = name.trim();
+  if (!text || text.length > 64) throw new ClubError('errors.branch_name_invalid');
+  try {
+    const branch = await db.insertInto('branches').values({ name: text }).returningAll().executeTakeFirstOrThrow();
+    await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'branch.create', payload: JSON.stringify({ branch_id: branch.id, name: text }) }).execute();
+    return branch;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ClubError('errors.branch_exists');
+    throw error;
+  }
 }

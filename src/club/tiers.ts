@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Member, Tier } from '../db/schema.ts';
+import type { Trx } from './ledger.ts';
 
-/** Ledger kinds whose positive amounts count as points earned toward a tier. */
-export const EARNING_KINDS = ['earn'] as const;
+/** Ledger kinds that count toward a tier: earnings, less earnings taken back by a void. */
+export const EARNING_KINDS = ['earn', 'earn_reversal'] as const;
 
-export async function listTiers(db: Db): Promise<Tier[]> {
+export async function listTiers(db: Db | Trx): Promise<Tier[]> {
   return db.selectFrom('tiers').selectAll().orderBy('rank').execute();
 }
 
@@ -14,7 +15,7 @@ export async function lowestTier(db: Db): Promise<Tier> {
 }
 
 /** Points earned in the rolling qualifying window (never the balance: spending does not demote). */
-export async function earnedInWindow(db: Db, memberId: number, now: Date, windowDays: number): Promise<number> {
+export async function earnedInWindow(db: Db | Trx, memberId: number, now: Date, windowDays: number): Promise<number> {
   const since = new Date(now.getTime() - windowDays * 86_400_000);
   const row = await db
     .selectFrom('ledger_entries')
@@ -41,4 +42,22 @@ export async function tierProgress(db: Db, member: Member, now: Date, windowDays
   if (!tier) throw new Error('no tiers configured');
   const next = tiers.find((t) => t.rank > tier.rank);
   return { tier, next, earned, toNext: next ? Math.max(0, next.threshold - earned) : 0 };
+}
+
+/** The tier a number of earned points qualifies for (the highest threshold reached). */
+export function qualifyingTier(tiers: readonly Tier[], earned: number): Tier {
+  let best = tiers[0]!;
+  for (const tier of tiers) if (tier.threshold <= earned && tier.rank > best.rank) best = tier;
+  return best;
+}
+
+/** Promotion is immediate: called after every earning, inside its transaction. Never demotes. */
+export async function promoteIfQualified(trx: Trx, memberId: number, now: Date, windowDays: number): Promise<Tier | null> {
+  const member = await trx.selectFrom('members').select(['tier_id']).where('id', '=', memberId).executeTakeFirstOrThrow();
+  const tiers = await listTiers(trx);
+  const current = tiers.find((t) => t.id === member.tier_id) ?? tiers[0]!;
+  const target = qualifyingTier(tiers, await earnedInWindow(trx, memberId, now, windowDays));
+  if (target.rank <= current.rank) return null;
+  await trx.updateTable('members').set({ tier_id: target.id }).where('id', '=', memberId).execute();
+  return target;
 }

@@ -110,6 +110,105 @@ export interface ConversationStateTable {
   updated_at: Timestamp;
 }
 
+export interface EarningRulesTable {
+  id: Generated<number>;
+  branch_id: number | null;
+  rials_per_point: Generated<number>;
+  min_purchase: Generated<number>;
+  visit_points: Generated<number>;
+  visit_daily_cap: Generated<number>;
+  active_from: Date | null;
+  active_to: Date | null;
+  updated_by: number | null;
+  updated_at: Timestamp;
+}
+
+export type PurchaseStatus = 'recorded' | 'voided';
+export interface PurchasesTable {
+  id: Generated<number>;
+  member_id: number;
+  branch_id: number;
+  cashier_member_id: number;
+  amount_rials: number;
+  credit_used: Generated<number>;
+  receipt_no: string | null;
+  idempotency_key: string;
+  points_earned: Generated<number>;
+  status: Generated<PurchaseStatus>;
+  voided_at: Date | null;
+  voided_by: number | null;
+  void_reason: string | null;
+  unrecovered_points: Generated<number>;
+  created_at: CreatedAt;
+}
+
+export interface LedgerAllocationsTable {
+  debit_entry_id: number;
+  lot_entry_id: number;
+  amount: number;
+}
+
+export interface RewardsTable {
+  id: Generated<number>;
+  title_fa: string;
+  title_en: string;
+  points_cost: number;
+  stock: number | null;
+  active_from: Date | null;
+  active_to: Date | null;
+  active: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface RewardClaimsTable {
+  id: Generated<number>;
+  reward_id: number;
+  member_id: number;
+  code: string;
+  points: number;
+  status: Generated<'issued' | 'confirmed' | 'cancelled'>;
+  confirmed_at: Date | null;
+  confirmed_by: number | null;
+  branch_id: number | null;
+  created_at: CreatedAt;
+}
+
+export type RedemptionStatus = 'pending' | 'approved' | 'declined' | 'expired';
+export interface RedemptionsTable {
+  id: Generated<number>;
+  member_id: number;
+  branch_id: number;
+  cashier_member_id: number;
+  points: number;
+  status: Generated<RedemptionStatus>;
+  expires_at: Date;
+  decided_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface DisputesTable {
+  id: Generated<number>;
+  member_id: number;
+  purchase_id: number;
+  status: Generated<'open' | 'resolved'>;
+  created_at: CreatedAt;
+}
+
+export interface MemberNoticesTable {
+  member_id: number;
+  kind: string;
+  key: string;
+  created_at: CreatedAt;
+}
+
+export interface JobRunsTable {
+  name: string;
+  run_key: string;
+  status: 'running' | 'done';
+  started_at: Date;
+  finished_at: Date | null;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -121,6 +220,15 @@ export interface Database {
   ledger_lots: LedgerLotsTable;
   audit_log: AuditLogTable;
   conversation_state: ConversationStateTable;
+  earning_rules: EarningRulesTable;
+  purchases: PurchasesTable;
+  ledger_allocations: LedgerAllocationsTable;
+  rewards: RewardsTable;
+  reward_claims: RewardClaimsTable;
+  redemptions: RedemptionsTable;
+  disputes: DisputesTable;
+  member_notices: MemberNoticesTable;
+  job_runs: JobRunsTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -130,3 +238,8 @@ export type MemberAccount = Selectable<MemberAccountsTable>;
 export type Tier = Selectable<TiersTable>;
 export type LedgerEntry = Selectable<LedgerEntriesTable>;
 export type Staff = Selectable<StaffTable>;
+export type Purchase = Selectable<PurchasesTable>;
+export type EarningRule = Selectable<EarningRulesTable>;
+export type Reward = Selectable<RewardsTable>;
+export type Redemption = Selectable<RedemptionsTable>;
+export type Branch = Selectable<BranchesTable>;

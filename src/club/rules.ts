@@ -1,0 +1,90 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import type { EarningRule, Tier } from '../db/schema.ts';
+import { isoToJalali, jalaliToIso, todayIso } from '../lib/jalali.ts';
+import { zonedMidnight } from '../lib/zoned.ts';
+import type { Trx } from './ledger.ts';
+
+/** Club-wide loyalty settings, editable by owner/manager; stored in club_settings('loyalty'). */
+export const loyaltySettingsSchema = z.object({
+  validity: z
+    .object({ mode: z.enum(['days', 'jalali_month_end', 'jalali_year_end']), days: z.number().int().min(1).max(3650) })
+    .default({ mode: 'days', days: 365 }),
+  /** Rials of credit one point converts to. */
+  rialsPerPointCredit: z.number().int().min(1).default(1000),
+  tierWindowDays: z.number().int().min(1).max(3650).default(365),
+  /** How long a member has to approve a redemption in their chat. */
+  redemptionMinutes: z.number().int().min(1).max(60).default(5),
+  /** Points per event, used by later features (profile, surveys, referrals, birthdays). */
+  events: z
+    .object({
+      profile_completion: z.number().int().default(100),
+      survey_answered: z.number().int().default(20),
+      referral: z.number().int().default(200),
+      birthday: z.number().int().default(100),
+      offers_opt_out: z.number().int().max(0).default(0),
+    })
+    .default({ profile_completion: 100, survey_answered: 20, referral: 200, birthday: 100, offers_opt_out: 0 }),
+});
+export type LoyaltySettings = z.infer<typeof loyaltySettingsSchema>;
+
+export async function loyaltySettings(db: Db | Trx, defaults: Partial<LoyaltySettings> = {}): Promise<LoyaltySettings> {
+  const row = await db.selectFrom('club_settings').select('value').where('key', '=', 'loyalty').executeTakeFirst();
+  return loyaltySettingsSchema.parse({ ...defaults, ...((row?.value as object | undefined) ?? {}) });
+}
+
+export async function saveLoyaltySettings(db: Db, patch: Partial<LoyaltySettings>, actorMemberId: number | null) {
+  const current = await loyaltySettings(db);
+  const next = loyaltySettingsSchema.parse({ ...current, ...patch });
+  await db
+    .insertInto('club_settings')
+    .values({ key: 'loyalty', value: JSON.stringify(next) })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(next), updated_at: new Date() }))
+    .execute();
+  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'settings.loyalty', payload: JSON.stringify(patch) }).execute();
+  return next;
+}
+
+/** The branch's own rule while it is active, else the club's rule. */
+export async function effectiveRule(db: Db | Trx, branchId: number | null, now: Date): Promise<EarningRule> {
+  const rules = await db
+    .selectFrom('earning_rules')
+    .selectAll()
+    .where((eb) => eb.or([eb('branch_id', 'is', null), ...(branchId === null ? [] : [eb('branch_id', '=', branchId)])]))
+    .where((eb) => eb.or([eb('active_from', 'is', null), eb('active_from', '<=', now)]))
+    .where((eb) => eb.or([eb('active_to', 'is', null), eb('active_to', '>', now)]))
+    .orderBy(sql`branch_id is null`)
+    .execute();
+  const rule = rules[0];
+  if (!rule) throw new Error('no active earning rule: the club rule must always exist');
+  return rule;
+}
+
+export interface PointsBreakdown {
+  base: number;
+  multiplier: number;
+  fromSpend: number;
+  visit: number;
+  total: number;
+  belowMinimum: boolean;
+}
+
+/** Points for a purchase: spend points times the tier multiplier, plus visit points within the daily cap. */
+export function purchasePoints(rule: Pick<EarningRule, 'rials_per_point' | 'min_purchase' | 'visit_points' | 'visit_daily_cap'>, amountRials: number, tier: Pick<Tier, 'earn_multiplier'>, visitsToday: number): PointsBreakdown {
+  const multiplier = Number(tier.earn_multiplier);
+  if (amountRials < rule.min_purchase) return { base: 0, multiplier, fromSpend: 0, visit: 0, total: 0, belowMinimum: true };
+  const base = Math.floor(amountRials / rule.rials_per_point);
+  // Multiply in hundredths to keep 1.25 x 3 = 3.75 -> 3 exact rather than floating.
+  const fromSpend = Math.floor((base * Math.round(multiplier * 100)) / 100);
+  const visit = visitsToday < rule.visit_daily_cap ? rule.visit_points : 0;
+  return { base, multiplier, fromSpend, visit, total: fromSpend + visit, belowMinimum: false };
+}
+
+/** When a lot earned now expires: after N days, or at the end of the Jalali month or year (club time). */
+export function lotExpiry(now: Date, validity: LoyaltySettings['validity'], tz: string): Date {
+  if (validity.mode === 'days') return new Date(now.getTime() + validity.days * 86_400_000);
+  const { jy, jm } = isoToJalali(todayIso(now, tz));
+  const next = validity.mode === 'jalali_month_end' ? (jm === 12 ? [jy + 1, 1] : [jy, jm + 1]) : [jy + 1, 1];
+  return zonedMidnight(jalaliToIso(next[0]!, next[1]!, 1), tz);
+}

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InsufficientBalance } from '../../src/club/errors.ts';
+import { credit, debit, expireLots, ledgerViolations } from '../../src/club/ledger.ts';
+import { joinClub } from '../../src/club/members.ts';
+import { recordPurchase, voidPurchase, type LoyaltyEnv } from '../../src/club/purchases.ts';
+import { decideRedemption, requestRedemption } from '../../src/club/redemptions.ts';
+import { clubStats } from '../../src/club/reports.ts';
+import { lotExpiry, purchasePoints, saveLoyaltySettings } from '../../src/club/rules.ts';
+import { earnedInWindow } from '../../src/club/tiers.ts';
+import { adjustPoints, convertPointsToCredit } from '../../src/club/wallet.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
+
+const DAY = 86_400_000;
+const t0 = new Date('2026-11-22T08:00:00Z');
+const env = (now = t0): LoyaltyEnv => ({ now, timeZone: 'Asia/Tehran' });
+let nextPhone = 0;
+
+describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let handle: DatabaseHandle;
+  let db: DatabaseHandle['db'];
+  let branchId: number;
+  let cashierId: number;
+
+  async function newMember(bonus = 0) {
+    const phone = `+98913${String(++nextPhone).padStart(7, '0')}`;
+    const { member } = await joinClub(db, { platform: 'telegram', userId: 8_000_000 + nextPhone, chatId: 8_000_000 + nextPhone }, { phone, firstName: 'M' }, { signupBonusPoints: bonus, pointsValidityDays: 365, ownerPhones: [], now: t0 });
+    return member.id;
+  }
+  const balance = async (id: number) => db.selectFrom('members').select(['points_balance', 'credit_balance', 'tier_id']).where('id', '=', id).executeTakeFirstOrThrow();
+  const lotOf = async (key: string) => {
+    const entry = await db.selectFrom('ledger_entries').select('id').where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    return db.selectFrom('ledger_lots').selectAll().where('entry_id', '=', entry.id).executeTakeFirstOrThrow();
+  };
+  const purchase = (memberId: number, amountRials: number, extra: Partial<Parameters<typeof recordPurchase>[1]> = {}, now = t0) =>
+    recordPurchase(db, { memberId, branchId, cashierMemberId: cashierId, amountRials, operationId: randomUUID(), ...extra }, env(now));
+
+  beforeAll(async () => {
+    handle = await testDatabase();
+    db = handle.db;
+    branchId = (await db.selectFrom('branches').select('id').executeTakeFirstOrThrow()).id;
+    cashierId = await newMember();
+  });
+  afterAll(() => handle.close());
+
+  it('spends lots first-to-expire-first and expires what is left, once', async () => {
+    const id = await newMember();
+    await db.transaction().execute(async (trx) => {
+      await credit(trx, { memberId: id, currency: 'points', amount: 100, kind: 'earn', reason: 't', idempotencyKey: `a:${id}`, expiresAt: new Date(t0.getTime() + 10 * DAY) });
+      await credit(trx, { memberId: id, currency: 'points', amount: 50, kind: 'earn', reason: 't', idempotencyKey: `b:${id}`, expiresAt: new Date(t0.getTime() + 5 * DAY) });
+      await debit(trx, { memberId: id, currency: 'points', amount: 120, kind: 'spend', reason: 't', idempotencyKey: `spend:${id}` });
+    });
+    expect((await lotOf(`b:${id}`)).remaining).toBe(0);
+    expect((await lotOf(`a:${id}`)).remaining).toBe(30);
+    expect((await balance(id)).points_balance).toBe(30);
+
+    const first = await expireLots(db, new Date(t0.getTime() + 11 * DAY));
+    expect(first.points).toBeGreaterThanOrEqual(30);
+    expect((await balance(id)).points_balance).toBe(0);
+    const again = await expireLots(db, new Date(t0.getTime() + 11 * DAY));
+    expect(again).toEqual({ lots: 0, points: 0 });
+    const expiries = await db.selectFrom('ledger_entries').select('amount').where('member_id', '=', id).where('kind', '=', 'expire').execute();
+    expect(expiries).toEqual([{ amount: -30 }]);
+    expect(await ledgerViolations(db, id)).toEqual([]);
+  });
+
+  it('pays a retried credit or debit once and refuses to overdraw', async () => {
+    const id = await newMember();
+    const once = () => db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'points', amount: 40, kind: 'earn', reason: 't', idempotencyKey: `retry:${id}`, expiresAt: null }));
+    expect((await once()).duplicate).toBe(false);
+    expect((await once()).duplicate).toBe(true);
+    const spend = () => db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 30, kind: 'spend', reason: 't', idempotencyKey: `retry-spend:${id}` }));
+    await spend();
+    expect((await spend()).duplicate).toBe(true);
+    expect((await balance(id)).points_balance).toBe(10);
+    await expect(db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 11, kind: 'spend', reason: 't', idempotencyKey: `over:${id}` }))).rejects.toBeInstanceOf(InsufficientBalance);
+    // A negative rule takes what there is and never more.
+    const taken = await db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 25, kind: 'penalty', reason: 'offers_opt_out', idempotencyKey: `neg:${id}`, upTo: true }));
+    expect(taken.amount).toBe(10);
+    expect((await balance(id)).points_balance).toBe(0);
+    expect(await ledgerViolations(db, id)).toEqual([]);
+  });
+
+  it('earns 1 point per 10,000 Rials, once per receipt, with visit points capped per day', async () => {
+    const id = await newMember();
+    await db.updateTable('earning_rules').set({ visit_points: 5, visit_daily_cap: 1 }).where('branch_id', 'is', null).execute();
+    try {
+      const first = await purchase(id, 1_250_000, { receiptNo: 'R-100' });
+      expect(first.points).toBe(125 + 5);
+      const retry = await purchase(id, 1_250_000, { receiptNo: ' r-100 ' });
+      expect(retry.duplicate).toBe(true);
+      expect(retry.purchase.id).toBe(first.purchase.id);
+      const second = await purchase(id, 99_999);
+      expect(second.points).toBe(9); // no second visit bonus today
+      expect((await balance(id)).points_balance).toBe(139);
+      const tomorrow = await purchase(id, 10_000, {}, new Date(t0.getTime() + DAY));
+      expect(tomorrow.points).toBe(1 + 5);
+    } finally {
+      await db.updateTable('earning_rules').set({ visit_points: 0, visit_daily_cap: 1 }).where('branch_id', 'is', null).execute();
+    }
+    expect(await ledgerViolations(db, id)).toEqual([]);
+  });
+
+  it('applies a branch rule over the club rule, the minimum purchase and the tier multiplier', async () => {
+    const rule = { rials_per_point: 10_000, min_purchase: 500_000, visit_points: 0, visit_daily_cap: 1 };
+    expect(purchasePoints(rule, 400_000, { earn_multiplier: '2' }, 0)).toMatchObject({ total: 0, belowMinimum: true });
+    expect(purchasePoints(rule, 1_000_000, { earn_multiplier: '1.25' }, 0).total).toBe(125);
+    expect(purchasePoints({ ...rule, min_purchase: 0 }, 30_000, { earn_multiplier: '1.25' }, 0).total).toBe(3); // 3.75 rounds down
+
+    const branch = await db.insertInto('branches').values({ name: `Rule branch ${nextPhone}` }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('earning_rules').values({ branch_id: branch.id, rials_per_point: 5_000 }).execute();
+    const id = await newMember();
+    const there = await recordPurchase(db, { memberId: id, branchId: branch.id, cashierMemberId: cashierId, amountRials: 100_000, operationId: randomUUID() }, env());
+    expect(there.points).toBe(20);
+    expect((await purchase(id, 100_000)).points).toBe(10);
+  });
+
+  it('promotes at once on points earned in the window, and counts a void against it', async () => {
+    const id = await newMember();
+    const big = await purchase(id, 10_000_000); // 1000 points: Silver
+    expect(big.promotedTo?.code).toBe('silver');
+    const silver = await purchase(id, 1_000_000); // 100 x 1.25
+    expect(silver.points).toBe(125);
+    expect(await earnedInWindow(db, id, t0, 365)).toBe(1125);
+    await voidPurchase(db, silver.purchase.id, cashierId, 'test', env());
+    expect(await earnedInWindow(db, id, t0, 365)).toBe(1000);
+  });
+
+  it('voids after partial spending: takes back what is left, records what was spent, refunds credit', async () => {
+    const id = await newMember(50); // signup lot: 50, expires in a year
+    await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 200_000, kind: 'convert', reason: 't', idempotencyKey: `cr:${id}`, expiresAt: null }));
+    const sale = await purchase(id, 1_450_000, { creditToUse: 200_000 }); // 125 points on the 1,250,000 paid in money
+    expect(sale.points).toBe(125);
+    expect(sale.creditBalance).toBe(0);
+    // The member spends 150: the purchase lot expires first? Both expire in a year; the signup lot is older.
+    await db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 150, kind: 'spend', reason: 't', idempotencyKey: `sp:${id}` }));
+    expect((await balance(id)).points_balance).toBe(25);
+
+    const voided = await voidPurchase(db, sale.purchase.id, cashierId, 'wrong member', env());
+    expect(voided).toMatchObject({ pointsTaken: 25, unrecovered: 100, creditRefunded: 200_000, duplicate: false });
+    expect(voided.purchase).toMatchObject({ status: 'voided', unrecovered_points: 100, void_reason: 'wrong member' });
+    expect(await balance(id)).toMatchObject({ points_balance: 0, credit_balance: 200_000 });
+    expect((await voidPurchase(db, sale.purchase.id, cashierId, 'again', env())).duplicate).toBe(true);
+    expect(await balance(id)).toMatchObject({ points_balance: 0, credit_balance: 200_000 });
+    await expect(voidPurchase(db, sale.purchase.id, cashierId, '  ', env())).rejects.toMatchObject({ i18nKey: 'errors.reason_required' });
+    expect(await ledgerViolations(db, id)).toEqual([]);
+  });
+
+  it('converts points to credit at the configured rate, once per operation', async () => {
+    const id = await newMember(50);
+    const op = randomUUID();
+    const out = await convertPointsToCredit(db, id, 20, op, env());
+    expect(out).toMatchObject({ points: 20, rials: 20_000, pointsBalance: 30, creditBalance: 20_000, duplicate: false });
+    expect((await convertPointsToCredit(db, id, 20, op, env())).duplicate).toBe(true);
+    expect(await balance(id)).toMatchObject({ points_balance: 30, credit_balance: 20_000 });
+    await expect(convertPointsToCredit(db, id, 31, randomUUID(), env())).rejects.toBeInstanceOf(InsufficientBalance);
+    await saveLoyaltySettings(db, { rialsPerPointCredit: 1500 }, null);
+    try {
+      expect((await convertPointsToCredit(db, id, 10, randomUUID(), env())).rials).toBe(15_000);
+    } finally {
+      await saveLoyaltySettings(db, { rialsPerPointCredit: 1000 }, null);
+    }
+  });
+
+  it('spends points at the till only after the member approves, once, within the time limit', async () => {
+    const id = await newMember(50);
+    const r = await requestRedemption(db, { memberId: id, branchId, cashierMemberId: cashierId, points: 30 }, t0, 5);
+    expect((await balance(id)).points_balance).toBe(50);
+    const approved = await decideRedemption(db, r.id, id, true, new Date(t0.getTime() + 60_000));
+    expect(approved).toMatchObject({ changed: true, pointsBalance: 20, redemption: { status: 'approved' } });
+    const twice = await decideRedemption(db, r.id, id, true, new Date(t0.getTime() + 61_000));
+    expect(twice).toMatchObject({ changed: false, pointsBalance: 20 });
+
+    const late = await requestRedemption(db, { memberId: id, branchId, cashierMemberId: cashierId, points: 10 }, t0, 5);
+    expect(await decideRedemption(db, late.id, id, true, new Date(t0.getTime() + 6 * 60_000))).toMatchObject({ changed: false, redemption: { status: 'expired' } });
+    const declined = await requestRedemption(db, { memberId: id, branchId, cashierMemberId: cashierId, points: 10 }, t0, 5);
+    expect(await decideRedemption(db, declined.id, id, false, t0)).toMatchObject({ changed: true, redemption: { status: 'declined' } });
+    expect((await balance(id)).points_balance).toBe(20);
+    await expect(requestRedemption(db, { memberId: id, branchId, cashierMemberId: cashierId, points: 21 }, t0, 5)).rejects.toBeInstanceOf(InsufficientBalance);
+    // Somebody else cannot answer for the member.
+    const other = await newMember();
+    const mine = await requestRedemption(db, { memberId: id, branchId, cashierMemberId: cashierId, points: 5 }, t0, 5);
+    await expect(decideRedemption(db, mine.id, other, true, t0)).rejects.toMatchObject({ i18nKey: 'errors.redemption_not_found' });
+  });
+
+  it('adjusts by hand only with a reason', async () => {
+    const id = await newMember();
+    await expect(adjustPoints(db, id, 10, ' ', cashierId, randomUUID(), env())).rejects.toMatchObject({ i18nKey: 'errors.reason_required' });
+    expect((await adjustPoints(db, id, 10, 'goodwill', cashierId, randomUUID(), env())).points_balance).toBe(10);
+    await expect(adjustPoints(db, id, -11, 'fix', cashierId, randomUUID(), env())).rejects.toBeInstanceOf(InsufficientBalance);
+    expect((await adjustPoints(db, id, -4, 'fix', cashierId, randomUUID(), env())).points_balance).toBe(6);
+  });
+
+  it('expires lots at the end of the Jalali month or year in club time', () => {
+    // 2026-11-22 is 1 Azar 1405; Azar ends with 30 Azar = 2026-12-21, so the lot lasts until Dey 1 00:00 Tehran.
+    expect(lotExpiry(t0, { mode: 'jalali_month_end', days: 1 }, 'Asia/Tehran').toISOString()).toBe('2026-12-21T20:30:00.000Z');
+    expect(lotExpiry(t0, { mode: 'jalali_year_end', days: 1 }, 'Asia/Tehran').toISOString()).toBe('2027-03-20T20:30:00.000Z');
+    expect(lotExpiry(t0, { mode: 'days', days: 30 }, 'Asia/Tehran').toISOString()).toBe('2026-12-22T08:00:00.000Z');
+  });
+
+  it('64 concurrent purchases and redemptions on one member never overspend or double-pay', async () => {
+    const id = await newMember(100);
+    const tasks = Array.from({ length: 64 }, (_, i) =>
+      i % 2 === 0
+        ? purchase(id, 100_000, { receiptNo: `C-${(i / 2) % 8}` }) // 8 distinct receipts, each sent 4 times
+        : (async () => {
+            const r = await requestRedemption(db, { memberId: id, branchId, cashierMemberId: cashierId, points: 10 }, t0, 5).catch(() => null);
+            return r ? decideRedemption(db, r.id, id, true, t0).catch((e: unknown) => e) : null;
+          })(),
+    );
+    await Promise.all(tasks);
+    const purchases = await db.selectFrom('purchases').select('id').where('member_id', '=', id).execute();
+    expect(purchases).toHaveLength(8);
+    const approved = await db.selectFrom('redemptions').select('id').where('member_id', '=', id).where('status', '=', 'approved').execute();
+    expect((await balance(id)).points_balance).toBe(100 + 8 * 10 - approved.length * 10);
+    expect((await balance(id)).points_balance).toBeGreaterThanOrEqual(0);
+    expect(await ledgerViolations(db, id)).toEqual([]);
+  });
+
+  it('reports members, points, liability, sales and tiers', async () => {
+    const stats = await clubStats(db, t0, 'Asia/Tehran', 1000);
+    const members = await db.selectFrom('members').select(['points_balance']).execute();
+    const outstanding = members.reduce((s, m) => s + m.points_balance, 0);
+    expect(stats.members).toBe(members.length);
+    expect(stats.outstandingPoints).toBe(outstanding);
+    expect(stats.liabilityRials).toBe(outstanding * 1000);
+    expect(stats.purchases.d30).toBeGreaterThan(5);
+    expect(stats.tiers.reduce((s, t) => s + t.members, 0)).toBe(members.length);
+    expect(stats.pointsExpired30d).toBeGreaterThanOrEqual(0);
+  });
+});
