@@ -75,6 +75,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('reward_id', 'integer', (c) => c.notNull().references('rewards.id'))
     .addColumn('member_id', 'bigint', (c) => c.notNull().references('members.id'))
     .addColumn('code', 'text', (c) => c.notNull().unique())
+    .addColumn('operation_id', 'text', (c) => c.notNull().unique())
     .addColumn('points', 'bigint', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull().defaultTo('issued').check(sql`status in ('issued', 'confirmed', 'cancelled')`))
     .addColumn('confirmed_at', 'timestamptz')

@@ -3,11 +3,13 @@ import { createBot } from './bot/bot.ts';
 import type { ClubDeps } from './bot/context.ts';
 import { createI18n } from './bot/i18n.ts';
 import { launchBot, type RunningBot } from './bot/launch.ts';
+import { Notifier } from './bot/notifier.ts';
 import { adapterFor } from './bot/platform.ts';
 import { cardSecret } from './club/settings.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { startScheduler } from './jobs/scheduler.ts';
 import type { Platform } from './db/schema.ts';
 
 export interface StartOptions {
@@ -16,6 +18,8 @@ export interface StartOptions {
   /** An already open database (tests); otherwise one is opened from the config. */
   database?: DatabaseHandle;
   now?: () => Date;
+  /** Run the nightly jobs on their schedule (default); tests call them directly instead. */
+  scheduler?: boolean;
 }
 
 export interface RunningClub {
@@ -35,13 +39,15 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   const migrations = await migrateToLatest(database);
   for (const r of migrations.results ?? []) logger.info({ migration: r.migrationName, status: r.status }, 'migration');
 
+  const i18n = await createI18n();
   const deps: ClubDeps = {
     db: database.db,
     config,
     logger,
-    i18n: await createI18n(),
+    i18n,
     cardSecret: await cardSecret(database.db),
     now: options.now ?? (() => new Date()),
+    notifier: new Notifier(database.db, i18n, config.defaultLocale, logger),
   };
 
   const bots: RunningBot[] = [];
@@ -52,7 +58,9 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   try {
     for (const [platform, bot] of platforms) {
       if (!bot) continue;
-      bots.push(await launchBot(createBot(platform, bot, deps), adapterFor(platform), deps));
+      const created = createBot(platform, bot, deps);
+      deps.notifier.register(platform, created.api);
+      bots.push(await launchBot(created, adapterFor(platform), deps));
     }
   } catch (error) {
     await Promise.all(bots.map((b) => b.stop()));
@@ -60,10 +68,12 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     throw error;
   }
 
+  const scheduler = options.scheduler === false ? undefined : startScheduler(deps);
   return {
     deps,
     bots,
     async stop() {
+      await scheduler?.stop();
       await Promise.all(bots.map((b) => b.stop()));
       if (ownsDatabase) await database.close();
     },

@@ -7,6 +7,7 @@ import type { Db } from '../db/database.ts';
 import type { Locale, Member, StaffRole } from '../db/schema.ts';
 import type { Translate } from './i18n.ts';
 import type { PlatformAdapter } from './platform.ts';
+import type { Notifier } from './notifier.ts';
 
 /** What every bot of the club shares: handed to createBot, never read from module globals. */
 export interface ClubDeps {
@@ -17,6 +18,7 @@ export interface ClubDeps {
   cardSecret: string;
   /** The clock; tests move it. */
   now: () => Date;
+  notifier: Notifier;
 }
 
 /** What a handler needs to speak to this person: their language and the platform's manners. */

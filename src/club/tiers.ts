@@ -61,3 +61,56 @@ export async function promoteIfQualified(trx: Trx, memberId: number, now: Date, 
   await trx.updateTable('members').set({ tier_id: target.id }).where('id', '=', memberId).execute();
   return target;
 }
+
+export interface TierReview {
+  demoted: { memberId: number; from: Tier; to: Tier }[];
+  warned: { memberId: number; tier: Tier; toKeep: number }[];
+}
+
+/**
+ * The nightly tier review: members whose earnings in the window no longer hold their tier drop to
+ * the tier they qualify for; members who would drop within `warnDays` (as older earnings leave the
+ * window) are warned once a month per tier. Notices are recorded before they are sent.
+ */
+export async function reviewTiers(db: Db, now: Date, windowDays: number, warnDays: number): Promise<TierReview> {
+  const tiers = await listTiers(db);
+  const lowest = tiers[0]!;
+  const since = new Date(now.getTime() - windowDays * 86_400_000);
+  const soon = new Date(since.getTime() + warnDays * 86_400_000);
+  const rows = await db
+    .selectFrom('members')
+    .leftJoin('ledger_entries as e', (join) =>
+      join.onRef('e.member_id', '=', 'members.id').on('e.currency', '=', 'points').on('e.kind', 'in', [...EARNING_KINDS]).on('e.created_at', '>', since),
+    )
+    .select([
+      'members.id',
+      'members.tier_id',
+      sql<number>`coalesce(sum(e.amount), 0)::int8`.as('earned'),
+      sql<number>`coalesce(sum(e.amount) filter (where e.created_at > ${soon}), 0)::int8`.as('earned_soon'),
+    ])
+    .where('members.tier_id', '<>', lowest.id)
+    .groupBy(['members.id', 'members.tier_id'])
+    .execute();
+  const review: TierReview = { demoted: [], warned: [] };
+  const month = now.toISOString().slice(0, 7);
+  for (const row of rows) {
+    const current = tiers.find((t) => t.id === row.tier_id) ?? lowest;
+    const qualified = qualifyingTier(tiers, row.earned);
+    if (qualified.rank < current.rank) {
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('members').set({ tier_id: qualified.id }).where('id', '=', row.id).where('tier_id', '=', current.id).execute();
+        await trx.insertInto('audit_log').values({ actor_member_id: null, action: 'tier.demote', payload: JSON.stringify({ member_id: row.id, from: current.code, to: qualified.code, earned: row.earned }) }).execute();
+      });
+      review.demoted.push({ memberId: row.id, from: current, to: qualified });
+    } else if (qualifyingTier(tiers, row.earned_soon).rank < current.rank) {
+      const inserted = await db
+        .insertInto('member_notices')
+        .values({ member_id: row.id, kind: 'tier_warning', key: `${current.code}:${month}` })
+        .onConflict((oc) => oc.doNothing())
+        .returning('member_id')
+        .executeTakeFirst();
+      if (inserted) review.warned.push({ memberId: row.id, tier: current, toKeep: Math.max(0, current.threshold - row.earned_soon) });
+    }
+  }
+  return review;
+}

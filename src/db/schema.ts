@@ -165,6 +165,7 @@ export interface RewardClaimsTable {
   reward_id: number;
   member_id: number;
   code: string;
+  operation_id: string;
   points: number;
   status: Generated<'issued' | 'confirmed' | 'cancelled'>;
   confirmed_at: Date | null;

@@ -24,6 +24,7 @@ export async function startTestClub(options: TestClubOptions): Promise<RunningCl
     config,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     database: options.database,
+    scheduler: false,
     ...(options.now ? { now: options.now } : {}),
   });
 }

@@ -1,0 +1,62 @@
+import type { Api } from 'grammy';
+import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { Db } from '../db/database.ts';
+import type { Locale, Platform } from '../db/schema.ts';
+import type { Logger } from 'pino';
+import type { i18n as I18nInstance } from 'i18next';
+import type { Speech } from './context.ts';
+import { adapterFor } from './platform.ts';
+
+export interface Notice {
+  html: string;
+  keyboard?: InlineKeyboardMarkup;
+}
+
+/**
+ * Messages the club sends on its own (purchase receipts, approvals, reminders) to every messenger
+ * account a member has, in the member's language, through whichever bots are running.
+ */
+export class Notifier {
+  private readonly apis = new Map<Platform, Api>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly i18n: I18nInstance,
+    private readonly defaultLocale: Locale,
+    private readonly logger: Logger,
+  ) {}
+
+  register(platform: Platform, api: Api) {
+    this.apis.set(platform, api);
+  }
+
+  /** Returns how many accounts received it; a blocked account (403) is marked by the bot's transformer. */
+  async notify(memberId: number, build: (speech: Speech) => Notice): Promise<number> {
+    const accounts = await this.db
+      .selectFrom('member_accounts')
+      .innerJoin('members', 'members.id', 'member_accounts.member_id')
+      .select(['member_accounts.platform', 'member_accounts.chat_id', 'members.locale'])
+      .where('member_accounts.member_id', '=', memberId)
+      .where('member_accounts.blocked', '=', false)
+      .execute();
+    let delivered = 0;
+    for (const account of accounts) {
+      const api = this.apis.get(account.platform);
+      if (!api) continue;
+      const locale = account.locale ?? this.defaultLocale;
+      const adapter = adapterFor(account.platform);
+      const notice = build({ locale, t: this.i18n.getFixedT(locale), adapter });
+      const { text, parse_mode } = adapter.render(notice.html);
+      try {
+        await api.sendMessage(account.chat_id, text, {
+          ...(parse_mode ? { parse_mode } : {}),
+          ...(notice.keyboard ? { reply_markup: notice.keyboard } : {}),
+        });
+        delivered++;
+      } catch (error) {
+        this.logger.warn({ err: error, memberId, platform: account.platform }, 'notification not delivered');
+      }
+    }
+    return delivered;
+  }
+}

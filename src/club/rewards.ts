@@ -1,0 +1,102 @@
+import { randomInt } from 'node:crypto';
+import type { Db } from '../db/database.ts';
+import type { Reward } from '../db/schema.ts';
+import { ClubError, isUniqueViolation } from './errors.ts';
+import { debit } from './ledger.ts';
+
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
+function claimCode() {
+  let code = '';
+  for (let i = 0; i < 6; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
+  return code;
+}
+
+/** Rewards a member can ask for now: active, in their dates, in stock. */
+export async function availableRewards(db: Db, now: Date): Promise<Reward[]> {
+  return db
+    .selectFrom('rewards')
+    .selectAll()
+    .where('active', '=', true)
+    .where((eb) => eb.or([eb('active_from', 'is', null), eb('active_from', '<=', now)]))
+    .where((eb) => eb.or([eb('active_to', 'is', null), eb('active_to', '>', now)]))
+    .where((eb) => eb.or([eb('stock', 'is', null), eb('stock', '>', 0)]))
+    .orderBy('points_cost')
+    .execute();
+}
+
+export async function createReward(db: Db, actorMemberId: number, input: { titleFa: string; titleEn: string; pointsCost: number; stock: number | null }) {
+  if (!input.titleFa.trim() || !input.titleEn.trim()) throw new ClubError('errors.reward_title_required');
+  if (!Number.isSafeInteger(input.pointsCost) || input.pointsCost <= 0) throw new ClubError('errors.points_invalid');
+  const reward = await db
+    .insertInto('rewards')
+    .values({ title_fa: input.titleFa.trim(), title_en: input.titleEn.trim(), points_cost: input.pointsCost, stock: input.stock })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'reward.create', payload: JSON.stringify({ reward_id: reward.id }) }).execute();
+  return reward;
+}
+
+/**
+ * The member asks for a reward from their own chat (that is their consent): the points leave at
+ * once and the member gets a code for the cashier. Stock is taken under the reward's row lock.
+ */
+export async function claimReward(db: Db, memberId: number, rewardId: number, operationId: string, now: Date) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const previous = await trx.selectFrom('reward_claims').selectAll().where('operation_id', '=', operationId).executeTakeFirst();
+        if (previous) {
+          const reward = await trx.selectFrom('rewards').selectAll().where('id', '=', previous.reward_id).executeTakeFirstOrThrow();
+          return { claim: previous, reward, duplicate: true };
+        }
+        const reward = await trx.selectFrom('rewards').selectAll().where('id', '=', rewardId).forUpdate().executeTakeFirst();
+        const available =
+          reward &&
+          reward.active &&
+          (reward.active_from === null || reward.active_from <= now) &&
+          (reward.active_to === null || reward.active_to > now) &&
+          (reward.stock === null || reward.stock > 0);
+        if (!available) throw new ClubError('errors.reward_unavailable');
+        await debit(trx, {
+          memberId,
+          currency: 'points',
+          amount: reward.points_cost,
+          kind: 'spend',
+          reason: 'reward',
+          idempotencyKey: `reward:${operationId}`,
+          meta: { reward_id: reward.id },
+        });
+        if (reward.stock !== null) await trx.updateTable('rewards').set({ stock: reward.stock - 1 }).where('id', '=', reward.id).execute();
+        const claim = await trx
+          .insertInto('reward_claims')
+          .values({ reward_id: reward.id, member_id: memberId, code: claimCode(), operation_id: operationId, points: reward.points_cost, created_at: now })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return { claim, reward, duplicate: false };
+      });
+    } catch (error) {
+      if (attempt < 3 && isUniqueViolation(error, 'reward_claims_code_key')) continue;
+      throw error;
+    }
+  }
+}
+
+/** The cashier confirms a code at the till: once, and only an issued one. */
+export async function confirmRewardCode(db: Db, code: string, staffMemberId: number, branchId: number | null, now: Date) {
+  const normalized = code.trim().toUpperCase();
+  return db.transaction().execute(async (trx) => {
+    const claim = await trx.selectFrom('reward_claims').selectAll().where('code', '=', normalized).forUpdate().executeTakeFirst();
+    if (!claim) throw new ClubError('errors.reward_code_unknown');
+    if (claim.status === 'confirmed') throw new ClubError('errors.reward_code_used');
+    if (claim.status === 'cancelled') throw new ClubError('errors.reward_code_cancelled');
+    const confirmed = await trx
+      .updateTable('reward_claims')
+      .set({ status: 'confirmed', confirmed_at: now, confirmed_by: staffMemberId, branch_id: branchId })
+      .where('id', '=', claim.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const reward = await trx.selectFrom('rewards').selectAll().where('id', '=', claim.reward_id).executeTakeFirstOrThrow();
+    await trx.insertInto('audit_log').values({ actor_member_id: staffMemberId, action: 'reward.confirm', payload: JSON.stringify({ claim_id: claim.id, code: normalized }) }).execute();
+    return { claim: confirmed, reward };
+  });
+}

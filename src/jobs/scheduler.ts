@@ -1,0 +1,51 @@
+import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
+import type { ClubDeps } from '../bot/context.ts';
+import type { Db } from '../db/database.ts';
+import { expireRedemptions } from '../club/redemptions.ts';
+import { runNightly } from './nightly.ts';
+
+/** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
+export function postgresRunCoordinator(db: Db): RunCoordinator {
+  return {
+    async shouldRun(key) {
+      const row = await db
+        .insertInto('job_runs')
+        .values({ name: 'cron', run_key: key, status: 'done', started_at: new Date() })
+        .onConflict((oc) => oc.doNothing())
+        .returning('name')
+        .executeTakeFirst();
+      return Boolean(row);
+    },
+  };
+}
+
+/**
+ * Nightly work from 03:00 club time. It is tried every hour until 23:00 too: the run of the day
+ * is claimed once (see claimRun), so the extra ticks do nothing unless an earlier run died, in
+ * which case they resume it. Pending till redemptions are expired every minute.
+ */
+export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
+  const options = { timezone: deps.config.timeZone, noOverlap: true, runCoordinator: postgresRunCoordinator(deps.db) };
+  const log = deps.logger.child({ component: 'scheduler' });
+  const tasks: ScheduledTask[] = [
+    cron.schedule('0 3-23 * * *', async () => {
+      try {
+        await runNightly(deps);
+      } catch (error) {
+        log.error({ err: error }, 'nightly run failed; the next tick resumes it');
+      }
+    }, { ...options, name: 'nightly' }),
+    cron.schedule('* * * * *', async () => {
+      try {
+        await expireRedemptions(deps.db, deps.now());
+      } catch (error) {
+        log.error({ err: error }, 'redemption sweep failed');
+      }
+    }, { timezone: deps.config.timeZone, noOverlap: true, name: 'redemptions' }),
+  ];
+  return {
+    async stop() {
+      for (const task of tasks) await task.stop();
+    },
+  };
+}
