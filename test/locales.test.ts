@@ -42,6 +42,15 @@ describe('locales', () => {
     for (const p of ['telegram', 'bale']) used.add(`platforms.${p}`);
     for (const l of ['fa', 'en']) used.add(`settings.language_${l}`);
     for (const c of ['start', 'menu', 'points', 'card', 'whoami', 'help']) used.add(`commands.${c}`);
+    for (const r of ['format', 'zero', 'too_large']) used.add(`till.amount_${r}`);
+    for (const s of ['approved', 'declined', 'expired', 'pending']) used.add(`redeem.already_${s}`);
+    for (const k of ['approved_member', 'declined_member', 'approved_cashier', 'declined_cashier']) used.add(`redeem.${k}`);
+    for (const k of ['opened', 'already']) used.add(`dispute.${k}`);
+    // Every ClubError names its key: `super('errors.x')` or `new ClubError('errors.x')`.
+    for (const file of sourceFiles(root)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:super|ClubError)\(\s*'([a-z_]+\.[a-z_.]+)'/g)) used.add(m[1]!);
+    }
+    used.add('errors.insufficient_credit');
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);

@@ -12,6 +12,11 @@ import { memberFeature } from './features/member.ts';
 import { staffFeature } from './features/staff.ts';
 import { startFeature } from './features/start.ts';
 import { unhandledFeature } from './features/unhandled.ts';
+import { adminFeature } from './features/admin.ts';
+import { tillFeature } from './features/till.ts';
+import { walletFeature } from './features/wallet.ts';
+import { ADJUST, createAdminConversations, VOID } from './conversations/admin.ts';
+import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
 import { adapterFor, type PlatformAdapter } from './platform.ts';
@@ -55,16 +60,22 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
       storage: { type: 'key', version: CONVERSATION_VERSION, prefix: `${platform}:`, adapter: postgresConversationStorage(deps.db) },
     }),
   );
-  bot.use(
-    createConversation(createSignup(deps, menus.main), {
-      id: SIGNUP,
-      plugins: [speech(adapter, deps, transformers)],
-    }),
-  );
+  bot.use(createConversation(createSignup(deps, menus.main), { id: SIGNUP, plugins: [speech(adapter, deps, transformers)] }));
+  const till = createTillConversations(deps);
+  const admin = createAdminConversations(deps);
+  const inner = { plugins: [speech(adapter, deps, transformers)] };
+  bot.use(createConversation(till.purchase, { id: PURCHASE, ...inner }));
+  bot.use(createConversation(till.spend, { id: SPEND, ...inner }));
+  bot.use(createConversation(till.rewardCode, { id: REWARD_CODE, ...inner }));
+  bot.use(createConversation(admin.voidConversation, { id: VOID, ...inner }));
+  bot.use(createConversation(admin.adjustConversation, { id: ADJUST, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
+  bot.use(walletFeature());
   bot.use(staffFeature());
+  bot.use(tillFeature());
+  bot.use(adminFeature());
   bot.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {

@@ -2,6 +2,7 @@ import type { Db } from '../db/database.ts';
 import type { Locale, Member, Tier } from '../db/schema.ts';
 import { tierProgress } from '../club/tiers.ts';
 import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
+import { maskPhone } from '../lib/phone.ts';
 import type { ClubDeps, Speech } from './context.ts';
 
 export function tierName(tier: Tier, locale: Locale) {
@@ -52,4 +53,30 @@ export async function pointsText(deps: ClubDeps, member: Member, speech: Speech)
 
 export async function loadMember(db: Db, memberId: number): Promise<Member> {
   return db.selectFrom('members').selectAll().where('id', '=', memberId).executeTakeFirstOrThrow();
+}
+
+/** What the cashier sees of a member at the till, with the till's buttons. */
+export async function staffView(deps: ClubDeps, member: Member, speech: Speech) {
+  const { t, locale } = speech;
+  const tier = await deps.db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
+  const html = t('card.staff_view', {
+    name: [member.first_name, member.last_name].filter(Boolean).join(' '),
+    number: memberNumber(member, locale),
+    phone: maskPhone(member.phone),
+    tier: tierName(tier, locale),
+    discount: formatNumber(Number(tier.discount_percent), locale),
+    points: formatNumber(member.points_balance, locale),
+    credit: formatRials(member.credit_balance, locale),
+  });
+  const keyboard = {
+    inline_keyboard: [
+      [{ text: t('till.record_purchase'), callback_data: `till:p:${member.id}` }],
+      [
+        { text: t('till.spend_points'), callback_data: `till:s:${member.id}` },
+        { text: t('till.use_credit'), callback_data: `till:c:${member.id}` },
+      ],
+      [{ text: t('till.reward_code'), callback_data: `till:r:${member.id}` }],
+    ],
+  };
+  return { html, keyboard };
 }

@@ -1,12 +1,10 @@
 import { Composer } from 'grammy';
 import { findMemberById } from '../../club/members.ts';
 import { verifyCardToken } from '../../lib/card-token.ts';
-import { maskPhone } from '../../lib/phone.ts';
-import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
 import { SIGNUP } from '../conversations/signup.ts';
 import { CARD_PAYLOAD_PREFIX, type ClubMenus } from '../menus/main.ts';
-import { memberNumber, tierName } from '../screens.ts';
+import { showStaffView } from './till.ts';
 import { say } from '../ui.ts';
 
 /** /start (with or without a deep-link payload) and /menu. */
@@ -26,9 +24,14 @@ export function startFeature(menus: ClubMenus) {
     await ctx.conversation.enter(SIGNUP);
   });
 
+  composer.callbackQuery('home', async (ctx) => {
+    await ctx.answerCallbackQuery();
+    await menus.showHome(ctx);
+  });
+
   /**
-   * A member card opened by the phone camera. Staff see the member; anyone else is told what the
-   * card is for. A forged or expired token shows nothing about anybody.
+   * A member card opened by the phone camera. Staff see the member with the till's buttons;
+   * anyone else is told what the card is for. A forged or expired token shows nothing.
    */
   async function cardScanned(ctx: Context, token: string) {
     if (!ctx.role) {
@@ -40,19 +43,7 @@ export function startFeature(menus: ClubMenus) {
     if (!verified.ok) return say(ctx, ctx.t(verified.reason === 'expired' ? 'card.scan_expired' : 'card.scan_invalid'));
     const member = await findMemberById(ctx.deps.db, verified.memberId);
     if (!member) return say(ctx, ctx.t('card.scan_invalid'));
-    const tier = await ctx.deps.db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
-    await say(
-      ctx,
-      ctx.t('card.staff_view', {
-        name: [member.first_name, member.last_name].filter(Boolean).join(' '),
-        number: memberNumber(member, ctx.locale),
-        phone: maskPhone(member.phone),
-        tier: tierName(tier, ctx.locale),
-        discount: formatNumber(Number(tier.discount_percent), ctx.locale),
-        points: formatNumber(member.points_balance, ctx.locale),
-        credit: formatRials(member.credit_balance, ctx.locale),
-      }),
-    );
+    await showStaffView(ctx, member);
   }
 
   return composer;

@@ -7,6 +7,7 @@ import { signCardToken } from '../../lib/card-token.ts';
 import type { Context } from '../context.ts';
 import { homeText, formatTime, loadMember, memberNumber, pointsText } from '../screens.ts';
 import { say, showScreen } from '../ui.ts';
+import { showConvert, showRewards } from '../features/wallet.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
@@ -91,6 +92,9 @@ export function createMenus(): ClubMenus {
       const member = await requireMember(ctx);
       if (member) await sendCard(ctx, member);
     })
+    .row()
+    .text((ctx) => ctx.t('menu.rewards'), showRewards)
+    .text((ctx) => ctx.t('menu.convert'), showConvert)
     .row()
     .text((ctx) => ctx.t('menu.invite'), async (ctx) => {
       if (await requireMember(ctx)) await showScreen(ctx, ctx.t('invite.placeholder'), back);

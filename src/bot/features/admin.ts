@@ -1,0 +1,125 @@
+import { Composer } from 'grammy';
+import { ClubError } from '../../club/errors.ts';
+import { clubStats } from '../../club/reports.ts';
+import { createReward } from '../../club/rewards.ts';
+import { loyaltySettings } from '../../club/rules.ts';
+import { addStaff, createBranch, listBranches, removeStaff } from '../../club/staff.ts';
+import { toLatinDigits } from '../../lib/digits.ts';
+import { formatNumber, formatRials } from '../../lib/format.ts';
+import { normalizePhone } from '../../lib/phone.ts';
+import type { Context } from '../context.ts';
+import { ADJUST, VOID } from '../conversations/admin.ts';
+import { say } from '../ui.ts';
+import { staffOnly } from './staff.ts';
+import { findMemberByQuery } from './till.ts';
+
+/** Runs a domain action; a ClubError is answered in the staff member's language. */
+async function answering(ctx: Context, run: () => Promise<unknown>) {
+  try {
+    await run();
+  } catch (error) {
+    if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, error.params));
+    throw error;
+  }
+}
+
+/** Owner/manager commands: staff, branches, voids, adjustments, rewards, and /stats for all staff. */
+export function adminFeature() {
+  const composer = new Composer<Context>();
+  const privateChat = composer.chatType('private');
+  const managers = staffOnly('owner', 'manager');
+
+  privateChat.command('staff_add', managers, (ctx) =>
+    answering(ctx, async () => {
+      const [phoneText, roleText, branchText] = ctx.match.trim().split(/\s+/);
+      const phone = phoneText ? normalizePhone(phoneText) : null;
+      const role = roleText === 'manager' || roleText === 'cashier' ? roleText : null;
+      if (!phone || !role) return say(ctx, ctx.t('admin.staff_add_usage'));
+      const branchId = branchText ? Number(toLatinDigits(branchText)) : null;
+      const added = await addStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, phone, role, branchId);
+      await say(ctx, ctx.t('admin.staff_added', { name: added.firstName, role: ctx.t(`roles.${role}`) }));
+      await ctx.deps.notifier.notify(added.memberId, (speech) => ({ html: speech.t('admin.staff_welcome', { role: speech.t(`roles.${role}`) }) }));
+    }),
+  );
+
+  privateChat.command('staff_remove', managers, (ctx) =>
+    answering(ctx, async () => {
+      const member = ctx.match.trim() ? await findMemberByQuery(ctx, ctx.match) : undefined;
+      if (!member) return say(ctx, ctx.t('admin.staff_remove_usage'));
+      const role = await removeStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, member.id);
+      await say(ctx, ctx.t('admin.staff_removed', { name: member.first_name, role: ctx.t(`roles.${role}`) }));
+    }),
+  );
+
+  privateChat.command('branches', managers, (ctx) =>
+    answering(ctx, async () => {
+      const [verb, ...rest] = ctx.match.trim().split(/\s+/);
+      if (verb === 'add') {
+        const branch = await createBranch(ctx.deps.db, ctx.member!.id, rest.join(' '));
+        return say(ctx, ctx.t('admin.branch_added', { id: formatNumber(branch.id, ctx.locale), name: branch.name }));
+      }
+      const branches = await listBranches(ctx.deps.db);
+      const rows = branches.map((b) => ctx.t('admin.branch_row', { id: formatNumber(b.id, ctx.locale), name: b.name }));
+      await say(ctx, [ctx.t('admin.branches_title'), '', ...rows, '', ctx.t('admin.branches_usage')].join('\n'));
+    }),
+  );
+
+  privateChat.command('void', managers, async (ctx) => {
+    const id = Number(toLatinDigits(ctx.match.trim()));
+    if (!Number.isSafeInteger(id) || id <= 0) return say(ctx, ctx.t('admin.void_usage'));
+    await ctx.conversation.enter(VOID, id);
+  });
+
+  privateChat.command('adjust', managers, async (ctx) => {
+    const match = /^(\S+)\s+([+-−]?)(\S+)$/.exec(toLatinDigits(ctx.match.trim()));
+    const member = match ? await findMemberByQuery(ctx, match[1]!) : undefined;
+    const amount = match ? Number(match[3]) : NaN;
+    if (!match || !Number.isSafeInteger(amount) || amount <= 0) return say(ctx, ctx.t('admin.adjust_usage'));
+    if (!member) return say(ctx, ctx.t('errors.member_not_found'));
+    await ctx.conversation.enter(ADJUST, member.id, match[2] === '-' || match[2] === '−' ? -amount : amount);
+  });
+
+  privateChat.command('reward_add', managers, (ctx) =>
+    answering(ctx, async () => {
+      // /reward_add <points> <stock or -> <title fa> | <title en>
+      const match = /^(\S+)\s+(\S+)\s+(.+?)\s*\|\s*(.+)$/.exec(ctx.match.trim());
+      const points = match ? Number(toLatinDigits(match[1]!)) : NaN;
+      const stock = match && match[2] !== '-' ? Number(toLatinDigits(match[2]!)) : null;
+      if (!match || !Number.isSafeInteger(points) || (stock !== null && !Number.isSafeInteger(stock))) return say(ctx, ctx.t('admin.reward_usage'));
+      const reward = await createReward(ctx.deps.db, ctx.member!.id, { titleFa: match[3]!, titleEn: match[4]!, pointsCost: points, stock });
+      await say(ctx, ctx.t('admin.reward_added', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(points, ctx.locale) }));
+    }),
+  );
+
+  privateChat.command('stats', staffOnly('owner', 'manager', 'cashier'), async (ctx) => {
+    const settings = await loyaltySettings(ctx.deps.db);
+    const s = await clubStats(ctx.deps.db, ctx.deps.now(), ctx.deps.config.timeZone, settings.rialsPerPointCredit);
+    const n = (v: number) => formatNumber(v, ctx.locale);
+    const r = (v: number) => formatRials(v, ctx.locale);
+    const tiers = s.tiers.map((t) => `${ctx.locale === 'fa' ? t.name_fa : t.name_en}: ${n(t.members)}`).join(' · ');
+    await say(
+      ctx,
+      ctx.t('admin.stats', {
+        members: n(s.members),
+        today: n(s.newToday),
+        d7: n(s.new7d),
+        d30: n(s.new30d),
+        active: n(s.active30d),
+        issued: n(s.pointsIssued30d),
+        redeemed: n(s.pointsRedeemed30d),
+        expired: n(s.pointsExpired30d),
+        outstanding: n(s.outstandingPoints),
+        liability: r(s.liabilityRials),
+        p_today: n(s.purchases.today),
+        p_7: n(s.purchases.d7),
+        p_30: n(s.purchases.d30),
+        r_today: r(s.revenue.today),
+        r_7: r(s.revenue.d7),
+        r_30: r(s.revenue.d30),
+        tiers,
+      }),
+    );
+  });
+
+  return composer;
+}

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { Composer } from 'grammy';
+import { ClubError } from '../../club/errors.ts';
+import { decideRedemption } from '../../club/redemptions.ts';
+import { availableRewards, claimReward } from '../../club/rewards.ts';
+import { loyaltySettings } from '../../club/rules.ts';
+import { convertPointsToCredit } from '../../club/wallet.ts';
+import { formatNumber, formatRials } from '../../lib/format.ts';
+import type { Context } from '../context.ts';
+import { loadMember } from '../screens.ts';
+import { say, showScreen } from '../ui.ts';
+
+const nonce = () => randomBytes(6).toString('base64url');
+
+/**
+ * The member's side of money: rewards, converting points to credit, approving a spend at the till,
+ * and disputing a purchase. Every button that moves value carries a one-time nonce or id, so a
+ * double tap or a replayed update moves it once.
+ */
+async function env(ctx: Context) {
+  const settings = await loyaltySettings(ctx.deps.db);
+  return { settings, env: { now: ctx.deps.now(), timeZone: ctx.deps.config.timeZone } };
+}
+
+const backRow = (ctx: Context) => [{ text: ctx.t('menu.main'), callback_data: 'home' }];
+
+/** The rewards a member can claim now, each a button. */
+export async function showRewards(ctx: Context) {
+  if (!ctx.member) return say(ctx, ctx.t('errors.not_member'));
+  const rewards = await availableRewards(ctx.deps.db, ctx.deps.now());
+  const member = await loadMember(ctx.deps.db, ctx.member.id);
+  const rows = rewards.map((r) => [
+    {
+      text: `${ctx.locale === 'fa' ? r.title_fa : r.title_en} · ${formatNumber(r.points_cost, ctx.locale)}`,
+      callback_data: `rw:${r.id}`,
+    },
+  ]);
+  const text = rewards.length ? ctx.t('rewards.title', { points: formatNumber(member.points_balance, ctx.locale) }) : ctx.t('rewards.empty');
+  await showScreen(ctx, text, { inline_keyboard: [...rows, backRow(ctx)] });
+}
+
+/** How much the member's points are worth in credit, with amounts to convert. */
+export async function showConvert(ctx: Context) {
+  if (!ctx.member) return say(ctx, ctx.t('errors.not_member'));
+  const { settings } = await env(ctx);
+  const member = await loadMember(ctx.deps.db, ctx.member.id);
+  const options = [100, 500, 1000].filter((p) => p < member.points_balance);
+  if (member.points_balance > 0) options.push(member.points_balance);
+  const text = ctx.t('convert.body', {
+    points: formatNumber(member.points_balance, ctx.locale),
+    rate: formatRials(settings.rialsPerPointCredit, ctx.locale),
+    worth: formatRials(member.points_balance * settings.rialsPerPointCredit, ctx.locale),
+  });
+  await showScreen(ctx, member.points_balance > 0 ? text : ctx.t('convert.nothing'), {
+    inline_keyboard: [...options.map((p) => [{ text: ctx.t('convert.option', { points: formatNumber(p, ctx.locale) }), callback_data: `cv:${p}` }]), backRow(ctx)],
+  });
+}
+
+export function walletFeature() {
+  const composer = new Composer<Context>();
+
+  composer.callbackQuery('rewards', async (ctx) => {
+    await ctx.answerCallbackQuery();
+    await showRewards(ctx);
+  });
+  composer.callbackQuery('convert', async (ctx) => {
+    await ctx.answerCallbackQuery();
+    await showConvert(ctx);
+  });
+
+  composer.callbackQuery(/^rw:(\d+)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!ctx.member) return;
+    const reward = await ctx.deps.db.selectFrom('rewards').selectAll().where('id', '=', Number(ctx.match[1])).executeTakeFirst();
+    if (!reward) return say(ctx, ctx.t('errors.reward_unavailable'));
+    await showScreen(ctx, ctx.t('rewards.confirm', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(reward.points_cost, ctx.locale) }), {
+      inline_keyboard: [[{ text: ctx.t('rewards.claim'), callback_data: `rwc:${reward.id}:${nonce()}` }], backRow(ctx)],
+    });
+  });
+  composer.callbackQuery(/^rwc:(\d+):([\w-]+)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!ctx.member) return;
+    try {
+      const { claim, reward } = await claimReward(ctx.deps.db, ctx.member.id, Number(ctx.match[1]), `${ctx.member.id}:${ctx.match[2]}`, ctx.deps.now());
+      await showScreen(ctx, ctx.t('rewards.claimed', { code: claim.code, reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en }), { inline_keyboard: [backRow(ctx)] });
+    } catch (error) {
+      if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, { ...error.params, balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }));
+      throw error;
+    }
+  });
+
+  // Points to credit: pick an amount, confirm, done.
+  composer.callbackQuery(/^cv:(\d+)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!ctx.member) return;
+    const points = Number(ctx.match[1]);
+    const { settings } = await env(ctx);
+    await showScreen(ctx, ctx.t('convert.confirm', { points: formatNumber(points, ctx.locale), rials: formatRials(points * settings.rialsPerPointCredit, ctx.locale) }), {
+      inline_keyboard: [[{ text: ctx.t('convert.yes'), callback_data: `cvok:${points}:${nonce()}` }], backRow(ctx)],
+    });
+  });
+
+  composer.callbackQuery(/^cvok:(\d+):([\w-]+)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!ctx.member) return;
+    const { env: loyaltyEnv } = await env(ctx);
+    try {
+      const out = await convertPointsToCredit(ctx.deps.db, ctx.member.id, Number(ctx.match[1]), `${ctx.member.id}:${ctx.match[2]}`, loyaltyEnv);
+      await showScreen(
+        ctx,
+        ctx.t('convert.done', { points: formatNumber(out.points, ctx.locale), rials: formatRials(out.rials, ctx.locale), balance: formatNumber(out.pointsBalance, ctx.locale), credit: formatRials(out.creditBalance, ctx.locale) }),
+        { inline_keyboard: [backRow(ctx)] },
+      );
+    } catch (error) {
+      if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, { balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }));
+      throw error;
+    }
+  });
+
+  // The member approves or declines a spend the cashier asked for.
+  composer.callbackQuery(/^rd:([ad]):(\d+)$/, async (ctx) => {
+    if (!ctx.member) return ctx.answerCallbackQuery();
+    const approve = ctx.match[1] === 'a';
+    try {
+      const decision = await decideRedemption(ctx.deps.db, Number(ctx.match[2]), ctx.member.id, approve, ctx.deps.now());
+      const r = decision.redemption;
+      const points = formatNumber(r.points, ctx.locale);
+      const key = !decision.changed ? `redeem.already_${r.status}` : approve ? 'redeem.approved_member' : 'redeem.declined_member';
+      await ctx.answerCallbackQuery();
+      await showScreen(ctx, ctx.t(key, { points, balance: formatNumber(decision.pointsBalance, ctx.locale) }), { inline_keyboard: [] });
+      if (decision.changed) {
+        await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({
+          html: speech.t(approve ? 'redeem.approved_cashier' : 'redeem.declined_cashier', { points: formatNumber(r.points, speech.locale), name: ctx.member!.first_name }),
+        }));
+      }
+    } catch (error) {
+      if (error instanceof ClubError) {
+        await ctx.answerCallbackQuery({ text: ctx.t(error.i18nKey, { balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }), show_alert: true });
+        return;
+      }
+      throw error;
+    }
+  });
+
+  // "This wasn't me": a dispute managers see.
+  composer.callbackQuery(/^dp:(\d+)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!ctx.member) return;
+    const purchaseId = Number(ctx.match[1]);
+    const purchase = await ctx.deps.db.selectFrom('purchases').selectAll().where('id', '=', purchaseId).where('member_id', '=', ctx.member.id).executeTakeFirst();
+    if (!purchase) return say(ctx, ctx.t('errors.purchase_not_found'));
+    const opened = await ctx.deps.db.insertInto('disputes').values({ member_id: ctx.member.id, purchase_id: purchaseId }).onConflict((oc) => oc.column('purchase_id').doNothing()).returning('id').executeTakeFirst();
+    await say(ctx, ctx.t(opened ? 'dispute.opened' : 'dispute.already', { id: formatNumber(purchaseId, ctx.locale) }));
+    if (!opened) return;
+    const managers = await ctx.deps.db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute();
+    for (const m of managers) {
+      await ctx.deps.notifier.notify(m.member_id, (speech) => ({
+        html: speech.t('dispute.to_managers', { id: formatNumber(purchaseId, speech.locale), name: ctx.member!.first_name, amount: formatRials(purchase.amount_rials, speech.locale) }),
+      }));
+    }
+  });
+
+  return composer;
+}
