@@ -5,8 +5,7 @@ import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit, lockMember, type Trx } from './ledger.ts';
-import { effectiveRule, loyaltySettings, lotExpiry, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
-import { promoteIfQualified } from './tiers.ts';
+import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
 
 /** The clock, zone and defaults a loyalty operation runs under. */
 export interface LoyaltyEnv {
@@ -76,84 +75,62 @@ export async function previewPurchase(db: Db, input: Omit<PurchaseInput, 'operat
   });
 }
 
+interface RecordedRow {
+  error?: 'member_not_found' | 'receipt_used' | 'insufficient_credit';
+  balance?: number;
+  duplicate: boolean;
+  purchase: Omit<Purchase, 'created_at' | 'voided_at'> & { created_at: string; voided_at: string | null };
+  points: number;
+  base: number;
+  from_spend: number;
+  visit: number;
+  multiplier: number;
+  below_minimum: boolean;
+  points_balance: number;
+  credit_balance: number;
+  promoted_to: number | null;
+}
+
 /**
  * Records a sale at the till: the purchase row, the credit spent, the points lot earned, and an
- * immediate promotion, all in one transaction under the member's row lock. Points are earned on
- * what was paid in money (amount less credit used). The same receipt at the same branch, or the
- * same operation retried, returns the original purchase and pays nothing.
+ * immediate promotion, all at once under the member's row lock. Points are earned on what was
+ * paid in money (amount less credit used). The same receipt at the same branch, or the same
+ * operation retried, returns the original purchase and pays nothing.
+ *
+ * The till is the club's hottest write, so the work happens in one database call
+ * (club_record_purchase, see migrations/20261122170000_record_purchase_function.ts) whose rules
+ * match purchasePoints and lotExpiry here; the preview uses those, and tests hold the two together.
  */
 export async function recordPurchase(db: Db, input: PurchaseInput, env: LoyaltyEnv): Promise<PurchaseOutcome> {
   const creditToUse = checkAmounts(input);
   const key = purchaseKey(input);
-  return db.transaction().execute(async (trx) => {
-    const member = await lockMember(trx, input.memberId);
-    const existing = await trx.selectFrom('purchases').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
-    if (existing) {
-      return {
-        purchase: existing,
-        points: existing.points_earned,
-        breakdown: null,
-        duplicate: true,
-        pointsBalance: member.points_balance,
-        creditBalance: member.credit_balance,
-        promotedTo: null,
-      };
-    }
-    const settings = await loyaltySettings(trx, env.defaults);
-    const tier = await trx.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
-    const rule = await effectiveRule(trx, input.branchId, env.now);
-    const breakdown = purchasePoints(rule, input.amountRials - creditToUse, tier, await visitsToday(trx, input.memberId, env));
-
-    const purchase = await trx
-      .insertInto('purchases')
-      .values({
-        member_id: input.memberId,
-        branch_id: input.branchId,
-        cashier_member_id: input.cashierMemberId,
-        amount_rials: input.amountRials,
-        credit_used: creditToUse,
-        receipt_no: input.receiptNo?.trim() || null,
-        idempotency_key: key,
-        points_earned: breakdown.total,
-        created_at: env.now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-
-    if (creditToUse > 0) {
-      await debit(trx, {
-        memberId: input.memberId,
-        currency: 'credit',
-        amount: creditToUse,
-        kind: 'spend',
-        reason: 'purchase_credit',
-        idempotencyKey: `purchase-credit:${purchase.id}`,
-        branchId: input.branchId,
-        actorMemberId: input.cashierMemberId,
-      });
-    }
-    if (breakdown.total > 0) {
-      await credit(trx, {
-        memberId: input.memberId,
-        currency: 'points',
-        amount: breakdown.total,
-        kind: 'earn',
-        reason: 'purchase',
-        idempotencyKey: `purchase:${purchase.id}`,
-        expiresAt: lotExpiry(env.now, settings.validity, env.timeZone),
-        branchId: input.branchId,
-        actorMemberId: input.cashierMemberId,
-        meta: { purchase_id: purchase.id },
-      });
-    }
-    const promotedTo = await promoteIfQualified(trx, input.memberId, env.now, settings.tierWindowDays);
-    await trx
-      .insertInto('audit_log')
-      .values({ actor_member_id: input.cashierMemberId, action: 'purchase.record', payload: JSON.stringify({ purchase_id: purchase.id, member_id: input.memberId, amount: input.amountRials, credit: creditToUse, points: breakdown.total }) })
-      .execute();
-    const after = await trx.selectFrom('members').select(['points_balance', 'credit_balance']).where('id', '=', input.memberId).executeTakeFirstOrThrow();
-    return { purchase, points: breakdown.total, breakdown, duplicate: false, pointsBalance: after.points_balance, creditBalance: after.credit_balance, promotedTo };
-  });
+  const tz = env.timeZone;
+  const defaults = loyaltySettingsSchema.parse(env.defaults ?? {});
+  const { rows } = await sql<{ result: RecordedRow }>`
+    select club_record_purchase(
+      ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
+      ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${zonedMidnight(todayIso(env.now, tz), tz)},
+      ${lotExpiry(env.now, { mode: 'jalali_month_end', days: 1 }, tz)}, ${lotExpiry(env.now, { mode: 'jalali_year_end', days: 1 }, tz)},
+      ${JSON.stringify(defaults)}::jsonb
+    ) as result`.execute(db);
+  const r = rows[0]!.result;
+  if (r.error === 'member_not_found') throw new ClubError('errors.member_not_found');
+  if (r.error === 'receipt_used') throw new ClubError('errors.receipt_used');
+  if (r.error === 'insufficient_credit') throw new ClubError('errors.insufficient_credit', { balance: r.balance });
+  const purchase: Purchase = { ...r.purchase, created_at: new Date(r.purchase.created_at), voided_at: r.purchase.voided_at ? new Date(r.purchase.voided_at) : null };
+  if (r.duplicate) {
+    return { purchase, points: purchase.points_earned, breakdown: null, duplicate: true, pointsBalance: r.points_balance, creditBalance: r.credit_balance, promotedTo: null };
+  }
+  const promotedTo = r.promoted_to === null ? null : await db.selectFrom('tiers').selectAll().where('id', '=', r.promoted_to).executeTakeFirstOrThrow();
+  return {
+    purchase,
+    points: r.points,
+    breakdown: { base: r.base, multiplier: Number(r.multiplier), fromSpend: r.from_spend, visit: r.visit, total: r.points, belowMinimum: r.below_minimum },
+    duplicate: false,
+    pointsBalance: r.points_balance,
+    creditBalance: r.credit_balance,
+    promotedTo,
+  };
 }
 
 export interface VoidOutcome {

@@ -21,9 +21,16 @@ export function isoToJalali(iso: string): { jy: number; jm: number; jd: number }
   return toJalaali(y, m, d);
 }
 
+const dayFormatters = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar date (YYYY-MM-DD) at `now` in the given IANA zone. */
 export function todayIso(now: Date, tz: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  let f = dayFormatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormatters.set(tz, f);
+  }
+  return f.format(now);
 }
 
 /** A birthday typed as year/month/day in the Jalali calendar, in any digits and separators / - . */
