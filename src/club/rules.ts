@@ -4,6 +4,7 @@ import type { Db } from '../db/database.ts';
 import type { EarningRule, Tier } from '../db/schema.ts';
 import { isoToJalali, jalaliToIso, todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
+import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 
 /** Club-wide loyalty settings, editable by owner/manager; stored in club_settings('loyalty'). */
@@ -87,4 +88,60 @@ export function lotExpiry(now: Date, validity: LoyaltySettings['validity'], tz: 
   const { jy, jm } = isoToJalali(todayIso(now, tz));
   const next = validity.mode === 'jalali_month_end' ? (jm === 12 ? [jy + 1, 1] : [jy, jm + 1]) : [jy + 1, 1];
   return zonedMidnight(jalaliToIso(next[0]!, next[1]!, 1), tz);
+}
+
+export type RulePatch = Partial<Pick<EarningRule, 'rials_per_point' | 'min_purchase' | 'visit_points' | 'visit_daily_cap'>>;
+
+function checkRule(patch: RulePatch) {
+  for (const [field, value] of Object.entries(patch)) {
+    const min = field === 'rials_per_point' ? 1 : 0;
+    if (!Number.isSafeInteger(value) || (value as number) < min) throw new ClubError('errors.rule_value_invalid', { field });
+  }
+}
+
+/** Changes the club rule (branchId null) or a branch's own rule, creating the latter on first use. */
+export async function setEarningRule(db: Db, actorMemberId: number, branchId: number | null, patch: RulePatch) {
+  checkRule(patch);
+  return db.transaction().execute(async (trx) => {
+    if (branchId !== null) {
+      const branch = await trx.selectFrom('branches').select('id').where('id', '=', branchId).executeTakeFirst();
+      if (!branch) throw new ClubError('errors.branch_not_found');
+    }
+    const existing = await trx
+      .selectFrom('earning_rules')
+      .selectAll()
+      .where((eb) => (branchId === null ? eb('branch_id', 'is', null) : eb('branch_id', '=', branchId)))
+      .executeTakeFirst();
+    let rule: EarningRule;
+    if (existing) {
+      rule = await trx.updateTable('earning_rules').set({ ...patch, updated_by: actorMemberId, updated_at: new Date() }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+    } else {
+      const club = await trx.selectFrom('earning_rules').selectAll().where('branch_id', 'is', null).executeTakeFirstOrThrow();
+      rule = await trx
+        .insertInto('earning_rules')
+        .values({ branch_id: branchId, rials_per_point: club.rials_per_point, min_purchase: club.min_purchase, visit_points: club.visit_points, visit_daily_cap: club.visit_daily_cap, ...patch, updated_by: actorMemberId })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    }
+    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'rules.set', payload: JSON.stringify({ branch_id: branchId, ...patch }) }).execute();
+    return rule;
+  });
+}
+
+/** A branch goes back to the club's rule. */
+export async function removeBranchRule(db: Db, actorMemberId: number, branchId: number) {
+  const deleted = await db.deleteFrom('earning_rules').where('branch_id', '=', branchId).returning('id').executeTakeFirst();
+  if (deleted) await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'rules.remove_branch', payload: JSON.stringify({ branch_id: branchId }) }).execute();
+  return Boolean(deleted);
+}
+
+export async function listEarningRules(db: Db) {
+  return db
+    .selectFrom('earning_rules')
+    .leftJoin('branches', 'branches.id', 'earning_rules.branch_id')
+    .selectAll('earning_rules')
+    .select('branches.name as branch_name')
+    .orderBy(sql`earning_rules.branch_id is not null`)
+    .orderBy('earning_rules.branch_id')
+    .execute();
 }

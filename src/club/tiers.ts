@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Member, Tier } from '../db/schema.ts';
+import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 
 /** Ledger kinds that count toward a tier: earnings, less earnings taken back by a void. */
@@ -113,4 +114,44 @@ export async function reviewTiers(db: Db, now: Date, windowDays: number, warnDay
     }
   }
   return review;
+}
+
+export const TIER_FIELDS = ['threshold', 'discount', 'multiplier', 'name_fa', 'name_en', 'perks_fa', 'perks_en'] as const;
+export type TierField = (typeof TIER_FIELDS)[number];
+
+/**
+ * Owner/manager edits a tier. Thresholds must keep rising with rank (the first tier stays at 0);
+ * a discount is 0-100 percent; a multiplier 1-10 in hundredths.
+ */
+export async function updateTier(db: Db, actorMemberId: number, code: string, field: TierField, value: string): Promise<Tier> {
+  return db.transaction().execute(async (trx) => {
+    const tiers = await trx.selectFrom('tiers').selectAll().orderBy('rank').forUpdate().execute();
+    const index = tiers.findIndex((t) => t.code === code);
+    const tier = tiers[index];
+    if (!tier) throw new ClubError('errors.tier_not_found');
+    const text = value.trim();
+    let patch: Partial<Tier>;
+    if (field === 'threshold') {
+      const n = Number(text);
+      const below = tiers[index - 1];
+      const above = tiers[index + 1];
+      const ok = Number.isSafeInteger(n) && (index === 0 ? n === 0 : n > (below?.threshold ?? 0)) && (!above || n < above.threshold);
+      if (!ok) throw new ClubError('errors.tier_threshold_invalid');
+      patch = { threshold: n };
+    } else if (field === 'discount') {
+      const n = Number(text);
+      if (!Number.isFinite(n) || n < 0 || n > 100) throw new ClubError('errors.tier_discount_invalid');
+      patch = { discount_percent: n.toFixed(2) };
+    } else if (field === 'multiplier') {
+      const n = Number(text);
+      if (!Number.isFinite(n) || n < 1 || n > 10 || Math.round(n * 100) !== n * 100) throw new ClubError('errors.tier_multiplier_invalid');
+      patch = { earn_multiplier: n.toFixed(2) };
+    } else {
+      if (!text || text.length > (field.startsWith('perks') ? 200 : 32)) throw new ClubError('errors.tier_text_invalid');
+      patch = { [field]: text };
+    }
+    const updated = await trx.updateTable('tiers').set(patch).where('id', '=', tier.id).returningAll().executeTakeFirstOrThrow();
+    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'tiers.update', payload: JSON.stringify({ code, field, value: text }) }).execute();
+    return updated;
+  });
 }

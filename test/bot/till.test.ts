@@ -226,4 +226,34 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     expect(plain(stats)).toMatch(/Members: 3/);
     expect(plain(stats)).toMatch(/Purchases: today \d+/);
   });
+
+  it('the owner changes earning rules and tiers in the bot; a purchase then earns and promotes by them', async () => {
+    await owner.send('/rules spend 5000');
+    await owner.waitFor(hasText(/Club: 1 point per 5,000 Rials/));
+    await owner.send('/rules spend zero');
+    await owner.waitFor(hasText(/Change with: \/rules spend 10000/));
+    await owner.send('/tiers silver threshold 20000');
+    await owner.waitFor(hasText(/Thresholds must rise from tier to tier/));
+    await owner.send('/tiers silver threshold 300');
+    await owner.waitFor(hasText(/silver: نقره‌ای \/ Silver from 300 points/));
+    await cashier.send('/tiers');
+    await cashier.waitFor(hasText(/for club staff only|owner or a manager/));
+
+    await cashier.send(`/member ${memberId}`);
+    await cashier.waitFor(hasText(/Member \d+: نسرین/));
+    await cashier.press('🧾 Record purchase');
+    await cashier.waitFor(hasText(/What is the amount/));
+    await cashier.send('2m');
+    await cashier.waitFor(hasText(/Receipt number/));
+    await cashier.tapReply('Skip');
+    await cashier.waitFor(hasText(/Points to earn: 400/));
+    const promoted = member.waitFor(hasText(/به سطح نقره‌ای رسیدید/));
+    await cashier.press('✅ Confirm');
+    await cashier.waitFor(hasText(/recorded: \+400 points/));
+    await promoted;
+    const tier = await database.db.selectFrom('members').innerJoin('tiers', 'tiers.id', 'members.tier_id').select('tiers.code').where('members.id', '=', memberId).executeTakeFirstOrThrow();
+    expect(tier.code).toBe('silver');
+    await owner.send('/rules spend 10000');
+    await owner.waitFor(hasText(/Club: 1 point per 10,000 Rials/));
+  });
 });

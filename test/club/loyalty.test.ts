@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InsufficientBalance } from '../../src/club/errors.ts';
 import { credit, debit, expireLots, ledgerViolations } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
-import { recordPurchase, voidPurchase, type LoyaltyEnv } from '../../src/club/purchases.ts';
+import { previewPurchase, recordPurchase, voidPurchase, type LoyaltyEnv } from '../../src/club/purchases.ts';
 import { decideRedemption, requestRedemption } from '../../src/club/redemptions.ts';
 import { clubStats } from '../../src/club/reports.ts';
 import { lotExpiry, purchasePoints, saveLoyaltySettings } from '../../src/club/rules.ts';
@@ -216,6 +216,30 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect((await balance(id)).points_balance).toBe(100 + 8 * 10 - approved.length * 10);
     expect((await balance(id)).points_balance).toBeGreaterThanOrEqual(0);
     expect(await ledgerViolations(db, id)).toEqual([]);
+  });
+
+  it('records exactly the points the preview promised, across rules, tiers, visits and credit', async () => {
+    const silver = (await db.selectFrom('tiers').select('id').where('code', '=', 'silver').executeTakeFirstOrThrow()).id;
+    const cases = [
+      { rule: { rials_per_point: 10_000, min_purchase: 0, visit_points: 0, visit_daily_cap: 1 }, amounts: [9_999, 10_000, 1_234_567] },
+      { rule: { rials_per_point: 7_000, min_purchase: 50_000, visit_points: 3, visit_daily_cap: 2 }, amounts: [49_999, 50_000, 777_777, 100_000] },
+    ];
+    for (const c of cases) {
+      await db.updateTable('earning_rules').set(c.rule).where('branch_id', 'is', null).execute();
+      for (const tier of [null, silver]) {
+        const id = await newMember();
+        if (tier) await db.updateTable('members').set({ tier_id: tier }).where('id', '=', id).execute();
+        await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 30_000, kind: 'convert', reason: 't', idempotencyKey: `pv:${id}`, expiresAt: null }));
+        for (const [i, amount] of c.amounts.entries()) {
+          const creditToUse = i === 2 ? 30_000 : 0;
+          const input = { memberId: id, branchId, cashierMemberId: cashierId, amountRials: amount, creditToUse };
+          const preview = await previewPurchase(db, input, env());
+          const recorded = await recordPurchase(db, { ...input, operationId: randomUUID() }, env());
+          expect(recorded.points, JSON.stringify({ ...c.rule, amount, tier, i })).toBe(preview.total);
+        }
+      }
+    }
+    await db.updateTable('earning_rules').set({ rials_per_point: 10_000, min_purchase: 0, visit_points: 0, visit_daily_cap: 1 }).where('branch_id', 'is', null).execute();
   });
 
   it('reports members, points, liability, sales and tiers', async () => {

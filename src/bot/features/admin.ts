@@ -2,7 +2,8 @@ import { Composer } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
 import { clubStats } from '../../club/reports.ts';
 import { createReward } from '../../club/rewards.ts';
-import { loyaltySettings } from '../../club/rules.ts';
+import { listEarningRules, loyaltySettings, removeBranchRule, saveLoyaltySettings, setEarningRule } from '../../club/rules.ts';
+import { listTiers, TIER_FIELDS, updateTier, type TierField } from '../../club/tiers.ts';
 import { addStaff, createBranch, listBranches, removeStaff } from '../../club/staff.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
@@ -88,6 +89,86 @@ export function adminFeature() {
       if (!match || !Number.isSafeInteger(points) || (stock !== null && !Number.isSafeInteger(stock))) return say(ctx, ctx.t('admin.reward_usage'));
       const reward = await createReward(ctx.deps.db, ctx.member!.id, { titleFa: match[3]!, titleEn: match[4]!, pointsCost: points, stock });
       await say(ctx, ctx.t('admin.reward_added', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(points, ctx.locale) }));
+    }),
+  );
+
+  privateChat.command('rules', managers, (ctx) =>
+    answering(ctx, async () => {
+      const args = toLatinDigits(ctx.match.trim()).split(/\s+/).filter(Boolean);
+      const actor = ctx.member!.id;
+      let branchId: number | null = null;
+      if (args[0] === 'branch') {
+        branchId = Number(args[1]);
+        if (!Number.isSafeInteger(branchId)) return say(ctx, ctx.t('admin.rules_usage'));
+        args.splice(0, 2);
+        if (args[0] === ('off' as string)) {
+          await removeBranchRule(ctx.deps.db, actor, branchId);
+          return say(ctx, ctx.t('admin.rules_saved'));
+        }
+      }
+      const [what, a, b] = args;
+      const n = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN);
+      if (what === 'spend' && n(a) > 0) await setEarningRule(ctx.deps.db, actor, branchId, { rials_per_point: n(a) });
+      else if (what === 'min' && n(a) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { min_purchase: n(a) });
+      else if (what === 'visit' && n(a) >= 0 && n(b) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { visit_points: n(a), visit_daily_cap: n(b) });
+      else if (branchId === null && what === 'validity' && (a === 'month' || a === 'year' || n(a) > 0)) {
+        const validity = a === 'month' ? { mode: 'jalali_month_end' as const, days: 1 } : a === 'year' ? { mode: 'jalali_year_end' as const, days: 1 } : { mode: 'days' as const, days: n(a) };
+        await saveLoyaltySettings(ctx.deps.db, { validity }, actor);
+      } else if (branchId === null && what === 'rate' && n(a) > 0) await saveLoyaltySettings(ctx.deps.db, { rialsPerPointCredit: n(a) }, actor);
+      else if (branchId === null && what === 'window' && n(a) > 0) await saveLoyaltySettings(ctx.deps.db, { tierWindowDays: n(a) }, actor);
+      else if (what !== undefined) return say(ctx, ctx.t('admin.rules_usage'));
+      if (what !== undefined) await say(ctx, ctx.t('admin.rules_saved'));
+
+      const settings = await loyaltySettings(ctx.deps.db);
+      const rules = await listEarningRules(ctx.deps.db);
+      const num = (v: number) => formatNumber(v, ctx.locale);
+      const lines = rules.map((r) =>
+        ctx.t('admin.rule_row', {
+          scope: r.branch_name ?? ctx.t('admin.rule_club'),
+          rials: formatRials(r.rials_per_point, ctx.locale),
+          min: formatRials(r.min_purchase, ctx.locale),
+          visit: num(r.visit_points),
+          cap: num(r.visit_daily_cap),
+        }),
+      );
+      const validity =
+        settings.validity.mode === 'days' ? ctx.t('admin.validity_days', { days: num(settings.validity.days) }) : ctx.t(`admin.validity_${settings.validity.mode}`);
+      await say(
+        ctx,
+        [
+          ctx.t('admin.rules_title'),
+          '',
+          ...lines,
+          '',
+          ctx.t('admin.rules_settings', { validity, rate: formatRials(settings.rialsPerPointCredit, ctx.locale), window: num(settings.tierWindowDays) }),
+          '',
+          ctx.t('admin.rules_usage'),
+        ].join('\n'),
+      );
+    }),
+  );
+
+  privateChat.command('tiers', managers, (ctx) =>
+    answering(ctx, async () => {
+      const match = /^(\S+)\s+(\S+)\s+(.+)$/.exec(ctx.match.trim());
+      if (match) {
+        const [, code, field, value] = match as unknown as [string, string, string, string];
+        if (!(TIER_FIELDS as readonly string[]).includes(field)) return say(ctx, ctx.t('admin.tiers_usage'));
+        await updateTier(ctx.deps.db, ctx.member!.id, code, field as TierField, toLatinDigits(value));
+        await say(ctx, ctx.t('admin.rules_saved'));
+      } else if (ctx.match.trim()) return say(ctx, ctx.t('admin.tiers_usage'));
+      const tiers = await listTiers(ctx.deps.db);
+      const rows = tiers.map((t) =>
+        ctx.t('admin.tier_row', {
+          code: t.code,
+          name: `${t.name_fa} / ${t.name_en}`,
+          threshold: formatNumber(t.threshold, ctx.locale),
+          discount: formatNumber(Number(t.discount_percent), ctx.locale),
+          multiplier: formatNumber(Number(t.earn_multiplier), ctx.locale),
+          perks: ctx.locale === 'fa' ? t.perks_fa : t.perks_en,
+        }),
+      );
+      await say(ctx, [ctx.t('admin.tiers_title'), '', ...rows, '', ctx.t('admin.tiers_usage')].join('\n'));
     }),
   );
 
