@@ -52,6 +52,7 @@ describe('locales', () => {
     }
     used.add('errors.insufficient_credit');
     for (const m of ['jalali_month_end', 'jalali_year_end']) used.add(`admin.validity_${m}`);
+    used.add('admin.dispute_row_voided');
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);

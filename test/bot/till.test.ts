@@ -107,6 +107,8 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     await member.press('⚠️ این خرید من نبود', { messageId: receipt.message_id });
     await member.waitFor(hasText(/به مدیر اطلاع دادیم/));
     await managerTold;
+    await owner.send('/disputes');
+    await owner.waitFor(hasText(/Disputed purchases[\s\S]*#\d+ نسرین, 1,250,000 Rials: check it/));
   });
 
   it('spends points only when the member approves in their own chat', async () => {

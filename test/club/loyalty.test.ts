@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InsufficientBalance } from '../../src/club/errors.ts';
+import { applyEventRule } from '../../src/club/events.ts';
 import { credit, debit, expireLots, ledgerViolations } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { previewPurchase, recordPurchase, voidPurchase, type LoyaltyEnv } from '../../src/club/purchases.ts';
@@ -240,6 +241,23 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
       }
     }
     await db.updateTable('earning_rules').set({ rials_per_point: 10_000, min_purchase: 0, visit_points: 0, visit_daily_cap: 1 }).where('branch_id', 'is', null).execute();
+  });
+
+  it('applies event rules once per occasion; a negative rule never overdraws', async () => {
+    const id = await newMember(30);
+    expect(await applyEventRule(db, id, 'survey_answered', 'survey-1', env())).toEqual({ points: 20, duplicate: false });
+    expect(await applyEventRule(db, id, 'survey_answered', 'survey-1', env())).toEqual({ points: 0, duplicate: true });
+    expect((await balance(id)).points_balance).toBe(50);
+    const events = { profile_completion: 100, survey_answered: 20, referral: 200, birthday: 100, offers_opt_out: -80 };
+    await saveLoyaltySettings(db, { events }, null);
+    try {
+      expect(await applyEventRule(db, id, 'offers_opt_out', String(id), env())).toEqual({ points: -50, duplicate: false });
+      expect(await applyEventRule(db, id, 'offers_opt_out', String(id), env())).toEqual({ points: 0, duplicate: true });
+      expect((await balance(id)).points_balance).toBe(0);
+    } finally {
+      await saveLoyaltySettings(db, { events: { ...events, offers_opt_out: 0 } }, null);
+    }
+    expect(await ledgerViolations(db, id)).toEqual([]);
   });
 
   it('reports members, points, liability, sales and tiers', async () => {

@@ -1,7 +1,9 @@
 import { Menu } from '@grammyjs/menu';
 import { InputFile } from 'grammy';
 import QRCode from 'qrcode';
+import { applyEventRule } from '../../club/events.ts';
 import { setMarketingOptIn, setMemberLocale } from '../../club/members.ts';
+import { formatNumber } from '../../lib/format.ts';
 import type { Locale, Member } from '../../db/schema.ts';
 import { signCardToken } from '../../lib/card-token.ts';
 import type { Context } from '../context.ts';
@@ -136,6 +138,9 @@ export function createMenus(): ClubMenus {
         if (!member) return;
         const optIn = !member.marketing_opt_in;
         await setMarketingOptIn(ctx.deps.db, member.id, optIn);
+        // A negative rule may take points for turning offers off: once per member, never below zero.
+        const penalty = optIn ? undefined : await applyEventRule(ctx.deps.db, member.id, 'offers_opt_out', String(member.id), { now: ctx.deps.now(), timeZone: ctx.deps.config.timeZone });
+        if (penalty && penalty.points < 0) await say(ctx, ctx.t('settings.opt_out_penalty', { points: formatNumber(-penalty.points, ctx.locale) }));
         ctx.member = { ...member, marketing_opt_in: optIn };
         await showSettings(ctx, ctx.member);
       },
