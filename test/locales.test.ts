@@ -53,6 +53,10 @@ describe('locales', () => {
     used.add('errors.insufficient_credit');
     for (const m of ['jalali_month_end', 'jalali_year_end']) used.add(`admin.validity_${m}`);
     used.add('admin.dispute_row_voided');
+    for (const r of ['self', 'already_member', 'other_platform', 'unknown_code', 'cap']) used.add(`growth.reason_${r}`);
+    for (const k of ['inviter_review', 'inviter_joined_rewarded', 'inviter_joined']) used.add(`referral.${k}`);
+    for (const k of ['approved', 'rejected', 'already_decided']) used.add(`growth.${k}`);
+    for (const k of ['own_link', 'already_member']) used.add(`referral.${k}`);
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);

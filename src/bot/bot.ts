@@ -13,6 +13,7 @@ import { staffFeature } from './features/staff.ts';
 import { startFeature } from './features/start.ts';
 import { unhandledFeature } from './features/unhandled.ts';
 import { adminFeature } from './features/admin.ts';
+import { growthFeature } from './features/growth.ts';
 import { tillFeature } from './features/till.ts';
 import { walletFeature } from './features/wallet.ts';
 import { ADJUST, createAdminConversations, VOID } from './conversations/admin.ts';
@@ -76,6 +77,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());
+  bot.use(growthFeature());
   bot.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {

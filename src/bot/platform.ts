@@ -12,6 +12,8 @@ export interface PlatformAdapter {
   render(html: string): { text: string; parse_mode?: 'HTML' };
   /** Whether editing a message that carries an inline keyboard is reliable (else: send anew). */
   readonly editsKeyboards: boolean;
+  /** A one-tap "share" URL for a link and a text, where the platform has one. */
+  shareUrl(link: string, text: string): string | undefined;
   /** Optional Bot API calls (setMyCommands...) that this platform may lack: failures are ignored. */
   readonly optionalCallsMayFail: boolean;
 }
@@ -30,6 +32,7 @@ export const telegram: PlatformAdapter = {
   platform: 'telegram',
   deepLink: (bot, payload) => `https://t.me/${bot}?start=${payload}`,
   render: (html) => ({ text: html, parse_mode: 'HTML' }),
+  shareUrl: (link, text) => `https://t.me/share/url?url=${encodeURIComponent(link)}&text=${encodeURIComponent(text)}`,
   editsKeyboards: true,
   optionalCallsMayFail: false,
 };
@@ -38,6 +41,8 @@ export const bale: PlatformAdapter = {
   platform: 'bale',
   deepLink: (bot, payload) => `https://ble.ir/${bot}?start=${payload}`,
   render: (html) => ({ text: htmlToPlain(html) }),
+  // Bale documents no share URL: members forward the invitation message instead.
+  shareUrl: () => undefined,
   editsKeyboards: false,
   optionalCallsMayFail: true,
 };

@@ -3,6 +3,8 @@ import type { Locale, Member, Tier } from '../db/schema.ts';
 import { tierProgress } from '../club/tiers.ts';
 import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
 import { maskPhone } from '../lib/phone.ts';
+import { formatDate } from '../lib/jalali.ts';
+import { activeWelcomeVoucher } from '../club/referrals.ts';
 import type { ClubDeps, Speech } from './context.ts';
 
 export function tierName(tier: Tier, locale: Locale) {
@@ -68,6 +70,10 @@ export async function staffView(deps: ClubDeps, member: Member, speech: Speech) 
     points: formatNumber(member.points_balance, locale),
     credit: formatRials(member.credit_balance, locale),
   });
+  const voucher = await activeWelcomeVoucher(deps.db, member.id, deps.now());
+  const voucherLine = voucher
+    ? `\n${t('till.welcome_voucher', { percent: formatNumber(voucher.percent, locale), until: formatDate(voucher.expires_at, locale, deps.config.timeZone) })}`
+    : '';
   const keyboard = {
     inline_keyboard: [
       [{ text: t('till.record_purchase'), callback_data: `till:p:${member.id}` }],
@@ -78,5 +84,5 @@ export async function staffView(deps: ClubDeps, member: Member, speech: Speech) 
       [{ text: t('till.reward_code'), callback_data: `till:r:${member.id}` }],
     ],
   };
-  return { html, keyboard };
+  return { html: html + voucherLine, keyboard };
 }

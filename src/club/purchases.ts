@@ -5,6 +5,7 @@ import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit, lockMember, type Trx } from './ledger.ts';
+import { reverseReferralForPurchase } from './referrals.ts';
 import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
 
 /** The clock, zone and defaults a loyalty operation runs under. */
@@ -186,6 +187,8 @@ export async function voidPurchase(db: Db, purchaseId: number, actorMemberId: nu
         actorMemberId,
       });
     }
+    // An inviter rewarded for this purchase gives that reward back too.
+    await reverseReferralForPurchase(trx, purchase.id, actorMemberId);
     const unrecovered = purchase.points_earned - pointsTaken;
     const updated = await trx
       .updateTable('purchases')

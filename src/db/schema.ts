@@ -52,6 +52,8 @@ export interface MembersTable {
   marketing_opt_in: Generated<boolean>;
   joined_at: Timestamp;
   last_active_at: Timestamp;
+  join_link_id: ColumnType<number | null, number | null | undefined, number | null>;
+  referred_by: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface MemberAccountsTable {
@@ -210,6 +212,41 @@ export interface JobRunsTable {
   finished_at: Date | null;
 }
 
+export interface JoinLinksTable {
+  id: Generated<number>;
+  slug: string;
+  name: string;
+  branch_id: number | null;
+  created_by: number | null;
+  created_at: CreatedAt;
+}
+
+export type ReferralStatus = 'pending' | 'pending_review' | 'rewarded' | 'refused' | 'rejected' | 'reversed';
+export interface ReferralsTable {
+  id: Generated<number>;
+  inviter_id: number;
+  referee_id: number | null;
+  platform: Platform;
+  user_id: number;
+  status: ReferralStatus;
+  reason: string | null;
+  qualifying_purchase_id: number | null;
+  inviter_points: Generated<number>;
+  decided_by: number | null;
+  decided_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface MemberVouchersTable {
+  id: Generated<number>;
+  member_id: number;
+  kind: string;
+  percent: number;
+  expires_at: Date;
+  used_purchase_id: number | null;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -230,6 +267,9 @@ export interface Database {
   disputes: DisputesTable;
   member_notices: MemberNoticesTable;
   job_runs: JobRunsTable;
+  join_links: JoinLinksTable;
+  referrals: ReferralsTable;
+  member_vouchers: MemberVouchersTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -244,3 +284,5 @@ export type EarningRule = Selectable<EarningRulesTable>;
 export type Reward = Selectable<RewardsTable>;
 export type Redemption = Selectable<RedemptionsTable>;
 export type Branch = Selectable<BranchesTable>;
+export type Referral = Selectable<ReferralsTable>;
+export type JoinLink = Selectable<JoinLinksTable>;

@@ -19,7 +19,7 @@ class RecordingNotifier extends Notifier {
   sent: { memberId: number; html: string; keyboard?: unknown }[] = [];
   override async notify(memberId: number, build: Parameters<Notifier['notify']>[1]) {
     const i18n = await createI18n();
-    const notice = build({ locale: 'en', t: i18n.getFixedT('en'), adapter: { platform: 'telegram', deepLink: () => '', render: (h) => ({ text: h }), editsKeyboards: true, optionalCallsMayFail: false } });
+    const notice = build({ locale: 'en', t: i18n.getFixedT('en'), adapter: { platform: 'telegram', deepLink: () => '', render: (h) => ({ text: h }), shareUrl: () => undefined, editsKeyboards: true, optionalCallsMayFail: false } });
     this.sent.push({ memberId, ...notice });
     return 1;
   }

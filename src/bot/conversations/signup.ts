@@ -1,6 +1,8 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { findMemberByPhone, joinClub } from '../../club/members.ts';
+import { attributeJoinLink, recordReferral, refuseReferral } from '../../club/referrals.ts';
+import { formatDate } from '../../lib/jalali.ts';
 import type { Gender } from '../../db/schema.ts';
 import { parseJalaliBirthday } from '../../lib/jalali.ts';
 import { normalizePhone } from '../../lib/phone.ts';
@@ -24,8 +26,14 @@ function isCancel(text: string | undefined) {
  * optionally a Jalali birthday and gender. Each step is a wait, so the state between steps is
  * what @grammyjs/conversations keeps in Postgres: a restart mid-way resumes at the same question.
  */
+/** How the person arrived: through a friend's invitation (r_) or a merchant's join link (j_). */
+export interface SignupStart {
+  ref?: string;
+  link?: string;
+}
+
 export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
-  return async function signup(conversation: SignupConversation, ctx: ConversationContext) {
+  return async function signup(conversation: SignupConversation, ctx: ConversationContext, start: SignupStart = {}) {
     const { t } = ctx;
     const shareKeyboard = new Keyboard().requestContact(t('signup.share_button')).resized();
     const skipKeyboard = new Keyboard().text(t('signup.skip')).resized();
@@ -60,6 +68,8 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     if (existingId !== null) {
       const result = await conversation.external(async () => {
         const r = await joinClub(deps.db, accountOf(ctx), { phone: verifiedPhone, firstName: suggestedName || '-' }, policy(deps));
+        // Already a member through the other messenger: an invitation cannot make them new.
+        if (start.ref) await refuseReferral(deps.db, { code: start.ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'other_platform', r.member.id);
         return { locale: r.member.locale, name: r.member.first_name };
       });
       const speech = result.locale ? { t: deps.i18n.getFixedT(result.locale) } : { t };
@@ -129,7 +139,28 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
         { phone: verifiedPhone, firstName, birthDate, gender, locale: ctx.locale },
         policy(deps),
       );
-      return { memberId: r.member.id, name: r.member.first_name, bonus: r.bonus, created: r.created, role: r.role };
+      const env = { now: deps.now(), timeZone: deps.config.timeZone };
+      const attempt = start.ref ? { code: start.ref, platform: ctx.adapter.platform, userId: ctx.from!.id } : null;
+      let voucher: { percent: number; until: string } | null = null;
+      let friendPoints = 0;
+      if (attempt && !r.created) {
+        await refuseReferral(deps.db, attempt, 'already_member', r.member.id);
+      } else if (attempt) {
+        const outcome = await recordReferral(deps.db, attempt, r.member, env);
+        if (outcome && outcome.referral.status !== 'refused') {
+          if (outcome.friendVoucher) voucher = { percent: outcome.friendVoucher.percent, until: outcome.friendVoucher.expiresAt.toISOString() };
+          friendPoints = outcome.friendPoints;
+          const status = outcome.referral.status;
+          await deps.notifier.notify(outcome.inviter.id, (speech) => ({
+            html: speech.t(status === 'pending_review' ? 'referral.inviter_review' : outcome.inviterPoints > 0 ? 'referral.inviter_joined_rewarded' : 'referral.inviter_joined', {
+              name: r.member.first_name,
+              points: formatNumber(outcome.inviterPoints, speech.locale),
+            }),
+          }));
+        }
+      }
+      if (start.link && r.created) await attributeJoinLink(deps.db, r.member.id, start.link);
+      return { memberId: r.member.id, name: r.member.first_name, bonus: r.bonus, created: r.created, role: r.role, voucher, friendPoints };
     });
     const number = memberNumber({ id: joined.memberId }, ctx.locale);
     await say(
@@ -140,6 +171,11 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       { remove_keyboard: true },
     );
     if (joined.role) await say(ctx, t('signup.role', { role: t(`roles.${joined.role}`) }));
+    if (joined.voucher) {
+      await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, ctx.locale), until: formatDate(joined.voucher.until, ctx.locale, deps.config.timeZone) }));
+    } else if (joined.friendPoints > 0) {
+      await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, ctx.locale) }));
+    }
     return showHome(conversation, ctx, joined.memberId);
 
     async function cancel(update: ConversationContext) {

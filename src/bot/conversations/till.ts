@@ -5,6 +5,7 @@ import { ClubError } from '../../club/errors.ts';
 import { previewPurchase, recordPurchase, type LoyaltyEnv } from '../../club/purchases.ts';
 import { requestRedemption } from '../../club/redemptions.ts';
 import { confirmRewardCode } from '../../club/rewards.ts';
+import { settleReferralPurchase } from '../../club/referrals.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import { parsePoints, parseRials } from '../../lib/amount.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
@@ -177,6 +178,12 @@ export function createTillConversations(deps: ClubDeps) {
       const outcome = await attempt(() => recordPurchase(deps.db, { ...input, operationId: start.operationId }, loyaltyEnv(deps)));
       if (!outcome.ok || outcome.value.duplicate) return outcome;
       const o = outcome.value;
+      const settled = await settleReferralPurchase(deps.db, start.memberId, o.purchase.id, loyaltyEnv(deps));
+      if (settled && settled.inviterPoints > 0) {
+        await deps.notifier.notify(settled.referral.inviter_id, (speech) => ({
+          html: speech.t('referral.inviter_rewarded', { name: start.memberName, points: formatNumber(settled.inviterPoints, speech.locale) }),
+        }));
+      }
       await deps.notifier.notify(start.memberId, (speech) => ({
         html: [
           speech.t('till.member_receipt', {

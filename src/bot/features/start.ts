@@ -2,7 +2,8 @@ import { Composer } from 'grammy';
 import { findMemberById } from '../../club/members.ts';
 import { verifyCardToken } from '../../lib/card-token.ts';
 import type { Context } from '../context.ts';
-import { SIGNUP } from '../conversations/signup.ts';
+import { SIGNUP, type SignupStart } from '../conversations/signup.ts';
+import { JOIN_LINK_PREFIX, REFERRAL_PREFIX, refuseReferral } from '../../club/referrals.ts';
 import { CARD_PAYLOAD_PREFIX, type ClubMenus } from '../menus/main.ts';
 import { showStaffView } from './till.ts';
 import { say } from '../ui.ts';
@@ -15,8 +16,17 @@ export function startFeature(menus: ClubMenus) {
   privateChat.command('start', async (ctx) => {
     const payload = ctx.match.trim();
     if (payload.startsWith(CARD_PAYLOAD_PREFIX)) return cardScanned(ctx, payload.slice(CARD_PAYLOAD_PREFIX.length));
-    if (ctx.member) return menus.showHome(ctx);
-    await ctx.conversation.enter(SIGNUP);
+    const ref = payload.startsWith(REFERRAL_PREFIX) ? payload.slice(REFERRAL_PREFIX.length) : undefined;
+    const link = payload.startsWith(JOIN_LINK_PREFIX) ? payload.slice(JOIN_LINK_PREFIX.length) : undefined;
+    if (ctx.member) {
+      if (ref) {
+        const refused = await refuseReferral(ctx.deps.db, { code: ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'already_member', ctx.member.id);
+        if (refused) await say(ctx, ctx.t(refused.reason === 'self' ? 'referral.own_link' : 'referral.already_member'));
+      }
+      return menus.showHome(ctx);
+    }
+    const start: SignupStart = { ...(ref ? { ref } : {}), ...(link ? { link } : {}) };
+    await ctx.conversation.enter(SIGNUP, start);
   });
 
   privateChat.command('menu', async (ctx) => {

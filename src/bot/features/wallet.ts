@@ -4,6 +4,7 @@ import { ClubError } from '../../club/errors.ts';
 import { decideRedemption } from '../../club/redemptions.ts';
 import { availableRewards, claimReward } from '../../club/rewards.ts';
 import { loyaltySettings } from '../../club/rules.ts';
+import { invitationStats } from '../../club/referrals.ts';
 import { convertPointsToCredit } from '../../club/wallet.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
@@ -87,6 +88,16 @@ export function walletFeature() {
       if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, { ...error.params, balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }));
       throw error;
     }
+  });
+
+  composer.callbackQuery('invites', async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!ctx.member) return;
+    const s = await invitationStats(ctx.deps.db, ctx.member.id);
+    const n = (v: number) => formatNumber(v, ctx.locale);
+    await say(ctx, ctx.t('invite.stats', { joined: n(s.joined), purchased: n(s.purchased), points: n(s.pointsEarned), pending: n(s.pending) }), {
+      inline_keyboard: [backRow(ctx)],
+    });
   });
 
   // Points to credit: pick an amount, confirm, done.

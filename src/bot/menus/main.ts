@@ -3,12 +3,14 @@ import { InputFile } from 'grammy';
 import QRCode from 'qrcode';
 import { applyEventRule } from '../../club/events.ts';
 import { setMarketingOptIn, setMemberLocale } from '../../club/members.ts';
-import { formatNumber } from '../../lib/format.ts';
+import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { Locale, Member } from '../../db/schema.ts';
 import { signCardToken } from '../../lib/card-token.ts';
 import type { Context } from '../context.ts';
 import { homeText, formatTime, loadMember, memberNumber, pointsText } from '../screens.ts';
 import { say, showScreen } from '../ui.ts';
+import { REFERRAL_PREFIX, referralSettings } from '../../club/referrals.ts';
+import { htmlToPlain } from '../platform.ts';
 import { showConvert, showRewards } from '../features/wallet.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
@@ -99,7 +101,8 @@ export function createMenus(): ClubMenus {
     .text((ctx) => ctx.t('menu.convert'), showConvert)
     .row()
     .text((ctx) => ctx.t('menu.invite'), async (ctx) => {
-      if (await requireMember(ctx)) await showScreen(ctx, ctx.t('invite.placeholder'), back);
+      const member = await requireMember(ctx);
+      if (member) await sendInvite(ctx, member);
     })
     .text((ctx) => ctx.t('menu.settings'), async (ctx) => {
       const member = await requireMember(ctx);
@@ -159,6 +162,36 @@ export function createMenus(): ClubMenus {
     });
 
   main.register([points, back, settings, card]);
+
+  /** The member's invitation: a QR of their link, the link, a share button, and a text to forward. */
+  async function sendInvite(ctx: Context, member: Member) {
+    const settings = await referralSettings(ctx.deps.db);
+    const link = ctx.adapter.deepLink(ctx.me.username, REFERRAL_PREFIX + member.referral_code);
+    const png = await QRCode.toBuffer(link, { type: 'png', width: 480, margin: 2, errorCorrectionLevel: 'M' });
+    const gift =
+      settings.friendReward === 'voucher'
+        ? ctx.t('invite.gift_voucher', { percent: formatNumber(settings.friendDiscountPercent, ctx.locale) })
+        : ctx.t('invite.gift_points', { points: formatNumber(settings.friendPoints, ctx.locale) });
+    const reward =
+      settings.inviterWhen === 'signup'
+        ? ctx.t('invite.reward_signup', { points: formatNumber(settings.inviterPoints, ctx.locale) })
+        : ctx.t('invite.reward_purchase', { points: formatNumber(settings.inviterPoints, ctx.locale), min: formatRials(settings.inviterMinPurchase, ctx.locale) });
+    const invitation = ctx.t('invite.forward_text', { name: member.first_name, gift, link });
+    const share = ctx.adapter.shareUrl(link, htmlToPlain(ctx.t('invite.share_text', { gift })));
+    const { text, parse_mode } = ctx.adapter.render(ctx.t('invite.caption', { link, gift, reward }));
+    await ctx.replyWithPhoto(new InputFile(png, 'invite.png'), {
+      caption: text,
+      ...(parse_mode ? { parse_mode } : {}),
+      reply_markup: {
+        inline_keyboard: [
+          ...(share ? [[{ text: ctx.t('invite.share'), url: share }]] : []),
+          [{ text: ctx.t('invite.mine'), callback_data: 'invites' }],
+          [{ text: ctx.t('menu.main'), callback_data: 'home' }],
+        ],
+      },
+    });
+    await say(ctx, invitation);
+  }
   return {
     main,
     showHome,

@@ -1,0 +1,360 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import type { Member, Platform, Referral } from '../db/schema.ts';
+import { todayIso } from '../lib/jalali.ts';
+import { zonedMidnight } from '../lib/zoned.ts';
+import { ClubError } from './errors.ts';
+import { credit, debit, type Trx } from './ledger.ts';
+import type { LoyaltyEnv } from './purchases.ts';
+import { loyaltySettings, lotExpiry } from './rules.ts';
+import { promoteIfQualified } from './tiers.ts';
+
+export const REFERRAL_PREFIX = 'r_';
+export const JOIN_LINK_PREFIX = 'j_';
+
+/** Owner/manager choices for referrals; stored in club_settings('referrals'). */
+export const referralSettingsSchema = z.object({
+  friendReward: z.enum(['voucher', 'points']).default('voucher'),
+  friendDiscountPercent: z.number().int().min(1).max(100).default(10),
+  friendVoucherDays: z.number().int().min(1).max(365).default(30),
+  friendPoints: z.number().int().min(0).default(100),
+  inviterPoints: z.number().int().min(0).default(200),
+  inviterMinPurchase: z.number().int().min(0).default(500_000),
+  /** Reward the inviter at the friend's first qualifying purchase (default) or at signup. */
+  inviterWhen: z.enum(['first_purchase', 'signup']).default('first_purchase'),
+  dailyCap: z.number().int().min(0).default(5),
+  monthlyCap: z.number().int().min(0).default(30),
+});
+export type ReferralSettings = z.infer<typeof referralSettingsSchema>;
+
+export async function referralSettings(db: Db | Trx): Promise<ReferralSettings> {
+  const row = await db.selectFrom('club_settings').select('value').where('key', '=', 'referrals').executeTakeFirst();
+  return referralSettingsSchema.parse((row?.value as object | undefined) ?? {});
+}
+
+export async function saveReferralSettings(db: Db, patch: Partial<ReferralSettings>, actorMemberId: number | null) {
+  const next = referralSettingsSchema.parse({ ...(await referralSettings(db)), ...patch });
+  await db
+    .insertInto('club_settings')
+    .values({ key: 'referrals', value: JSON.stringify(next) })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(next), updated_at: new Date() }))
+    .execute();
+  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'settings.referrals', payload: JSON.stringify(patch) }).execute();
+  return next;
+}
+
+export type RefusalReason = 'self' | 'already_member' | 'other_platform' | 'unknown_code';
+
+export interface ReferralAttempt {
+  code: string;
+  platform: Platform;
+  userId: number;
+}
+
+async function findInviter(db: Db | Trx, code: string) {
+  return db.selectFrom('members').selectAll().where('referral_code', '=', code.toUpperCase()).executeTakeFirst();
+}
+
+/**
+ * A link was opened by someone who cannot be referred: recorded with the reason managers see.
+ * `refereeId` is the member they already are, if any.
+ */
+export async function refuseReferral(db: Db, attempt: ReferralAttempt, reason: RefusalReason, refereeId: number | null): Promise<Referral | null> {
+  const inviter = await findInviter(db, attempt.code);
+  if (!inviter) return null;
+  const finalReason: RefusalReason = refereeId === inviter.id ? 'self' : reason;
+  return db
+    .insertInto('referrals')
+    .values({ inviter_id: inviter.id, referee_id: refereeId, platform: attempt.platform, user_id: attempt.userId, status: 'refused', reason: finalReason })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export interface ReferralOutcome {
+  referral: Referral;
+  inviter: Member;
+  friendVoucher: { percent: number; expiresAt: Date } | null;
+  friendPoints: number;
+  /** Points the inviter received now (only when the owner rewards at signup). */
+  inviterPoints: number;
+}
+
+/**
+ * A new member joined through an invitation link: record the referral (or the refusal), give the
+ * friend their welcome reward, and, if the owner chose so, reward the inviter now. Beyond the
+ * inviter's daily or monthly cap the referral waits for a manager ("pending_review").
+ */
+export async function recordReferral(db: Db, attempt: ReferralAttempt, referee: Member, env: LoyaltyEnv): Promise<ReferralOutcome | null> {
+  const inviter = await findInviter(db, attempt.code);
+  if (!inviter) return null;
+  const settings = await referralSettings(db);
+  return db.transaction().execute(async (trx) => {
+    const inviterAccounts = await trx.selectFrom('member_accounts').select(['platform', 'user_id']).where('member_id', '=', inviter.id).execute();
+    const selfReferral =
+      inviter.id === referee.id || inviter.phone === referee.phone || inviterAccounts.some((a) => a.platform === attempt.platform && a.user_id === attempt.userId);
+    if (selfReferral) {
+      const referral = await trx
+        .insertInto('referrals')
+        .values({ inviter_id: inviter.id, referee_id: referee.id, platform: attempt.platform, user_id: attempt.userId, status: 'refused', reason: 'self' })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { referral, inviter, friendVoucher: null, friendPoints: 0, inviterPoints: 0 };
+    }
+    // Serialise an inviter's referrals so the caps count exactly.
+    await trx.selectFrom('members').select('id').where('id', '=', inviter.id).forUpdate().execute();
+    const dayStart = zonedMidnight(todayIso(env.now, env.timeZone), env.timeZone);
+    const monthStart = new Date(env.now.getTime() - 30 * 86_400_000);
+    const counts = await trx
+      .selectFrom('referrals')
+      .select([
+        sql<number>`count(*) filter (where created_at >= ${dayStart})`.as('today'),
+        sql<number>`count(*) filter (where created_at >= ${monthStart})`.as('month'),
+      ])
+      .where('inviter_id', '=', inviter.id)
+      .where('status', 'in', ['pending', 'rewarded'])
+      .executeTakeFirstOrThrow();
+    const overCap = counts.today >= settings.dailyCap || counts.month >= settings.monthlyCap;
+    const referral = await trx
+      .insertInto('referrals')
+      .values({
+        inviter_id: inviter.id,
+        referee_id: referee.id,
+        platform: attempt.platform,
+        user_id: attempt.userId,
+        status: overCap ? 'pending_review' : 'pending',
+        reason: overCap ? 'cap' : null,
+        created_at: env.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx.updateTable('members').set({ referred_by: inviter.id }).where('id', '=', referee.id).execute();
+
+    let friendVoucher: ReferralOutcome['friendVoucher'] = null;
+    let friendPoints = 0;
+    if (settings.friendReward === 'voucher') {
+      const expiresAt = new Date(env.now.getTime() + settings.friendVoucherDays * 86_400_000);
+      await trx
+        .insertInto('member_vouchers')
+        .values({ member_id: referee.id, kind: 'welcome', percent: settings.friendDiscountPercent, expires_at: expiresAt })
+        .onConflict((oc) => oc.constraint('member_vouchers_member_kind_key').doNothing())
+        .execute();
+      friendVoucher = { percent: settings.friendDiscountPercent, expiresAt };
+    } else if (settings.friendPoints > 0) {
+      const loyalty = await loyaltySettings(trx, env.defaults);
+      const { duplicate } = await credit(trx, {
+        memberId: referee.id,
+        currency: 'points',
+        amount: settings.friendPoints,
+        kind: 'earn',
+        reason: 'referral_welcome',
+        idempotencyKey: `referral-friend:${referral.id}`,
+        expiresAt: lotExpiry(env.now, loyalty.validity, env.timeZone),
+      });
+      if (!duplicate) friendPoints = settings.friendPoints;
+    }
+    let inviterPoints = 0;
+    let final = referral;
+    if (!overCap && settings.inviterWhen === 'signup') {
+      const rewarded = await rewardInviter(trx, referral, null, settings, env);
+      inviterPoints = rewarded.points;
+      final = rewarded.referral;
+    }
+    return { referral: final, inviter, friendVoucher, friendPoints, inviterPoints };
+  });
+}
+
+async function rewardInviter(trx: Trx, referral: Referral, purchaseId: number | null, settings: ReferralSettings, env: LoyaltyEnv) {
+  let points = 0;
+  if (settings.inviterPoints > 0) {
+    const loyalty = await loyaltySettings(trx, env.defaults);
+    const { duplicate } = await credit(trx, {
+      memberId: referral.inviter_id,
+      currency: 'points',
+      amount: settings.inviterPoints,
+      kind: 'earn',
+      reason: 'referral',
+      idempotencyKey: `referral:${referral.id}`,
+      expiresAt: lotExpiry(env.now, loyalty.validity, env.timeZone),
+      meta: { referee_id: referral.referee_id, purchase_id: purchaseId },
+    });
+    if (!duplicate) {
+      points = settings.inviterPoints;
+      await promoteIfQualified(trx, referral.inviter_id, env.now, loyalty.tierWindowDays);
+    }
+  }
+  const updated = await trx
+    .updateTable('referrals')
+    .set({ status: 'rewarded', qualifying_purchase_id: purchaseId, inviter_points: points, decided_at: env.now })
+    .where('id', '=', referral.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { referral: updated, points };
+}
+
+export interface Settlement {
+  referral: Referral;
+  inviterPoints: number;
+}
+
+/**
+ * After a purchase: the friend's welcome voucher is used up, and the inviter is rewarded if this
+ * is the friend's first qualifying purchase. Idempotent, so the nightly job can run it again for
+ * any purchase a crash left unsettled.
+ */
+export async function settleReferralPurchase(db: Db, refereeId: number, purchaseId: number, env: LoyaltyEnv): Promise<Settlement | null> {
+  const settings = await referralSettings(db);
+  return db.transaction().execute(async (trx) => {
+    const purchase = await trx.selectFrom('purchases').selectAll().where('id', '=', purchaseId).executeTakeFirst();
+    if (!purchase || purchase.status !== 'recorded' || purchase.member_id !== refereeId) return null;
+    await trx
+      .updateTable('member_vouchers')
+      .set({ used_purchase_id: purchaseId })
+      .where('member_id', '=', refereeId)
+      .where('kind', '=', 'welcome')
+      .where('used_purchase_id', 'is', null)
+      .where('expires_at', '>', purchase.created_at)
+      .execute();
+    const referral = await trx.selectFrom('referrals').selectAll().where('referee_id', '=', refereeId).where('status', '=', 'pending').forUpdate().executeTakeFirst();
+    if (!referral || settings.inviterWhen !== 'first_purchase' || purchase.amount_rials < settings.inviterMinPurchase) return null;
+    const rewarded = await rewardInviter(trx, referral, purchaseId, settings, env);
+    return { referral: rewarded.referral, inviterPoints: rewarded.points };
+  });
+}
+
+/** A voided purchase that earned an inviter their reward takes it back (as far as points remain). */
+export async function reverseReferralForPurchase(trx: Trx, purchaseId: number, actorMemberId: number): Promise<Referral | null> {
+  const referral = await trx.selectFrom('referrals').selectAll().where('qualifying_purchase_id', '=', purchaseId).where('status', '=', 'rewarded').forUpdate().executeTakeFirst();
+  if (!referral) return null;
+  if (referral.inviter_points > 0) {
+    await debit(trx, {
+      memberId: referral.inviter_id,
+      currency: 'points',
+      amount: referral.inviter_points,
+      kind: 'earn_reversal',
+      reason: 'referral_reversed',
+      idempotencyKey: `referral-reverse:${referral.id}`,
+      actorMemberId,
+      upTo: true,
+      meta: { purchase_id: purchaseId },
+    });
+  }
+  return trx.updateTable('referrals').set({ status: 'reversed', decided_at: new Date(), decided_by: actorMemberId }).where('id', '=', referral.id).returningAll().executeTakeFirstOrThrow();
+}
+
+/** A manager decides a referral held back by the caps. Approving lets it earn as usual. */
+export async function reviewReferral(db: Db, referralId: number, approve: boolean, actorMemberId: number, env: LoyaltyEnv) {
+  const settings = await referralSettings(db);
+  return db.transaction().execute(async (trx) => {
+    const referral = await trx.selectFrom('referrals').selectAll().where('id', '=', referralId).forUpdate().executeTakeFirst();
+    if (!referral) throw new ClubError('errors.referral_not_found');
+    if (referral.status !== 'pending_review') return { referral, changed: false, inviterPoints: 0 };
+    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: approve ? 'referral.approve' : 'referral.reject', payload: JSON.stringify({ referral_id: referralId }) }).execute();
+    if (!approve) {
+      const rejected = await trx.updateTable('referrals').set({ status: 'rejected', decided_by: actorMemberId, decided_at: env.now }).where('id', '=', referralId).returningAll().executeTakeFirstOrThrow();
+      return { referral: rejected, changed: true, inviterPoints: 0 };
+    }
+    const pending = await trx.updateTable('referrals').set({ status: 'pending', decided_by: actorMemberId, decided_at: env.now }).where('id', '=', referralId).returningAll().executeTakeFirstOrThrow();
+    // Rewarded at signup, or the friend already made a qualifying purchase: pay now.
+    const qualifying =
+      settings.inviterWhen === 'signup'
+        ? null
+        : await trx
+            .selectFrom('purchases')
+            .select('id')
+            .where('member_id', '=', referral.referee_id!)
+            .where('status', '=', 'recorded')
+            .where('amount_rials', '>=', settings.inviterMinPurchase)
+            .orderBy('id')
+            .executeTakeFirst();
+    if (settings.inviterWhen === 'signup' || qualifying) {
+      const rewarded = await rewardInviter(trx, pending, qualifying?.id ?? null, settings, env);
+      return { referral: rewarded.referral, changed: true, inviterPoints: rewarded.points };
+    }
+    return { referral: pending, changed: true, inviterPoints: 0 };
+  });
+}
+
+export interface InvitationStats {
+  joined: number;
+  purchased: number;
+  pointsEarned: number;
+  pending: number;
+}
+
+/** "My invitations": friends who joined, made a first purchase, what it earned, what still waits. */
+export async function invitationStats(db: Db, inviterId: number): Promise<InvitationStats> {
+  const row = await db
+    .selectFrom('referrals')
+    .select([
+      sql<number>`count(*) filter (where status in ('pending', 'pending_review', 'rewarded', 'reversed'))`.as('joined'),
+      sql<number>`count(*) filter (where status in ('rewarded', 'reversed') and qualifying_purchase_id is not null)`.as('purchased'),
+      sql<number>`coalesce(sum(inviter_points) filter (where status = 'rewarded'), 0)::int8`.as('points'),
+      sql<number>`count(*) filter (where status in ('pending', 'pending_review'))`.as('pending'),
+    ])
+    .where('inviter_id', '=', inviterId)
+    .executeTakeFirstOrThrow();
+  return { joined: row.joined, purchased: row.purchased, pointsEarned: row.points, pending: row.pending };
+}
+
+export async function activeWelcomeVoucher(db: Db, memberId: number, now: Date) {
+  return db
+    .selectFrom('member_vouchers')
+    .selectAll()
+    .where('member_id', '=', memberId)
+    .where('kind', '=', 'welcome')
+    .where('used_purchase_id', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+}
+
+// Growth links.
+
+export function isValidSlug(slug: string) {
+  return /^[a-z0-9][a-z0-9_-]{0,31}$/.test(slug);
+}
+
+export async function createJoinLink(db: Db, actorMemberId: number, slug: string, name: string, branchId: number | null) {
+  const s = slug.toLowerCase();
+  if (!isValidSlug(s)) throw new ClubError('errors.link_slug_invalid');
+  if (!name.trim() || name.trim().length > 64) throw new ClubError('errors.link_name_invalid');
+  const existing = await db.selectFrom('join_links').select('id').where('slug', '=', s).executeTakeFirst();
+  if (existing) throw new ClubError('errors.link_exists');
+  const link = await db.insertInto('join_links').values({ slug: s, name: name.trim(), branch_id: branchId, created_by: actorMemberId }).returningAll().executeTakeFirstOrThrow();
+  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'link.create', payload: JSON.stringify({ link_id: link.id, slug: s }) }).execute();
+  return link;
+}
+
+export async function attributeJoinLink(db: Db, memberId: number, slug: string) {
+  const link = await db.selectFrom('join_links').select('id').where('slug', '=', slug.toLowerCase()).executeTakeFirst();
+  if (link) await db.updateTable('members').set({ join_link_id: link.id }).where('id', '=', memberId).where('join_link_id', 'is', null).execute();
+  return Boolean(link);
+}
+
+export interface GrowthRow {
+  label: string;
+  joins: number;
+  firstPurchases: number;
+}
+
+/** Joins and first purchases over a period, per join link and per inviter. */
+export async function growthReport(db: Db, since: Date): Promise<{ links: GrowthRow[]; inviters: GrowthRow[] }> {
+  const firstPurchase = sql<number>`count(*) filter (where exists (select 1 from purchases p where p.member_id = m.id and p.status = 'recorded'))`;
+  const links = await db
+    .selectFrom('join_links as l')
+    .leftJoin('members as m', (j) => j.onRef('m.join_link_id', '=', 'l.id').on('m.joined_at', '>=', since))
+    .select(['l.slug as label', sql<number>`count(m.id)`.as('joins'), firstPurchase.as('firstPurchases')])
+    .groupBy(['l.id', 'l.slug'])
+    .orderBy('joins', 'desc')
+    .execute();
+  const inviters = await db
+    .selectFrom('members as m')
+    .innerJoin('members as i', 'i.id', 'm.referred_by')
+    .select([sql<string>`i.first_name || ' #' || i.id`.as('label'), sql<number>`count(*)`.as('joins'), firstPurchase.as('firstPurchases')])
+    .where('m.joined_at', '>=', since)
+    .groupBy(['i.id', 'i.first_name'])
+    .orderBy('joins', 'desc')
+    .limit(20)
+    .execute();
+  return { links, inviters };
+}
