@@ -112,7 +112,7 @@ export async function recordReferral(db: Db, attempt: ReferralAttempt, referee: 
         sql<number>`count(*) filter (where created_at >= ${monthStart})`.as('month'),
       ])
       .where('inviter_id', '=', inviter.id)
-      .where('status', 'in', ['pending', 'rewarded'])
+      .where('status', 'in', ['pending', 'rewarded', 'reversed'])
       .executeTakeFirstOrThrow();
     const overCap = counts.today >= settings.dailyCap || counts.month >= settings.monthlyCap;
     const referral = await trx
