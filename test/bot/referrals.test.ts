@@ -184,6 +184,10 @@ describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
     const m = await database.db.selectFrom('members').select(['join_link_id', 'referred_by']).where('id', '=', id).executeTakeFirstOrThrow();
     expect(m.join_link_id).not.toBeNull();
     expect(m.referred_by).toBeNull();
+    await owner.send('/referral_rules inviter 250');
+    await owner.waitFor(hasText(/The inviter gets: 250 points at the friend's first purchase of at least 500,000 Rials/));
+    await owner.send('/referral_rules when never');
+    await owner.waitFor(hasText(/Change with: \/referral_rules friend voucher 10/));
     await owner.send('/links');
     const report = await owner.waitFor(hasText(/Growth, last 30 days/));
     expect(plain(report)).toMatch(/poster-1: 1 · 0/);

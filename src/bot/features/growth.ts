@@ -1,9 +1,9 @@
 import { Composer, InputFile } from 'grammy';
 import QRCode from 'qrcode';
 import { ClubError } from '../../club/errors.ts';
-import { createJoinLink, growthReport, JOIN_LINK_PREFIX, reviewReferral } from '../../club/referrals.ts';
+import { createJoinLink, growthReport, JOIN_LINK_PREFIX, referralSettings, reviewReferral, saveReferralSettings, type ReferralSettings } from '../../club/referrals.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
-import { formatNumber } from '../../lib/format.ts';
+import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
@@ -50,6 +50,37 @@ export function growthFeature() {
         ...(report.inviters.length ? report.inviters.map(row) : [ctx.t('growth.none')]),
         '',
         ctx.t('growth.links_usage'),
+      ].join('\n'),
+    );
+  });
+
+  privateChat.command('referral_rules', managers, async (ctx) => {
+    const [what, a, b] = toLatinDigits(ctx.match.trim()).split(/\s+/).filter(Boolean);
+    const n = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN);
+    let patch: Partial<ReferralSettings> | null = null;
+    if (what === 'friend' && a === 'voucher' && n(b) >= 1 && n(b) <= 100) patch = { friendReward: 'voucher', friendDiscountPercent: n(b) };
+    else if (what === 'friend' && a === 'points' && n(b) >= 0) patch = { friendReward: 'points', friendPoints: n(b) };
+    else if (what === 'voucher_days' && n(a) >= 1 && n(a) <= 365) patch = { friendVoucherDays: n(a) };
+    else if (what === 'inviter' && n(a) >= 0) patch = { inviterPoints: n(a) };
+    else if (what === 'min' && n(a) >= 0) patch = { inviterMinPurchase: n(a) };
+    else if (what === 'when' && (a === 'purchase' || a === 'signup')) patch = { inviterWhen: a === 'purchase' ? 'first_purchase' : 'signup' };
+    else if (what === 'caps' && n(a) >= 0 && n(b) >= 0) patch = { dailyCap: n(a), monthlyCap: n(b) };
+    else if (what !== undefined) return say(ctx, ctx.t('growth.rules_usage'));
+    const s = patch ? await saveReferralSettings(ctx.deps.db, patch, ctx.member!.id) : await referralSettings(ctx.deps.db);
+    const num = (v: number) => formatNumber(v, ctx.locale);
+    await say(
+      ctx,
+      [
+        ctx.t('growth.rules', {
+          friend: s.friendReward === 'voucher' ? ctx.t('invite.gift_voucher', { percent: num(s.friendDiscountPercent) }) : ctx.t('invite.gift_points', { points: num(s.friendPoints) }),
+          days: num(s.friendVoucherDays),
+          inviter: num(s.inviterPoints),
+          when: s.inviterWhen === 'signup' ? ctx.t('growth.when_signup') : ctx.t('growth.when_purchase', { min: formatRials(s.inviterMinPurchase, ctx.locale) }),
+          daily: num(s.dailyCap),
+          monthly: num(s.monthlyCap),
+        }),
+        '',
+        ctx.t('growth.rules_usage'),
       ].join('\n'),
     );
   });
