@@ -57,6 +57,11 @@ describe('locales', () => {
     for (const k of ['inviter_review', 'inviter_joined_rewarded', 'inviter_joined']) used.add(`referral.${k}`);
     for (const k of ['approved', 'rejected', 'already_decided']) used.add(`growth.${k}`);
     for (const k of ['own_link', 'already_member']) used.add(`referral.${k}`);
+    for (const f of ['first_name', 'last_name', 'birth_date', 'gender', 'city', 'email', 'interests', 'heard_from']) used.add(`profile.field_${f}`);
+    for (const f of ['first_name', 'last_name', 'birth_date', 'gender', 'city', 'email', 'heard_from']) used.add(`profile.ask_${f}`);
+    for (const i of ['food', 'fashion', 'beauty', 'home', 'digital', 'sports', 'kids', 'books']) used.add(`profile.interest_${i}`);
+    for (const h of ['friend', 'instagram', 'sign', 'passing', 'other']) used.add(`profile.heard_${h}`);
+    for (const g of ['female', 'male']) used.add(`signup.gender_${g}`);
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);

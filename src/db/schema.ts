@@ -54,6 +54,11 @@ export interface MembersTable {
   last_active_at: Timestamp;
   join_link_id: ColumnType<number | null, number | null | undefined, number | null>;
   referred_by: ColumnType<number | null, number | null | undefined, number | null>;
+  city: ColumnType<string | null, string | null | undefined, string | null>;
+  email: ColumnType<string | null, string | null | undefined, string | null>;
+  interests: ColumnType<string[], string | undefined, string>;
+  heard_from: ColumnType<string | null, string | null | undefined, string | null>;
+  profile_completed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface MemberAccountsTable {
@@ -247,6 +252,44 @@ export interface MemberVouchersTable {
   created_at: CreatedAt;
 }
 
+export type TicketKind = 'complaint' | 'suggestion' | 'question' | 'low_score';
+export type TicketCategory = 'product' | 'service' | 'staff' | 'price' | 'other';
+export interface TicketsTable {
+  id: Generated<number>;
+  member_id: number;
+  kind: TicketKind;
+  category: TicketCategory;
+  branch_id: number | null;
+  purchase_id: number | null;
+  status: Generated<'open' | 'closed'>;
+  rating: number | null;
+  first_response_at: Date | null;
+  closed_at: Date | null;
+  closed_by: number | null;
+  created_at: CreatedAt;
+}
+
+export interface TicketMessagesTable {
+  id: Generated<number>;
+  ticket_id: number;
+  from_staff: boolean;
+  author_member_id: number;
+  text: string;
+  photo_file_id: string | null;
+  created_at: CreatedAt;
+}
+
+export interface SatisfactionChecksTable {
+  purchase_id: number;
+  member_id: number;
+  branch_id: number;
+  due_at: Date;
+  sent_at: Date | null;
+  score: number | null;
+  comment: string | null;
+  ticket_id: number | null;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -270,6 +313,9 @@ export interface Database {
   join_links: JoinLinksTable;
   referrals: ReferralsTable;
   member_vouchers: MemberVouchersTable;
+  tickets: TicketsTable;
+  ticket_messages: TicketMessagesTable;
+  satisfaction_checks: SatisfactionChecksTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -286,3 +332,4 @@ export type Redemption = Selectable<RedemptionsTable>;
 export type Branch = Selectable<BranchesTable>;
 export type Referral = Selectable<ReferralsTable>;
 export type JoinLink = Selectable<JoinLinksTable>;
+export type Ticket = Selectable<TicketsTable>;

@@ -3,7 +3,7 @@ import { Keyboard } from 'grammy';
 import { findMemberByPhone, joinClub } from '../../club/members.ts';
 import { attributeJoinLink, recordReferral, refuseReferral } from '../../club/referrals.ts';
 import { formatDate } from '../../lib/jalali.ts';
-import type { Gender } from '../../db/schema.ts';
+import type { Gender, Member } from '../../db/schema.ts';
 import { parseJalaliBirthday } from '../../lib/jalali.ts';
 import { normalizePhone } from '../../lib/phone.ts';
 import { formatNumber } from '../../lib/format.ts';
@@ -184,12 +184,15 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
   };
 
   async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number) {
-    const { text, locale } = await conversation.external(async () => {
+    const { text, locale, completed } = await conversation.external(async () => {
       const member = await loadMember(deps.db, memberId);
       const locale = member.locale ?? ctx.locale;
-      return { text: await homeText(deps, member, { locale, t: deps.i18n.getFixedT(locale), adapter: ctx.adapter }), locale };
+      const text = await homeText(deps, member, { locale, t: deps.i18n.getFixedT(locale), adapter: ctx.adapter });
+      return { text, locale, completed: member.profile_completed_at !== null };
     });
-    const inline_keyboard = await mainMenu.keyboard({ locale, t: deps.i18n.getFixedT(locale) });
+    // The menu is drawn as the member's own menu will be (its labels are checked on every press).
+    const member = { profile_completed_at: completed ? new Date(0) : null } as Member;
+    const inline_keyboard = await mainMenu.keyboard({ locale, t: deps.i18n.getFixedT(locale), member });
     await say(ctx, text, { inline_keyboard });
   }
 }

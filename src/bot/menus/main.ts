@@ -12,13 +12,14 @@ import { say, showScreen } from '../ui.ts';
 import { REFERRAL_PREFIX, referralSettings } from '../../club/referrals.ts';
 import { htmlToPlain } from '../platform.ts';
 import { showConvert, showRewards } from '../features/wallet.ts';
+import { sendProfile } from '../features/profile.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
 /** A menu that can also be drawn outside the menu middleware (from inside a conversation). */
 export class ClubMenu extends Menu<Context> {
-  /** Only `ctx.t` is read while drawing the club's menus. */
-  keyboard(speech: Pick<Context, 't' | 'locale'>) {
+  /** Only `ctx.t`, `ctx.locale` and `ctx.member` are read while drawing the club's menus. */
+  keyboard(speech: Pick<Context, 't' | 'locale' | 'member'>) {
     return this.render(speech as Context);
   }
 }
@@ -109,6 +110,13 @@ export function createMenus(): ClubMenus {
       if (member) await showSettings(ctx, member);
     })
     .row()
+    .text(
+      (ctx) => (ctx.member && !ctx.member.profile_completed_at ? ctx.t('menu.profile_incomplete') : ctx.t('menu.profile')),
+      async (ctx) => {
+        const member = await requireMember(ctx);
+        if (member) await sendProfile(ctx, member.id);
+      },
+    )
     .text((ctx) => ctx.t('menu.help'), async (ctx) => {
       await showScreen(ctx, ctx.t('help.body'), back);
     });
