@@ -27,7 +27,19 @@ export function createProfileConversation(
     if (memberId === null) return say(ctx, t('errors.not_member'));
     const cancel = t('till.cancel');
 
+    const save = (value: ProfileValue) =>
+      conversation.external(async () => {
+        try {
+          const r = await updateProfileField(deps.db, memberId, field, value, { env: { now: deps.now(), timeZone: deps.config.timeZone } });
+          return { ok: true as const, points: r.pointsAwarded };
+        } catch (error) {
+          if (error instanceof ClubError) return { ok: false as const, key: error.i18nKey };
+          throw error;
+        }
+      });
+
     let value: ProfileValue | undefined;
+    let saved: Awaited<ReturnType<typeof save>> | undefined;
     if (field === 'interests') {
       const chosen = new Set<string>();
       const keyboard = () => ({
@@ -51,6 +63,7 @@ export function createProfileConversation(
           }
           await press.answerCallbackQuery();
           value = [...chosen];
+          saved = await save(value);
           break;
         }
         if (chosen.has(choice)) chosen.delete(choice);
@@ -66,7 +79,8 @@ export function createProfileConversation(
       for (const o of options) kb.text(o).row();
       kb.text(cancel).resized();
       await say(ctx, t(`profile.ask_${field}`), kb);
-      while (value === undefined) {
+      while (saved === undefined || !saved.ok) {
+        value = undefined;
         const update = await conversation.wait();
         if (update.callbackQuery) {
           await update.answerCallbackQuery({ text: t('till.finish_first') });
@@ -94,19 +108,13 @@ export function createProfileConversation(
           if (parsed.ok) value = parsed.iso;
           else await say(update, t(`signup.birthday_${parsed.reason}`), kb);
         } else value = text;
+        if (value === undefined) continue;
+        saved = await save(value);
+        // A value the club refuses (a bad email, a locked birthday) is explained; the question stays.
+        if (!saved.ok) await say(update, t(saved.key), kb);
       }
     }
-
-    const saved = await conversation.external(async () => {
-      try {
-        const r = await updateProfileField(deps.db, memberId, field, value!, { env: { now: deps.now(), timeZone: deps.config.timeZone } });
-        return { ok: true as const, points: r.pointsAwarded };
-      } catch (error) {
-        if (error instanceof ClubError) return { ok: false as const, key: error.i18nKey };
-        throw error;
-      }
-    });
-    if (!saved.ok) return say(ctx, t(saved.key), { remove_keyboard: true });
+    if (!saved?.ok) return say(ctx, t(saved?.key ?? 'errors.generic'), { remove_keyboard: true });
     await say(ctx, t('profile.saved'), { remove_keyboard: true });
     if (saved.points > 0) await say(ctx, t('profile.completed', { points: formatNumber(saved.points, locale) }));
     const screen = await conversation.external(() => profileScreen(memberId, { t, locale, adapter: ctx.adapter }));
