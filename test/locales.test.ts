@@ -62,6 +62,10 @@ describe('locales', () => {
     for (const i of ['food', 'fashion', 'beauty', 'home', 'digital', 'sports', 'kids', 'books']) used.add(`profile.interest_${i}`);
     for (const h of ['friend', 'instagram', 'sign', 'passing', 'other']) used.add(`profile.heard_${h}`);
     for (const g of ['female', 'male']) used.add(`signup.gender_${g}`);
+    for (const k of ['complaint', 'suggestion', 'question']) for (const p of ['new_', 'kind_', 'ask_category_']) used.add(`tickets.${p}${k}`);
+    used.add('tickets.kind_low_score');
+    for (const c of ['product', 'service', 'staff', 'price', 'other']) used.add(`tickets.category_${c}`);
+    for (const k of ['closed_staff', 'already_closed', 'thanks_rating', 'already_rated', 'answered', 'unanswered', 'ask_reply', 'ask_answer']) used.add(`tickets.${k}`);
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);

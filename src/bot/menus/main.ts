@@ -13,6 +13,7 @@ import { REFERRAL_PREFIX, referralSettings } from '../../club/referrals.ts';
 import { htmlToPlain } from '../platform.ts';
 import { showConvert, showRewards } from '../features/wallet.ts';
 import { sendProfile } from '../features/profile.ts';
+import { showContact } from '../features/tickets.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
@@ -117,6 +118,8 @@ export function createMenus(): ClubMenus {
         if (member) await sendProfile(ctx, member.id);
       },
     )
+    .row()
+    .text((ctx) => ctx.t('menu.contact'), showContact)
     .text((ctx) => ctx.t('menu.help'), async (ctx) => {
       await showScreen(ctx, ctx.t('help.body'), back);
     });

@@ -1,0 +1,147 @@
+import type { Conversation } from '@grammyjs/conversations';
+import { Keyboard } from 'grammy';
+import { ClubError } from '../../club/errors.ts';
+import { addTicketMessage, MAX_TICKET_TEXT, openTicket, TICKET_CATEGORIES } from '../../club/tickets.ts';
+import type { TicketCategory, TicketKind } from '../../db/schema.ts';
+import { formatNumber } from '../../lib/format.ts';
+import type { ClubDeps, Context, ConversationContext } from '../context.ts';
+import { say } from '../ui.ts';
+
+export const TICKET_NEW = 'ticket_new';
+export const TICKET_REPLY = 'ticket_reply';
+
+type TicketConversation = Conversation<Context, ConversationContext>;
+
+/** Buttons staff get with every ticket message. */
+export function staffTicketButtons(t: (k: string) => string, ticketId: number) {
+  return { inline_keyboard: [[{ text: t('tickets.reply'), callback_data: `tk:rp:${ticketId}` }, { text: t('tickets.close'), callback_data: `tk:cl:${ticketId}` }]] };
+}
+
+/** Everyone who should hear of a ticket: owners and managers. */
+async function ticketStaff(deps: ClubDeps) {
+  return (await deps.db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute()).map((r) => r.member_id);
+}
+
+export function createTicketConversations(deps: ClubDeps) {
+  async function whoAmI(ctx: ConversationContext) {
+    const row = await deps.db
+      .selectFrom('member_accounts')
+      .innerJoin('members', 'members.id', 'member_accounts.member_id')
+      .leftJoin('staff', 'staff.member_id', 'members.id')
+      .select(['members.id', 'members.first_name', 'staff.role'])
+      .where('member_accounts.platform', '=', ctx.adapter.platform)
+      .where('member_accounts.user_id', '=', ctx.from!.id)
+      .executeTakeFirst();
+    return row ?? null;
+  }
+
+  /** Waits for text up to the limit; null if the person cancels. */
+  async function askText(conversation: TicketConversation, ctx: ConversationContext, prompt: string): Promise<string | null> {
+    const { t } = ctx;
+    const kb = new Keyboard().text(t('till.cancel')).resized();
+    await say(ctx, prompt, kb);
+    for (;;) {
+      const update = await conversation.wait();
+      if (update.callbackQuery) {
+        await update.answerCallbackQuery({ text: t('till.finish_first') });
+        continue;
+      }
+      const text = (update.message?.text ?? update.message?.caption)?.trim();
+      if (text === t('till.cancel') || text === '/cancel') {
+        await say(update, t('tickets.cancelled'), { remove_keyboard: true });
+        return null;
+      }
+      if (!text) await say(update, t('till.text_please'), kb);
+      else if (text.length > MAX_TICKET_TEXT) await say(update, t('errors.text_too_long', { max: formatNumber(MAX_TICKET_TEXT, ctx.locale) }), kb);
+      else return text;
+    }
+  }
+
+  async function newTicket(conversation: TicketConversation, ctx: ConversationContext, kind: TicketKind) {
+    const { t, locale } = ctx;
+    const me = await conversation.external(() => whoAmI(ctx));
+    if (!me) return say(ctx, t('errors.not_member'));
+    await say(ctx, t(`tickets.ask_category_${kind}`), {
+      inline_keyboard: [
+        ...TICKET_CATEGORIES.map((c) => [{ text: t(`tickets.category_${c}`), callback_data: `tkc:${c}` }]),
+        [{ text: t('till.cancel'), callback_data: 'tkc:cancel' }],
+      ],
+    });
+    const picked = await conversation.waitForCallbackQuery(/^tkc:/, { otherwise: (o) => say(o, t('till.use_buttons')) });
+    await picked.answerCallbackQuery();
+    const category = picked.callbackQuery.data.slice(4);
+    if (category === 'cancel') return say(picked, t('tickets.cancelled'));
+
+    const text = await askText(conversation, ctx, t('tickets.ask_text'));
+    if (text === null) return;
+    const skip = t('signup.skip');
+    await say(ctx, t('tickets.ask_photo'), new Keyboard().text(skip).text(t('till.cancel')).resized());
+    let photo: string | null = null;
+    for (;;) {
+      const update = await conversation.wait();
+      const sizes = update.message?.photo;
+      if (sizes?.length) {
+        photo = sizes[sizes.length - 1]!.file_id;
+        break;
+      }
+      const answer = update.message?.text?.trim();
+      if (answer === skip) break;
+      if (answer === t('till.cancel') || answer === '/cancel') return say(update, t('tickets.cancelled'), { remove_keyboard: true });
+      if (update.callbackQuery) await update.answerCallbackQuery({ text: t('till.finish_first') });
+      else await say(update, t('tickets.photo_or_skip'));
+    }
+
+    const ticket = await conversation.external(async () => {
+      const opened = await openTicket(deps.db, { memberId: me.id, kind, category: category as TicketCategory, text, photoFileId: photo }, deps.now());
+      for (const staffId of await ticketStaff(deps)) {
+        await deps.notifier.notify(staffId, (speech) => ({
+          html: speech.t('tickets.to_staff', {
+            id: formatNumber(opened.id, speech.locale),
+            kind: speech.t(`tickets.kind_${kind}`),
+            category: speech.t(`tickets.category_${category}`),
+            name: me.first_name,
+            text,
+          }),
+          keyboard: staffTicketButtons(speech.t, opened.id),
+        }));
+      }
+      return { id: opened.id };
+    });
+    await say(ctx, t('tickets.opened', { id: formatNumber(ticket.id, locale) }), { remove_keyboard: true });
+  }
+
+  /** Staff replying to a ticket, or the member answering back: either side of the thread. */
+  async function reply(conversation: TicketConversation, ctx: ConversationContext, ticketId: number) {
+    const { t, locale } = ctx;
+    const me = await conversation.external(() => whoAmI(ctx));
+    if (!me) return say(ctx, t('errors.not_member'));
+    const staff = me.role === 'owner' || me.role === 'manager';
+    const text = await askText(conversation, ctx, t(staff ? 'tickets.ask_reply' : 'tickets.ask_answer', { id: formatNumber(ticketId, locale) }));
+    if (text === null) return;
+    const result = await conversation.external(async () => {
+      try {
+        const ticket = await addTicketMessage(deps.db, ticketId, { memberId: me.id, staff }, text, deps.now());
+        if (staff) {
+          await deps.notifier.notify(ticket.member_id, (speech) => ({
+            html: speech.t('tickets.reply_to_member', { id: formatNumber(ticketId, speech.locale), text }),
+            keyboard: { inline_keyboard: [[{ text: speech.t('tickets.answer'), callback_data: `tk:an:${ticketId}` }]] },
+          }));
+        } else {
+          for (const staffId of await ticketStaff(deps)) {
+            await deps.notifier.notify(staffId, (speech) => ({
+              html: speech.t('tickets.answer_to_staff', { id: formatNumber(ticketId, speech.locale), name: me.first_name, text }),
+              keyboard: staffTicketButtons(speech.t, ticketId),
+            }));
+          }
+        }
+        return { ok: true as const };
+      } catch (error) {
+        if (error instanceof ClubError) return { ok: false as const, key: error.i18nKey };
+        throw error;
+      }
+    });
+    await say(ctx, result.ok ? t('tickets.sent') : t(result.key), { remove_keyboard: true });
+  }
+
+  return { newTicket, reply };
+}

@@ -1,0 +1,165 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Ticket, TicketCategory, TicketKind } from '../db/schema.ts';
+import { ClubError } from './errors.ts';
+import { credit } from './ledger.ts';
+import type { LoyaltyEnv } from './purchases.ts';
+import { loyaltySettings, lotExpiry } from './rules.ts';
+
+export const TICKET_KINDS: readonly TicketKind[] = ['complaint', 'suggestion', 'question'];
+export const TICKET_CATEGORIES: readonly TicketCategory[] = ['product', 'service', 'staff', 'price', 'other'];
+export const MAX_TICKET_TEXT = 2000;
+
+function checkText(text: string) {
+  const t = text.trim();
+  if (!t) throw new ClubError('errors.text_empty');
+  if (t.length > MAX_TICKET_TEXT) throw new ClubError('errors.text_too_long', { max: MAX_TICKET_TEXT });
+  return t;
+}
+
+export async function openTicket(
+  db: Db,
+  input: { memberId: number; kind: TicketKind; category: TicketCategory; text: string; photoFileId?: string | null; branchId?: number | null; purchaseId?: number | null },
+  now: Date,
+): Promise<Ticket> {
+  const text = checkText(input.text);
+  return db.transaction().execute(async (trx) => {
+    const ticket = await trx
+      .insertInto('tickets')
+      .values({
+        member_id: input.memberId,
+        kind: input.kind,
+        category: input.category,
+        branch_id: input.branchId ?? null,
+        purchase_id: input.purchaseId ?? null,
+        rating: null,
+        first_response_at: null,
+        closed_at: null,
+        closed_by: null,
+        created_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('ticket_messages')
+      .values({ ticket_id: ticket.id, from_staff: false, author_member_id: input.memberId, text, photo_file_id: input.photoFileId ?? null, created_at: now })
+      .execute();
+    return ticket;
+  });
+}
+
+/** A message in a ticket's thread. Staff's first reply sets the first-response time. */
+export async function addTicketMessage(db: Db, ticketId: number, author: { memberId: number; staff: boolean }, text: string, now: Date) {
+  const body = checkText(text);
+  return db.transaction().execute(async (trx) => {
+    const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', ticketId).forUpdate().executeTakeFirst();
+    if (!ticket || (!author.staff && ticket.member_id !== author.memberId)) throw new ClubError('errors.ticket_not_found');
+    if (ticket.status === 'closed') throw new ClubError('errors.ticket_closed');
+    await trx.insertInto('ticket_messages').values({ ticket_id: ticketId, from_staff: author.staff, author_member_id: author.memberId, text: body, photo_file_id: null, created_at: now }).execute();
+    if (author.staff && ticket.first_response_at === null) {
+      await trx.updateTable('tickets').set({ first_response_at: now }).where('id', '=', ticketId).execute();
+    }
+    return ticket;
+  });
+}
+
+export async function closeTicket(db: Db, ticketId: number, staffMemberId: number, now: Date) {
+  const closed = await db
+    .updateTable('tickets')
+    .set({ status: 'closed', closed_at: now, closed_by: staffMemberId })
+    .where('id', '=', ticketId)
+    .where('status', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
+  if (closed) await db.insertInto('audit_log').values({ actor_member_id: staffMemberId, action: 'ticket.close', payload: JSON.stringify({ ticket_id: ticketId }) }).execute();
+  return closed ?? null;
+}
+
+/** The member rates how a closed ticket was handled: once. */
+export async function rateTicket(db: Db, ticketId: number, memberId: number, rating: number) {
+  if (!Number.isInteger(rating) || rating < 1 || rating > 5) throw new ClubError('errors.rating_invalid');
+  const rated = await db
+    .updateTable('tickets')
+    .set({ rating })
+    .where('id', '=', ticketId)
+    .where('member_id', '=', memberId)
+    .where('status', '=', 'closed')
+    .where('rating', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+  return rated ?? null;
+}
+
+export async function openTickets(db: Db) {
+  return db
+    .selectFrom('tickets')
+    .innerJoin('members', 'members.id', 'tickets.member_id')
+    .select(['tickets.id', 'tickets.kind', 'tickets.category', 'tickets.created_at', 'tickets.first_response_at', 'members.first_name'])
+    .where('tickets.status', '=', 'open')
+    .orderBy('tickets.created_at')
+    .limit(50)
+    .execute();
+}
+
+export async function ticketThread(db: Db, ticketId: number) {
+  return db.selectFrom('ticket_messages').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute();
+}
+
+/** Goodwill points for a ticket, with a reason; at most once per ticket. */
+export async function grantGoodwill(db: Db, ticketId: number, managerId: number, points: number, reason: string, env: LoyaltyEnv) {
+  if (!Number.isSafeInteger(points) || points <= 0) throw new ClubError('errors.points_invalid');
+  const why = reason.trim();
+  if (!why) throw new ClubError('errors.reason_required');
+  return db.transaction().execute(async (trx) => {
+    const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', ticketId).executeTakeFirst();
+    if (!ticket) throw new ClubError('errors.ticket_not_found');
+    const settings = await loyaltySettings(trx, env.defaults);
+    const { duplicate, entry } = await credit(trx, {
+      memberId: ticket.member_id,
+      currency: 'points',
+      amount: points,
+      kind: 'adjust',
+      reason: 'goodwill',
+      idempotencyKey: `goodwill:${ticketId}`,
+      expiresAt: lotExpiry(env.now, settings.validity, env.timeZone),
+      actorMemberId: managerId,
+      meta: { ticket_id: ticketId, reason: why },
+    });
+    if (!duplicate) await trx.insertInto('audit_log').values({ actor_member_id: managerId, action: 'ticket.goodwill', payload: JSON.stringify({ ticket_id: ticketId, points, reason: why }) }).execute();
+    return { ticket, duplicate, points: entry.amount };
+  });
+}
+
+export interface TicketReportRow {
+  group: string;
+  open: number;
+  closed: number;
+  medianFirstResponseMinutes: number | null;
+  averageRating: string | null;
+}
+
+/** Open/closed, median first response and ratings, by category and by branch. */
+export async function ticketReport(db: Db, since: Date): Promise<{ byCategory: TicketReportRow[]; byBranch: TicketReportRow[] }> {
+  const measures = [
+    sql<number>`count(*) filter (where t.status = 'open')`.as('open'),
+    sql<number>`count(*) filter (where t.status = 'closed')`.as('closed'),
+    sql<number | null>`round((percentile_cont(0.5) within group (order by extract(epoch from t.first_response_at - t.created_at)) / 60)::numeric)::int8`.as('median'),
+    sql<string | null>`round(avg(t.rating)::numeric, 1)::text`.as('rating'),
+  ] as const;
+  const byCategory = await db.selectFrom('tickets as t').select(['t.category as group', ...measures]).where('t.created_at', '>=', since).groupBy('t.category').orderBy('t.category').execute();
+  const byBranch = await db
+    .selectFrom('tickets as t')
+    .leftJoin('branches as b', 'b.id', 't.branch_id')
+    .select([sql<string>`coalesce(b.name, '—')`.as('group'), ...measures])
+    .where('t.created_at', '>=', since)
+    .groupBy('b.name')
+    .execute();
+  const shape = (r: { group: string; open: number; closed: number; median: number | null; rating: string | null }): TicketReportRow => ({
+    group: r.group,
+    open: r.open,
+    closed: r.closed,
+    medianFirstResponseMinutes: r.median,
+    averageRating: r.rating,
+  });
+  return { byCategory: byCategory.map(shape), byBranch: byBranch.map(shape) };
+}
