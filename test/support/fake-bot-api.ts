@@ -165,6 +165,20 @@ export class FakeUser {
     this.api.pushUpdate({ message: this.messageBase({ text, ...(entities ? { entities } : {}) }) });
   }
 
+  /** The user sends a photo (as Telegram delivers it: sizes with file ids), with an optional caption. */
+  async sendPhoto(caption?: string) {
+    const id = `user-photo-${this.id}-${Date.now()}`;
+    this.api.pushUpdate({
+      message: this.messageBase({
+        photo: [
+          { file_id: `${id}-s`, file_unique_id: `${id}-s`, width: 90, height: 90 },
+          { file_id: `${id}-l`, file_unique_id: `${id}-l`, width: 1280, height: 1280 },
+        ],
+        ...(caption ? { caption } : {}),
+      }),
+    });
+  }
+
   async sendContact(contact: { phone_number: string; user_id?: number; first_name?: string }) {
     this.api.pushUpdate({
       message: this.messageBase({ contact: { first_name: contact.first_name ?? this.init.first_name, ...contact } }),
