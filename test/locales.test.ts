@@ -64,6 +64,7 @@ describe('locales', () => {
     for (const g of ['female', 'male']) used.add(`signup.gender_${g}`);
     for (const k of ['complaint', 'suggestion', 'question']) for (const p of ['new_', 'kind_', 'ask_category_']) used.add(`tickets.${p}${k}`);
     used.add('tickets.kind_low_score');
+    for (const k of ['thanks', 'sorry', 'status_on', 'status_off']) used.add(`feedback.${k}`);
     for (const c of ['product', 'service', 'staff', 'price', 'other']) used.add(`tickets.category_${c}`);
     for (const k of ['closed_staff', 'already_closed', 'thanks_rating', 'already_rated', 'answered', 'unanswered', 'ask_reply', 'ask_answer']) used.add(`tickets.${k}`);
     expect(used.size).toBeGreaterThan(40);

@@ -6,6 +6,7 @@ import { previewPurchase, recordPurchase, type LoyaltyEnv } from '../../club/pur
 import { requestRedemption } from '../../club/redemptions.ts';
 import { confirmRewardCode } from '../../club/rewards.ts';
 import { settleReferralPurchase } from '../../club/referrals.ts';
+import { scheduleSatisfactionCheck } from '../../club/satisfaction.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import { parsePoints, parseRials } from '../../lib/amount.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
@@ -179,6 +180,7 @@ export function createTillConversations(deps: ClubDeps) {
       if (!outcome.ok || outcome.value.duplicate) return outcome;
       const o = outcome.value;
       const settled = await settleReferralPurchase(deps.db, start.memberId, o.purchase.id, loyaltyEnv(deps));
+      await scheduleSatisfactionCheck(deps.db, o.purchase, deps.now());
       if (settled && settled.inviterPoints > 0) {
         await deps.notifier.notify(settled.referral.inviter_id, (speech) => ({
           html: speech.t('referral.inviter_rewarded', { name: start.memberName, points: formatNumber(settled.inviterPoints, speech.locale) }),
