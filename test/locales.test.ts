@@ -65,6 +65,9 @@ describe('locales', () => {
     for (const k of ['complaint', 'suggestion', 'question']) for (const p of ['new_', 'kind_', 'ask_category_']) used.add(`tickets.${p}${k}`);
     used.add('tickets.kind_low_score');
     for (const k of ['thanks', 'sorry', 'status_on', 'status_off']) used.add(`feedback.${k}`);
+    for (const k of ['rating', 'nps', 'single', 'multi', 'text']) used.add(`surveys.kind_${k}`);
+    for (const k of ['draft', 'published', 'closed']) used.add(`surveys.status_${k}`);
+    for (const k of ['preview', 'publish', 'results', 'close', 'invite', 'invite_reward', 'closed_done', 'not_open', 'already_answered', 'closed', 'thanks', 'thanks_reward']) used.add(`surveys.${k}`);
     for (const c of ['product', 'service', 'staff', 'price', 'other']) used.add(`tickets.category_${c}`);
     for (const k of ['closed_staff', 'already_closed', 'thanks_rating', 'already_rated', 'answered', 'unanswered', 'ask_reply', 'ask_answer']) used.add(`tickets.${k}`);
     expect(used.size).toBeGreaterThan(40);

@@ -15,6 +15,8 @@ import { unhandledFeature } from './features/unhandled.ts';
 import { adminFeature } from './features/admin.ts';
 import { growthFeature } from './features/growth.ts';
 import { ticketsFeature } from './features/tickets.ts';
+import { surveyActions, surveysFeature } from './features/surveys.ts';
+import { createSurveyConversations, SURVEY_ANSWER, SURVEY_BUILD } from './conversations/surveys.ts';
 import { createSatisfactionComment, feedbackFeature, SATISFACTION_COMMENT } from './features/feedback.ts';
 import { createTicketConversations, TICKET_NEW, TICKET_REPLY } from './conversations/tickets.ts';
 import { profileFeature, profileScreen } from './features/profile.ts';
@@ -80,6 +82,9 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(tickets.newTicket, { id: TICKET_NEW, ...inner }));
   bot.use(createConversation(tickets.reply, { id: TICKET_REPLY, ...inner }));
   bot.use(createConversation(createSatisfactionComment(deps), { id: SATISFACTION_COMMENT, ...inner }));
+  const surveys = createSurveyConversations(deps, surveyActions);
+  bot.use(createConversation(surveys.build, { id: SURVEY_BUILD, ...inner }));
+  bot.use(createConversation(surveys.answer, { id: SURVEY_ANSWER, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -87,6 +92,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(profileFeature());
   bot.use(ticketsFeature());
   bot.use(feedbackFeature());
+  bot.use(surveysFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

@@ -290,6 +290,49 @@ export interface SatisfactionChecksTable {
   ticket_id: number | null;
 }
 
+export type SurveyQuestionKind = 'rating' | 'nps' | 'single' | 'multi' | 'text';
+export type SurveyAudience = { kind: 'all' } | { kind: 'tier'; tier: string } | { kind: 'joined'; days: number } | { kind: 'bought'; days: number };
+export interface SurveysTable {
+  id: Generated<number>;
+  title_fa: string;
+  title_en: string | null;
+  reward_points: Generated<number>;
+  status: Generated<'draft' | 'published' | 'closed'>;
+  audience: ColumnType<SurveyAudience, string | undefined, string>;
+  closes_at: Date | null;
+  created_by: number | null;
+  created_at: CreatedAt;
+  published_at: Date | null;
+}
+
+export interface SurveyQuestionsTable {
+  id: Generated<number>;
+  survey_id: number;
+  position: number;
+  kind: SurveyQuestionKind;
+  text_fa: string;
+  text_en: string | null;
+  options: ColumnType<string[], string | undefined, string>;
+  optional: Generated<boolean>;
+}
+
+export interface SurveyInvitationsTable {
+  survey_id: number;
+  member_id: number;
+  status: Generated<'pending' | 'sent' | 'failed'>;
+  sent_at: Date | null;
+}
+
+/** Answers by question id: a number (rating, NPS), an option index or indexes, a text, or null (skipped). */
+export type SurveyAnswers = Record<string, number | number[] | string | null>;
+export interface SurveyResponsesTable {
+  id: Generated<number>;
+  survey_id: number;
+  member_id: number;
+  answers: ColumnType<SurveyAnswers, string, string>;
+  completed_at: CreatedAt;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -316,6 +359,10 @@ export interface Database {
   tickets: TicketsTable;
   ticket_messages: TicketMessagesTable;
   satisfaction_checks: SatisfactionChecksTable;
+  surveys: SurveysTable;
+  survey_questions: SurveyQuestionsTable;
+  survey_invitations: SurveyInvitationsTable;
+  survey_responses: SurveyResponsesTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -333,3 +380,5 @@ export type Branch = Selectable<BranchesTable>;
 export type Referral = Selectable<ReferralsTable>;
 export type JoinLink = Selectable<JoinLinksTable>;
 export type Ticket = Selectable<TicketsTable>;
+export type Survey = Selectable<SurveysTable>;
+export type SurveyQuestion = Selectable<SurveyQuestionsTable>;

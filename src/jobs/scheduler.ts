@@ -4,6 +4,7 @@ import type { Db } from '../db/database.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
+import { dispatchSurveyInvitations } from './surveys.ts';
 import { formatNumber } from '../lib/format.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
@@ -39,10 +40,11 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
     }, { ...options, name: 'nightly' }),
     cron.schedule('* * * * *', async () => {
       try {
-        await sendDueSatisfactionChecks(deps);
         for (const r of await expireRedemptions(deps.db, deps.now())) {
           await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('redeem.expired_cashier', { points: formatNumber(r.points, locale) }) }));
         }
+        await sendDueSatisfactionChecks(deps);
+        await dispatchSurveyInvitations(deps, { seconds: 45 });
       } catch (error) {
         log.error({ err: error }, 'redemption sweep failed');
       }

@@ -1,0 +1,110 @@
+import { Composer, InputFile } from 'grammy';
+import { sql } from 'kysely';
+import { ClubError } from '../../club/errors.ts';
+import { closeSurvey, publishSurvey, surveyCsv, surveyResults, surveyWithQuestions } from '../../club/surveys.ts';
+import { formatNumber } from '../../lib/format.ts';
+import type { Context } from '../context.ts';
+import { SURVEY_ANSWER, SURVEY_BUILD } from '../conversations/surveys.ts';
+import { dispatchSurveyInvitations } from '../../jobs/surveys.ts';
+import { say } from '../ui.ts';
+import { staffOnly } from './staff.ts';
+
+type T = Context['t'];
+
+/** The buttons a manager gets for a survey, by its status. */
+export function surveyActions(t: T, id: number, status: string) {
+  const row = (label: string, action: string) => ({ text: `${t(label)} #${id}`, callback_data: `sv:${action}:${id}` });
+  if (status === 'draft') return { inline_keyboard: [[row('surveys.preview', 'prev'), row('surveys.publish', 'pub')]] };
+  if (status === 'published') return { inline_keyboard: [[row('surveys.results', 'res'), row('surveys.close', 'close')]] };
+  return { inline_keyboard: [[row('surveys.results', 'res')]] };
+}
+
+export function surveysFeature() {
+  const composer = new Composer<Context>();
+  const managers = staffOnly('owner', 'manager');
+  const isManager = (ctx: Context) => ctx.role === 'owner' || ctx.role === 'manager';
+
+  composer.chatType('private').command('surveys', managers, async (ctx) => {
+    const surveys = await ctx.deps.db
+      .selectFrom('surveys as s')
+      .select(['s.id', 's.title_fa', 's.title_en', 's.status', sql<number>`(select count(*) from survey_responses r where r.survey_id = s.id)`.as('responses')])
+      .orderBy('s.id', 'desc')
+      .limit(10)
+      .execute();
+    const lines = surveys.map((s) =>
+      ctx.t('surveys.row', { id: formatNumber(s.id, ctx.locale), title: (ctx.locale === 'en' && s.title_en) || s.title_fa, status: ctx.t(`surveys.status_${s.status}`), responses: formatNumber(s.responses, ctx.locale) }),
+    );
+    await say(ctx, [ctx.t('surveys.title'), '', ...(lines.length ? lines : [ctx.t('surveys.none')])].join('\n'), {
+      inline_keyboard: [[{ text: ctx.t('surveys.new'), callback_data: 'sv:new' }], ...surveys.flatMap((s) => surveyActions(ctx.t, s.id, s.status).inline_keyboard)],
+    });
+  });
+
+  composer.callbackQuery('sv:new', async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!isManager(ctx)) return say(ctx, ctx.t('errors.manager_only'));
+    await ctx.conversation.enter(SURVEY_BUILD);
+  });
+
+  composer.callbackQuery(/^sv:(prev|pub|res|close|csv):(\d+)$/, async (ctx) => {
+    if (!isManager(ctx)) return ctx.answerCallbackQuery({ text: ctx.t('errors.manager_only'), show_alert: true });
+    await ctx.answerCallbackQuery();
+    const [, action, idText] = ctx.match;
+    const id = Number(idText);
+    try {
+      if (action === 'prev') {
+        const loaded = await surveyWithQuestions(ctx.deps.db, id);
+        if (!loaded) return say(ctx, ctx.t('errors.survey_not_found'));
+        const qs = loaded.questions.map((q, i) => {
+          const extra = q.options.length ? ` (${q.options.join(' / ')})` : '';
+          return `${formatNumber(i + 1, ctx.locale)}. ${(ctx.locale === 'en' && q.text_en) || q.text_fa} · ${ctx.t(`surveys.kind_${q.kind}`)}${extra}${q.optional ? ` · ${ctx.t('surveys.optional')}` : ''}`;
+        });
+        const title = (ctx.locale === 'en' && loaded.survey.title_en) || loaded.survey.title_fa;
+        return say(ctx, [ctx.t('surveys.preview_title', { title, points: formatNumber(loaded.survey.reward_points, ctx.locale) }), '', ...qs].join('\n'), surveyActions(ctx.t, id, loaded.survey.status));
+      }
+      if (action === 'pub') {
+        const invited = await publishSurvey(ctx.deps.db, id, ctx.member!.id, ctx.deps.now());
+        await say(ctx, ctx.t('surveys.published', { id: formatNumber(id, ctx.locale), invited: formatNumber(invited, ctx.locale) }));
+        // Start sending now; the minute job carries on with whatever is left.
+        void dispatchSurveyInvitations(ctx.deps, { seconds: 45 }).catch((error: unknown) => ctx.deps.logger.error({ err: error }, 'survey dispatch failed'));
+        return;
+      }
+      if (action === 'close') {
+        const closed = await closeSurvey(ctx.deps.db, id, ctx.member!.id);
+        return say(ctx, ctx.t(closed ? 'surveys.closed_done' : 'surveys.not_open', { id: formatNumber(id, ctx.locale) }));
+      }
+      if (action === 'csv') {
+        const csv = await surveyCsv(ctx.deps.db, id);
+        await ctx.replyWithDocument(new InputFile(Buffer.from(csv, 'utf8'), `survey-${id}.csv`));
+        return;
+      }
+      const results = await surveyResults(ctx.deps.db, id);
+      if (!results) return say(ctx, ctx.t('errors.survey_not_found'));
+      const n = (v: number) => formatNumber(v, ctx.locale);
+      const blocks = results.questions.map((r, i) => {
+        const q = r.question;
+        const head = `${n(i + 1)}. ${(ctx.locale === 'en' && q.text_en) || q.text_fa} (${n(r.answered)})`;
+        if (q.kind === 'text') return [head, ...r.texts.slice(-10).map((x) => `  “${x}”`)].join('\n');
+        const labels = q.kind === 'rating' ? [1, 2, 3, 4, 5].map((v) => `${n(v)}⭐`) : q.kind === 'nps' ? Array.from({ length: 11 }, (_, v) => n(v)) : q.options;
+        const offset = q.kind === 'rating' ? 1 : 0;
+        const counts = labels.map((label, j) => `${label}: ${n(r.counts[j + offset] ?? 0)}`).join(' · ');
+        const summary = [r.average !== null ? ctx.t('surveys.average', { value: n(r.average) }) : '', r.nps !== null ? ctx.t('surveys.nps', { value: n(r.nps) }) : ''].filter(Boolean).join(' · ');
+        return [head, `  ${counts}`, ...(summary ? [`  ${summary}`] : [])].join('\n');
+      });
+      const title = (ctx.locale === 'en' && results.survey.title_en) || results.survey.title_fa;
+      await say(ctx, [ctx.t('surveys.results_title', { title, responses: n(results.responses) }), '', ...blocks].join('\n'), {
+        inline_keyboard: [[{ text: ctx.t('surveys.csv'), callback_data: `sv:csv:${id}` }]],
+      });
+    } catch (error) {
+      if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey));
+      throw error;
+    }
+  });
+
+  composer.callbackQuery(/^sv:go:(\d+)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (!ctx.member) return say(ctx, ctx.t('errors.not_member'));
+    await ctx.conversation.enter(SURVEY_ANSWER, Number(ctx.match[1]));
+  });
+
+  return composer;
+}
