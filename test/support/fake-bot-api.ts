@@ -30,6 +30,7 @@ export interface BotMessage {
   photo?: boolean;
   photoBytes?: Buffer;
   document?: boolean;
+  documentBytes?: Buffer;
   parse_mode?: string;
   reply_markup?: any;
   edits: number;
@@ -551,6 +552,7 @@ export class FakeBotApi {
           ...(caption !== undefined ? { caption } : {}),
           ...(field === 'photo' ? { photo: true } : { document: true }),
           ...(upload && field === 'photo' ? { photoBytes: upload } : {}),
+          ...(upload && field === 'document' ? { documentBytes: upload } : {}),
           ...(params.parse_mode ? { parse_mode: String(params.parse_mode) } : {}),
           ...(params.reply_markup ? { reply_markup: params.reply_markup } : {}),
         });

@@ -97,7 +97,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
           }
         }
       }
-      const optional = (await pick(conversation, ctx, t('surveys.ask_optional'), [[[t('surveys.required'), 'req'], [t('surveys.optional'), 'opt']]])) === 'opt';
+      const optional = (await pick(conversation, ctx, t('surveys.ask_optional'), [[[t('surveys.required'), 'req'], [t('surveys.optional_button'), 'opt']]])) === 'opt';
       questions.push({ kind, textFa, textEn, options, optional });
       if (questions.length === 20) break;
     }
