@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { createDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startScheduler } from './jobs/scheduler.ts';
+import { SurveyDispatcher } from './jobs/surveys.ts';
 import type { Platform } from './db/schema.ts';
 
 export interface StartOptions {
@@ -48,7 +49,9 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     cardSecret: await cardSecret(database.db),
     now: options.now ?? (() => new Date()),
     notifier: new Notifier(database.db, i18n, config.defaultLocale, logger),
+    surveyDispatcher: undefined as unknown as SurveyDispatcher,
   };
+  deps.surveyDispatcher = new SurveyDispatcher(deps);
 
   const bots: RunningBot[] = [];
   const platforms: [Platform, Config['telegram']][] = [
@@ -74,6 +77,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     bots,
     async stop() {
       await scheduler?.stop();
+      await deps.surveyDispatcher.stop();
       await Promise.all(bots.map((b) => b.stop()));
       if (ownsDatabase) await database.close();
     },

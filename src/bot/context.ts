@@ -8,6 +8,7 @@ import type { Locale, Member, StaffRole } from '../db/schema.ts';
 import type { Translate } from './i18n.ts';
 import type { PlatformAdapter } from './platform.ts';
 import type { Notifier } from './notifier.ts';
+import type { SurveyDispatcher } from '../jobs/surveys.ts';
 
 /** What every bot of the club shares: handed to createBot, never read from module globals. */
 export interface ClubDeps {
@@ -19,6 +20,7 @@ export interface ClubDeps {
   /** The clock; tests move it. */
   now: () => Date;
   notifier: Notifier;
+  surveyDispatcher: SurveyDispatcher;
 }
 
 /** What a handler needs to speak to this person: their language and the platform's manners. */

@@ -4,7 +4,6 @@ import type { Db } from '../db/database.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
-import { dispatchSurveyInvitations } from './surveys.ts';
 import { formatNumber } from '../lib/format.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
@@ -44,7 +43,7 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
           await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('redeem.expired_cashier', { points: formatNumber(r.points, locale) }) }));
         }
         await sendDueSatisfactionChecks(deps);
-        await dispatchSurveyInvitations(deps, { seconds: 45 });
+        deps.surveyDispatcher.kick();
       } catch (error) {
         log.error({ err: error }, 'redemption sweep failed');
       }

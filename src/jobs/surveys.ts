@@ -7,11 +7,14 @@ import { formatNumber } from '../lib/format.ts';
  * Telegram and Bale allow a bot), for at most `seconds`. Several processes may run it at once:
  * each claims its own rows.
  */
-export async function dispatchSurveyInvitations(deps: ClubDeps, options: { perSecond?: number; seconds?: number } = {}): Promise<number> {
+export async function dispatchSurveyInvitations(
+  deps: Pick<ClubDeps, 'db' | 'notifier' | 'now'>,
+  options: { perSecond?: number; seconds?: number; shouldStop?: () => boolean } = {},
+): Promise<number> {
   const perSecond = options.perSecond ?? 20;
   const deadline = Date.now() + (options.seconds ?? 50) * 1000;
   let sent = 0;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !options.shouldStop?.()) {
     const started = Date.now();
     const batch = await claimInvitations(deps.db, perSecond, deps.now());
     if (batch.length === 0) break;
@@ -37,4 +40,29 @@ export async function dispatchSurveyInvitations(deps: ClubDeps, options: { perSe
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   return sent;
+}
+
+/**
+ * Runs the dispatch in the background when there may be work (after publishing, and every minute),
+ * one run at a time per process, and lets the club wait for it to finish when it stops.
+ */
+export class SurveyDispatcher {
+  private running: Promise<unknown> | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: Pick<ClubDeps, 'db' | 'notifier' | 'now' | 'logger'>) {}
+
+  kick() {
+    if (this.stopped || this.running) return;
+    this.running = dispatchSurveyInvitations(this.deps, { seconds: 45, shouldStop: () => this.stopped })
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'survey dispatch failed'))
+      .finally(() => {
+        this.running = null;
+      });
+  }
+
+  async stop() {
+    this.stopped = true;
+    await this.running;
+  }
 }

@@ -5,7 +5,6 @@ import { closeSurvey, publishSurvey, surveyCsv, surveyResults, surveyWithQuestio
 import { formatNumber } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
 import { SURVEY_ANSWER, SURVEY_BUILD } from '../conversations/surveys.ts';
-import { dispatchSurveyInvitations } from '../../jobs/surveys.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 
@@ -65,7 +64,7 @@ export function surveysFeature() {
         const invited = await publishSurvey(ctx.deps.db, id, ctx.member!.id, ctx.deps.now());
         await say(ctx, ctx.t('surveys.published', { id: formatNumber(id, ctx.locale), invited: formatNumber(invited, ctx.locale) }));
         // Start sending now; the minute job carries on with whatever is left.
-        void dispatchSurveyInvitations(ctx.deps, { seconds: 45 }).catch((error: unknown) => ctx.deps.logger.error({ err: error }, 'survey dispatch failed'));
+        ctx.deps.surveyDispatcher.kick();
         return;
       }
       if (action === 'close') {
