@@ -205,13 +205,23 @@ export interface QuestionResult {
   average: number | null;
   nps: number | null;
   texts: string[];
+  /** For rating and NPS questions: the average per branch (the branch of the member's latest purchase). */
+  byBranch: { branch: string; answered: number; average: number }[];
 }
 
 /** Per question: how many answered, counts per choice or score, the average, NPS, and the texts. */
 export async function surveyResults(db: Db, surveyId: number): Promise<{ survey: Survey; responses: number; questions: QuestionResult[] } | null> {
   const loaded = await surveyWithQuestions(db, surveyId);
   if (!loaded) return null;
-  const responses = await db.selectFrom('survey_responses').select('answers').where('survey_id', '=', surveyId).execute();
+  const responses = await db
+    .selectFrom('survey_responses as r')
+    .select([
+      'r.answers',
+      sql<string | null>`(select b.name from purchases p join branches b on b.id = p.branch_id
+        where p.member_id = r.member_id and p.status = 'recorded' order by p.created_at desc limit 1)`.as('branch'),
+    ])
+    .where('r.survey_id', '=', surveyId)
+    .execute();
   const questions = loaded.questions.map((question): QuestionResult => {
     const values = responses.map((r) => r.answers[String(question.id)]).filter((v) => v !== null && v !== undefined);
     const size = question.kind === 'rating' ? 6 : question.kind === 'nps' ? 11 : question.options.length;
@@ -224,7 +234,16 @@ export async function surveyResults(db: Db, surveyId: number): Promise<{ survey:
       question.kind === 'nps' && numbers.length
         ? Math.round(((numbers.filter((n) => n >= 9).length - numbers.filter((n) => n <= 6).length) / numbers.length) * 100)
         : null;
-    return { question, answered: values.length, counts, average, nps, texts: values.filter((v): v is string => typeof v === 'string') };
+    const perBranch = new Map<string, number[]>();
+    if (scored) {
+      for (const r of responses) {
+        const v = r.answers[String(question.id)];
+        if (typeof v !== 'number' || r.branch === null) continue;
+        perBranch.set(r.branch, [...(perBranch.get(r.branch) ?? []), v]);
+      }
+    }
+    const byBranch = [...perBranch].map(([branch, vs]) => ({ branch, answered: vs.length, average: Math.round((vs.reduce((a, b) => a + b, 0) / vs.length) * 10) / 10 }));
+    return { question, answered: values.length, counts, average, nps, texts: values.filter((v): v is string => typeof v === 'string'), byBranch };
   });
   return { survey: loaded.survey, responses: responses.length, questions };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
 import { joinClub } from '../../src/club/members.ts';
+import { recordPurchase } from '../../src/club/purchases.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
@@ -29,6 +30,8 @@ describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL
       const { member } = await joinClub(database.db, { platform: 'telegram', userId: user.id, chatId: user.id }, { phone: `+98912888001${i}`, firstName: name, locale: 'en' }, policy);
       members.push({ user, id: member.id });
     }
+    const branchId = (await database.db.selectFrom('branches').select('id').executeTakeFirstOrThrow()).id;
+    await recordPurchase(database.db, { memberId: members[0]!.id, branchId, cashierMemberId: members[0]!.id, amountRials: 100_000, operationId: 'survey-test-purchase' }, { now: new Date(), timeZone: 'Asia/Tehran' });
     // Cima turned offers off: surveys never reach her.
     await database.db.updateTable('members').set({ marketing_opt_in: false }).where('id', '=', members[2]!.id).execute();
   });
@@ -145,13 +148,15 @@ describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL
     await b.waitFor(hasText(/already answered this survey/));
 
     const points = await database.db.selectFrom('members').select(['id', 'points_balance']).where('id', 'in', members.map((m) => m.id)).orderBy('id').execute();
-    expect(points.map((p) => p.points_balance)).toEqual([30, 30, 0]);
+    expect(points.map((p) => p.points_balance)).toEqual([30 + 10, 30, 0]); // Ava also earned 10 on her purchase
 
     await owner.send('/surveys');
     await owner.waitFor(hasText(/#\d+ نظر شما|#\d+ Your view of the shop: open, 2 answers/));
     await owner.press(`📊 Results #${survey.id}`);
     const results = await owner.waitFor(hasText(/Your view of the shop: 2 answers/));
     expect(plain(results)).toMatch(/1\. Product quality\? \(2\)\n  1⭐: 0 · 2⭐: 1 · 3⭐: 0 · 4⭐: 1 · 5⭐: 0\n  average 3/);
+    // Ava bought at the main branch, so her scores count for it; Babak never bought.
+    expect(plain(results)).toMatch(/average 3\n  شعبهٔ مرکزی: average 4 \(1\)/);
     expect(plain(results)).toMatch(/3\. What do you buy\? \(1\)\n  Bread: 0 · Cake: 1 · Coffee: 1/);
     expect(plain(results)).toMatch(/NPS 0/); // one promoter (10), one detractor (3)
     expect(plain(results)).toContain('“More cakes please”');

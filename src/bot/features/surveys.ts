@@ -87,7 +87,8 @@ export function surveysFeature() {
         const offset = q.kind === 'rating' ? 1 : 0;
         const counts = labels.map((label, j) => `${label}: ${n(r.counts[j + offset] ?? 0)}`).join(' · ');
         const summary = [r.average !== null ? ctx.t('surveys.average', { value: n(r.average) }) : '', r.nps !== null ? ctx.t('surveys.nps', { value: n(r.nps) }) : ''].filter(Boolean).join(' · ');
-        return [head, `  ${counts}`, ...(summary ? [`  ${summary}`] : [])].join('\n');
+        const branches = r.byBranch.map((b) => ctx.t('surveys.branch_average', { branch: b.branch, value: n(b.average), answered: n(b.answered) }));
+        return [head, `  ${counts}`, ...(summary ? [`  ${summary}`] : []), ...branches.map((b) => `  ${b}`)].join('\n');
       });
       const title = (ctx.locale === 'en' && results.survey.title_en) || results.survey.title_fa;
       await say(ctx, [ctx.t('surveys.results_title', { title, responses: n(results.responses) }), '', ...blocks].join('\n'), {
