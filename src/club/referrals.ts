@@ -9,6 +9,7 @@ import { credit, debit, type Trx } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { promoteIfQualified } from './tiers.ts';
+import { settingsStore } from './settings.ts';
 
 export const REFERRAL_PREFIX = 'r_';
 export const JOIN_LINK_PREFIX = 'j_';
@@ -28,21 +29,9 @@ export const referralSettingsSchema = z.object({
 });
 export type ReferralSettings = z.infer<typeof referralSettingsSchema>;
 
-export async function referralSettings(db: Db | Trx): Promise<ReferralSettings> {
-  const row = await db.selectFrom('club_settings').select('value').where('key', '=', 'referrals').executeTakeFirst();
-  return referralSettingsSchema.parse((row?.value as object | undefined) ?? {});
-}
-
-export async function saveReferralSettings(db: Db, patch: Partial<ReferralSettings>, actorMemberId: number | null) {
-  const next = referralSettingsSchema.parse({ ...(await referralSettings(db)), ...patch });
-  await db
-    .insertInto('club_settings')
-    .values({ key: 'referrals', value: JSON.stringify(next) })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(next), updated_at: new Date() }))
-    .execute();
-  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'settings.referrals', payload: JSON.stringify(patch) }).execute();
-  return next;
-}
+const referralStore = settingsStore('referrals', referralSettingsSchema);
+export const referralSettings = (db: Db | Trx) => referralStore.read(db);
+export const saveReferralSettings = referralStore.save;
 
 export type RefusalReason = 'self' | 'already_member' | 'other_platform' | 'unknown_code';
 

@@ -5,6 +5,7 @@ import type { EarningRule, Tier } from '../db/schema.ts';
 import { isoToJalali, jalaliToIso, todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
+import { settingsStore } from './settings.ts';
 import type { Trx } from './ledger.ts';
 
 /** Club-wide loyalty settings, editable by owner/manager; stored in club_settings('loyalty'). */
@@ -30,22 +31,9 @@ export const loyaltySettingsSchema = z.object({
 });
 export type LoyaltySettings = z.infer<typeof loyaltySettingsSchema>;
 
-export async function loyaltySettings(db: Db | Trx, defaults: Partial<LoyaltySettings> = {}): Promise<LoyaltySettings> {
-  const row = await db.selectFrom('club_settings').select('value').where('key', '=', 'loyalty').executeTakeFirst();
-  return loyaltySettingsSchema.parse({ ...defaults, ...((row?.value as object | undefined) ?? {}) });
-}
-
-export async function saveLoyaltySettings(db: Db, patch: Partial<LoyaltySettings>, actorMemberId: number | null) {
-  const current = await loyaltySettings(db);
-  const next = loyaltySettingsSchema.parse({ ...current, ...patch });
-  await db
-    .insertInto('club_settings')
-    .values({ key: 'loyalty', value: JSON.stringify(next) })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(next), updated_at: new Date() }))
-    .execute();
-  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'settings.loyalty', payload: JSON.stringify(patch) }).execute();
-  return next;
-}
+const loyaltyStore = settingsStore('loyalty', loyaltySettingsSchema);
+export const loyaltySettings = loyaltyStore.read;
+export const saveLoyaltySettings = loyaltyStore.save;
 
 /** The branch's own rule while it is active, else the club's rule. */
 export async function effectiveRule(db: Db | Trx, branchId: number | null, now: Date): Promise<EarningRule> {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { ClubError } from './errors.ts';
 import { addTicketMessage, openTicket } from './tickets.ts';
+import { settingsStore } from './settings.ts';
 
 export const feedbackSettingsSchema = z.object({
   satisfactionEnabled: z.boolean().default(true),
@@ -9,21 +10,9 @@ export const feedbackSettingsSchema = z.object({
 });
 export type FeedbackSettings = z.infer<typeof feedbackSettingsSchema>;
 
-export async function feedbackSettings(db: Db): Promise<FeedbackSettings> {
-  const row = await db.selectFrom('club_settings').select('value').where('key', '=', 'feedback').executeTakeFirst();
-  return feedbackSettingsSchema.parse((row?.value as object | undefined) ?? {});
-}
-
-export async function saveFeedbackSettings(db: Db, patch: Partial<FeedbackSettings>, actorMemberId: number | null) {
-  const next = feedbackSettingsSchema.parse({ ...(await feedbackSettings(db)), ...patch });
-  await db
-    .insertInto('club_settings')
-    .values({ key: 'feedback', value: JSON.stringify(next) })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(next), updated_at: new Date() }))
-    .execute();
-  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'settings.feedback', payload: JSON.stringify(patch) }).execute();
-  return next;
-}
+const feedbackStore = settingsStore('feedback', feedbackSettingsSchema);
+export const feedbackSettings = (db: Db) => feedbackStore.read(db);
+export const saveFeedbackSettings = feedbackStore.save;
 
 /** After a purchase: "how was your visit?" is asked once, after the configured delay. */
 export async function scheduleSatisfactionCheck(db: Db, purchase: { id: number; member_id: number; branch_id: number }, now: Date) {

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
 import type { Db } from '../db/database.ts';
+import type { Trx } from './ledger.ts';
 
 /**
  * The secret that signs member-card tokens. Made once and kept in the database, so every bot
@@ -14,4 +16,28 @@ export async function cardSecret(db: Db): Promise<string> {
     .execute();
   const row = await db.selectFrom('club_settings').select('value').where('key', '=', 'card_secret').executeTakeFirstOrThrow();
   return row.value as unknown as string;
+}
+
+/**
+ * A group of club settings kept as one JSON row in club_settings, read through a zod schema that
+ * fills the defaults, and saved with an audit entry.
+ */
+export function settingsStore<S extends z.ZodType<object>>(key: string, schema: S) {
+  type Value = z.infer<S>;
+  async function read(db: Db | Trx, defaults: Partial<Value> = {}): Promise<Value> {
+    const row = await db.selectFrom('club_settings').select('value').where('key', '=', key).executeTakeFirst();
+    return schema.parse({ ...defaults, ...((row?.value as object | undefined) ?? {}) });
+  }
+  async function save(db: Db, patch: Partial<Value>, actorMemberId: number | null): Promise<Value> {
+    const next = schema.parse({ ...(await read(db)), ...patch });
+    const value = JSON.stringify(next);
+    await db
+      .insertInto('club_settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
+      .execute();
+    await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: `settings.${key}`, payload: JSON.stringify(patch) }).execute();
+    return next;
+  }
+  return { read, save };
 }

@@ -4,9 +4,9 @@ import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText } from '../support/messages.ts';
 import { decodeQr } from '../support/qr.ts';
 
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(m.text ?? m.caption ?? '');
 const inlineButtons = (m: BotMessage | undefined) =>
   ((m?.reply_markup?.inline_keyboard ?? []) as { text: string }[][]).flat().map((b) => b.text);
 

@@ -5,10 +5,9 @@ import type { DatabaseHandle } from '../../src/db/database.ts';
 import { sendDueSatisfactionChecks } from '../../src/jobs/feedback.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
-import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
+import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText } from '../support/messages.ts';
 
-const plain = (m: BotMessage) => (m.text ?? m.caption ?? '').replace(/<[^>]+>/g, '');
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(plain(m));
 
 describe(`the after-purchase question (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   let database: DatabaseHandle;

@@ -8,10 +8,9 @@ import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText, plain } from '../support/messages.ts';
 import { decodeQr } from '../support/qr.ts';
 
-const plain = (m: BotMessage) => (m.text ?? m.caption ?? '').replace(/<[^>]+>/g, '');
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(plain(m));
 const buttons = (m: BotMessage | undefined) => ((m?.reply_markup?.inline_keyboard ?? []) as { text: string; url?: string }[][]).flat();
 
 describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {

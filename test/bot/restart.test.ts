@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub, TEST_TOKEN } from '../support/club.ts';
 import { testDatabase } from '../support/db.ts';
-import { FakeBotApi, type BotMessage } from '../support/fake-bot-api.ts';
+import { FakeBotApi } from '../support/fake-bot-api.ts';
+import { hasText } from '../support/messages.ts';
 
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(m.text ?? m.caption ?? '');
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 

@@ -5,10 +5,8 @@ import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText, plain } from '../support/messages.ts';
 
-/** The text a person reads: Telegram renders the HTML tags away. */
-const plain = (m: BotMessage) => (m.text ?? m.caption ?? '').replace(/<[^>]+>/g, '');
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(plain(m));
 const inlineButtons = (m: BotMessage | undefined) =>
   ((m?.reply_markup?.inline_keyboard ?? []) as { text: string; callback_data?: string }[][]).flat().map((b) => b.text);
 const ASCII_DIGIT = /[0-9]/;

@@ -5,10 +5,9 @@ import { recordPurchase } from '../../src/club/purchases.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
-import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
+import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText, plain } from '../support/messages.ts';
 
-const plain = (m: BotMessage) => (m.text ?? m.caption ?? '').replace(/<[^>]+>/g, '');
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(plain(m));
 
 describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   let database: DatabaseHandle;

@@ -4,10 +4,9 @@ import { joinClub } from '../../src/club/members.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
-import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
+import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText } from '../support/messages.ts';
 
-const plain = (m: BotMessage) => (m.text ?? m.caption ?? '').replace(/<[^>]+>/g, '');
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(plain(m));
 
 describe(`complaints and their threads (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   let database: DatabaseHandle;

@@ -5,11 +5,10 @@ import { joinClub } from '../../src/club/members.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
-import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
+import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText, plain } from '../support/messages.ts';
 import { decodeQr } from '../support/qr.ts';
 
-const plain = (m: BotMessage) => (m.text ?? m.caption ?? '').replace(/<[^>]+>/g, '');
-const hasText = (pattern: RegExp) => (m: BotMessage) => pattern.test(plain(m));
 
 describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   let database: DatabaseHandle;

@@ -1,26 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Conversation } from '@grammyjs/conversations';
-import { ClubError } from '../../club/errors.ts';
 import { voidPurchase } from '../../club/purchases.ts';
 import { adjustPoints } from '../../club/wallet.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
+import { attempt } from './ask.ts';
 
 export const VOID = 'void';
 export const ADJUST = 'adjust';
 const MAX_REASON = 500;
 
 type AdminConversation = Conversation<Context, ConversationContext>;
-
-async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; key: string; params: Record<string, unknown> }> {
-  try {
-    return { ok: true, value: await run() };
-  } catch (error) {
-    if (error instanceof ClubError) return { ok: false, key: error.i18nKey, params: error.params };
-    throw error;
-  }
-}
 
 /** Manager actions that move points back: each asks for a reason and a confirmation. */
 export function createAdminConversations(deps: ClubDeps) {

@@ -7,6 +7,7 @@ import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
+import { askText } from './ask.ts';
 
 export const SURVEY_BUILD = 'survey_build';
 export const SURVEY_ANSWER = 'survey_answer';
@@ -22,30 +23,6 @@ function bilingual(text: string): [string, string | null] {
 }
 
 export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: ConversationContext['t'], surveyId: number, status: string) => { inline_keyboard: { text: string; callback_data: string }[][] }) {
-  /** Waits for text; null when cancelled. */
-  async function askText(conversation: SurveyConversation, ctx: ConversationContext, prompt: string, extra: string[] = []): Promise<string | null> {
-    const { t } = ctx;
-    const kb = new Keyboard();
-    for (const e of extra) kb.text(e);
-    kb.text(t('till.cancel')).resized();
-    await say(ctx, prompt, kb);
-    for (;;) {
-      const update = await conversation.wait();
-      if (update.callbackQuery) {
-        await update.answerCallbackQuery({ text: t('till.finish_first') });
-        continue;
-      }
-      const text = update.message?.text?.trim();
-      if (text === t('till.cancel') || text === '/cancel') {
-        await say(update, t('surveys.cancelled'), { remove_keyboard: true });
-        return null;
-      }
-      if (!text) await say(update, t('till.text_please'), kb);
-      else if (text.length > MAX_ANSWER_TEXT) await say(update, t('errors.text_too_long', { max: formatNumber(MAX_ANSWER_TEXT, ctx.locale) }), kb);
-      else return text;
-    }
-  }
-
   async function pick(conversation: SurveyConversation, ctx: ConversationContext, prompt: string, buttons: [string, string][][]): Promise<string> {
     await say(ctx, prompt, { inline_keyboard: buttons.map((row) => row.map(([text, data]) => ({ text, callback_data: `sb:${data}` }))) });
     const press = await conversation.waitForCallbackQuery(/^sb:/, { otherwise: (o) => say(o, ctx.t('till.use_buttons')) });
@@ -68,7 +45,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
     });
     if (actor === null) return say(ctx, t('errors.manager_only'));
 
-    const title = await askText(conversation, ctx, t('surveys.ask_title'));
+    const title = await askText(conversation, ctx, t('surveys.ask_title'), { cancelledKey: 'surveys.cancelled' });
     if (title === null) return;
     const [titleFa, titleEn] = bilingual(title);
     const questions: QuestionDraft[] = [];
@@ -80,13 +57,13 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
       if (choice === 'cancel') return say(ctx, t('surveys.cancelled'), { remove_keyboard: true });
       if (choice === 'done') break;
       const kind = choice.slice(2) as SurveyQuestionKind;
-      const text = await askText(conversation, ctx, t('surveys.ask_question'));
+      const text = await askText(conversation, ctx, t('surveys.ask_question'), { cancelledKey: 'surveys.cancelled' });
       if (text === null) return;
       const [textFa, textEn] = bilingual(text);
       let options: string[] = [];
       if (kind === 'single' || kind === 'multi') {
         for (;;) {
-          const raw = await askText(conversation, ctx, t('surveys.ask_options'));
+          const raw = await askText(conversation, ctx, t('surveys.ask_options'), { cancelledKey: 'surveys.cancelled' });
           if (raw === null) return;
           options = raw.split(/[\n,،]/).map((o) => o.trim()).filter(Boolean);
           try {
@@ -104,7 +81,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
 
     let reward = -1;
     while (reward < 0) {
-      const raw = await askText(conversation, ctx, t('surveys.ask_reward'));
+      const raw = await askText(conversation, ctx, t('surveys.ask_reward'), { cancelledKey: 'surveys.cancelled' });
       if (raw === null) return;
       const n = Number(toLatinDigits(raw));
       if (Number.isSafeInteger(n) && n >= 0 && n <= 100_000) reward = n;
@@ -125,7 +102,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
     } else if (audienceKind === 'joined' || audienceKind === 'bought') {
       let days = 0;
       while (days <= 0) {
-        const raw = await askText(conversation, ctx, t('surveys.ask_days'));
+        const raw = await askText(conversation, ctx, t('surveys.ask_days'), { cancelledKey: 'surveys.cancelled' });
         if (raw === null) return;
         const n = Number(toLatinDigits(raw));
         if (Number.isSafeInteger(n) && n > 0 && n <= 3650) days = n;
@@ -136,7 +113,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
 
     let closesInDays: number | null | undefined;
     while (closesInDays === undefined) {
-      const raw = await askText(conversation, ctx, t('surveys.ask_closes'), [t('signup.skip')]);
+      const raw = await askText(conversation, ctx, t('surveys.ask_closes'), { extra: [t('signup.skip')], cancelledKey: 'surveys.cancelled' });
       if (raw === null) return;
       if (raw === t('signup.skip')) closesInDays = null;
       else {

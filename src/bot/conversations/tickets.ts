@@ -1,11 +1,12 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
-import { addTicketMessage, MAX_TICKET_TEXT, openTicket, TICKET_CATEGORIES } from '../../club/tickets.ts';
+import { addTicketMessage, openTicket, TICKET_CATEGORIES } from '../../club/tickets.ts';
 import type { TicketCategory, TicketKind } from '../../db/schema.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
+import { askText } from './ask.ts';
 
 export const TICKET_NEW = 'ticket_new';
 export const TICKET_REPLY = 'ticket_reply';
@@ -35,28 +36,6 @@ export function createTicketConversations(deps: ClubDeps) {
     return row ?? null;
   }
 
-  /** Waits for text up to the limit; null if the person cancels. */
-  async function askText(conversation: TicketConversation, ctx: ConversationContext, prompt: string): Promise<string | null> {
-    const { t } = ctx;
-    const kb = new Keyboard().text(t('till.cancel')).resized();
-    await say(ctx, prompt, kb);
-    for (;;) {
-      const update = await conversation.wait();
-      if (update.callbackQuery) {
-        await update.answerCallbackQuery({ text: t('till.finish_first') });
-        continue;
-      }
-      const text = (update.message?.text ?? update.message?.caption)?.trim();
-      if (text === t('till.cancel') || text === '/cancel') {
-        await say(update, t('tickets.cancelled'), { remove_keyboard: true });
-        return null;
-      }
-      if (!text) await say(update, t('till.text_please'), kb);
-      else if (text.length > MAX_TICKET_TEXT) await say(update, t('errors.text_too_long', { max: formatNumber(MAX_TICKET_TEXT, ctx.locale) }), kb);
-      else return text;
-    }
-  }
-
   async function newTicket(conversation: TicketConversation, ctx: ConversationContext, kind: TicketKind) {
     const { t, locale } = ctx;
     const me = await conversation.external(() => whoAmI(ctx));
@@ -72,7 +51,7 @@ export function createTicketConversations(deps: ClubDeps) {
     const category = picked.callbackQuery.data.slice(4);
     if (category === 'cancel') return say(picked, t('tickets.cancelled'));
 
-    const text = await askText(conversation, ctx, t('tickets.ask_text'));
+    const text = await askText(conversation, ctx, t('tickets.ask_text'), { cancelledKey: 'tickets.cancelled' });
     if (text === null) return;
     const skip = t('signup.skip');
     await say(ctx, t('tickets.ask_photo'), new Keyboard().text(skip).text(t('till.cancel')).resized());
@@ -116,7 +95,7 @@ export function createTicketConversations(deps: ClubDeps) {
     const me = await conversation.external(() => whoAmI(ctx));
     if (!me) return say(ctx, t('errors.not_member'));
     const staff = me.role === 'owner' || me.role === 'manager';
-    const text = await askText(conversation, ctx, t(staff ? 'tickets.ask_reply' : 'tickets.ask_answer', { id: formatNumber(ticketId, locale) }));
+    const text = await askText(conversation, ctx, t(staff ? 'tickets.ask_reply' : 'tickets.ask_answer', { id: formatNumber(ticketId, locale) }), { cancelledKey: 'tickets.cancelled' });
     if (text === null) return;
     const result = await conversation.external(async () => {
       try {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
-import { ClubError } from '../../club/errors.ts';
 import { previewPurchase, recordPurchase, type LoyaltyEnv } from '../../club/purchases.ts';
 import { requestRedemption } from '../../club/redemptions.ts';
 import { confirmRewardCode } from '../../club/rewards.ts';
@@ -13,6 +12,7 @@ import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { tierName } from '../screens.ts';
 import { say } from '../ui.ts';
+import { askText, attempt } from './ask.ts';
 
 export const PURCHASE = 'purchase';
 export const SPEND = 'spend';
@@ -75,39 +75,7 @@ function loyaltyEnv(deps: ClubDeps): LoyaltyEnv {
   };
 }
 
-/** Runs a domain call; a ClubError comes back as its i18n key instead of crashing the conversation. */
-async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; key: string; params: Record<string, unknown> }> {
-  try {
-    return { ok: true, value: await run() };
-  } catch (error) {
-    if (error instanceof ClubError) return { ok: false, key: error.i18nKey, params: error.params };
-    throw error;
-  }
-}
-
 export function createTillConversations(deps: ClubDeps) {
-  /** Waits for text; null when the cashier cancels. Buttons pressed meanwhile are answered. */
-  async function ask(conversation: TillConversation, prompt: string, keyboard: Keyboard, ctx: ConversationContext): Promise<string | null> {
-    await say(ctx, prompt, keyboard);
-    for (;;) {
-      const update = await conversation.wait();
-      if (update.callbackQuery) {
-        await update.answerCallbackQuery({ text: ctx.t('till.finish_first') });
-        continue;
-      }
-      const text = update.message?.text?.trim();
-      if (text === undefined) {
-        await say(update, ctx.t('till.text_please'), keyboard);
-        continue;
-      }
-      if (text === '/cancel' || text === ctx.t('till.cancel')) {
-        await say(update, ctx.t('till.cancelled'), { remove_keyboard: true });
-        return null;
-      }
-      return text;
-    }
-  }
-
   async function purchase(conversation: TillConversation, ctx: ConversationContext, memberId: number, withCredit: boolean) {
     const { t, locale } = ctx;
     const start = await conversation.external(() => tillStart(deps, ctx, memberId));
@@ -117,7 +85,7 @@ export function createTillConversations(deps: ClubDeps) {
 
     let amount = 0;
     for (let prompt = t('till.ask_amount', { name: start.memberName }); amount === 0; ) {
-      const text = await ask(conversation, prompt, cancelKb, ctx);
+      const text = await askText(conversation, ctx, prompt, { keyboard: cancelKb, cancelledKey: 'till.cancelled' });
       if (text === null) return;
       const parsed = parseRials(text);
       if (parsed.ok) amount = parsed.value;
@@ -126,7 +94,7 @@ export function createTillConversations(deps: ClubDeps) {
 
     let receiptNo: string | null | undefined;
     for (let prompt = t('till.ask_receipt'); receiptNo === undefined; ) {
-      const text = await ask(conversation, prompt, skipKb, ctx);
+      const text = await askText(conversation, ctx, prompt, { keyboard: skipKb, cancelledKey: 'till.cancelled' });
       if (text === null) return;
       if (text === t('till.skip')) receiptNo = null;
       else if (/^[\p{L}\p{N}\-_/#.]{1,32}$/u.test(text)) receiptNo = text;
@@ -139,7 +107,7 @@ export function createTillConversations(deps: ClubDeps) {
       const allLabel = t('till.credit_all', { credit: formatRials(usable, locale) });
       const creditKb = new Keyboard().text(allLabel).row().text(t('till.credit_none')).text(t('till.cancel')).resized();
       for (let prompt = t('till.ask_credit', { credit: formatRials(start.credit, locale) }), done = false; !done; ) {
-        const text = await ask(conversation, prompt, creditKb, ctx);
+        const text = await askText(conversation, ctx, prompt, { keyboard: creditKb, cancelledKey: 'till.cancelled' });
         if (text === null) return;
         if (text === allLabel) [creditToUse, done] = [usable, true];
         else if (text === t('till.credit_none')) done = true;
@@ -218,7 +186,7 @@ export function createTillConversations(deps: ClubDeps) {
     const cancelKb = new Keyboard().text(t('till.cancel')).resized();
     let points = 0;
     for (let prompt = t('till.ask_points', { name: start.memberName, points: formatNumber(start.points, locale) }); points === 0; ) {
-      const text = await ask(conversation, prompt, cancelKb, ctx);
+      const text = await askText(conversation, ctx, prompt, { keyboard: cancelKb, cancelledKey: 'till.cancelled' });
       if (text === null) return;
       const parsed = parsePoints(text);
       if (parsed === null) prompt = t('till.points_invalid');
@@ -250,7 +218,7 @@ export function createTillConversations(deps: ClubDeps) {
     if (!start.ok) return say(ctx, t('errors.not_staff'));
     const cancelKb = new Keyboard().text(t('till.cancel')).resized();
     for (let prompt = t('till.ask_code'); ; ) {
-      const text = await ask(conversation, prompt, cancelKb, ctx);
+      const text = await askText(conversation, ctx, prompt, { keyboard: cancelKb, cancelledKey: 'till.cancelled' });
       if (text === null) return;
       const confirmed = await conversation.external(() => attempt(() => confirmRewardCode(deps.db, text, start.staffId, start.branchId, deps.now())));
       if (confirmed.ok) {
