@@ -11,6 +11,8 @@ import { createDatabase, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { SurveyDispatcher } from './jobs/surveys.ts';
+import { BroadcastDispatcher } from './jobs/broadcast.ts';
+import { Api } from 'grammy';
 import type { Platform } from './db/schema.ts';
 
 export interface StartOptions {
@@ -50,8 +52,14 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     now: options.now ?? (() => new Date()),
     notifier: new Notifier(database.db, i18n, config.defaultLocale, logger),
     surveyDispatcher: undefined as unknown as SurveyDispatcher,
+    broadcaster: undefined as unknown as BroadcastDispatcher,
   };
   deps.surveyDispatcher = new SurveyDispatcher(deps);
+  // Campaigns use their own clients without auto-retry: the dispatcher obeys 429 for all of them.
+  const broadcastApis = new Map<Platform, Api>();
+  if (config.telegram) broadcastApis.set('telegram', new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot }));
+  if (config.bale) broadcastApis.set('bale', new Api(config.bale.token, { apiRoot: config.bale.apiRoot }));
+  deps.broadcaster = new BroadcastDispatcher(deps, broadcastApis);
 
   const bots: RunningBot[] = [];
   const platforms: [Platform, Config['telegram']][] = [
@@ -72,12 +80,15 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   }
 
   const scheduler = options.scheduler === false ? undefined : startScheduler(deps);
+  // A campaign that was sending when the process died goes on by itself.
+  await deps.broadcaster.resumeAll();
   return {
     deps,
     bots,
     async stop() {
       await scheduler?.stop();
       await deps.surveyDispatcher.stop();
+      await deps.broadcaster.stop();
       await Promise.all(bots.map((b) => b.stop()));
       if (ownsDatabase) await database.close();
     },

@@ -67,6 +67,8 @@ const schema = z.object({
   POINTS_VALIDITY_DAYS: intWithDefault(365, 1, 3650),
   TIER_WINDOW_DAYS: intWithDefault(365, 1, 3650),
   CARD_TOKEN_TTL_MINUTES: intWithDefault(10, 1, 24 * 60),
+  BROADCAST_RATE: intWithDefault(25, 1, 1000),
+  BALE_BROADCAST_RATE: intWithDefault(10, 1, 1000),
   LOG_LEVEL: optionalText
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional())
     .transform((v) => v ?? 'info'),
@@ -84,6 +86,8 @@ export interface Config {
   pointsValidityDays: number;
   tierWindowDays: number;
   cardTokenTtlMinutes: number;
+  /** Campaign messages per second, per platform. */
+  broadcastRate: { telegram: number; bale: number };
   logLevel: string;
 }
 
@@ -119,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pointsValidityDays: e.POINTS_VALIDITY_DAYS,
     tierWindowDays: e.TIER_WINDOW_DAYS,
     cardTokenTtlMinutes: e.CARD_TOKEN_TTL_MINUTES,
+    broadcastRate: { telegram: e.BROADCAST_RATE, bale: e.BALE_BROADCAST_RATE },
     logLevel: e.LOG_LEVEL,
   };
 }

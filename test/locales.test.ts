@@ -66,6 +66,9 @@ describe('locales', () => {
     used.add('tickets.kind_low_score');
     for (const k of ['thanks', 'sorry', 'status_on', 'status_off']) used.add(`feedback.${k}`);
     for (const k of ['rating', 'nps', 'single', 'multi', 'text']) used.add(`surveys.kind_${k}`);
+    for (const k of ['draft', 'scheduled', 'sending', 'paused', 'done', 'cancelled']) used.add(`campaigns.status_${k}`);
+    for (const k of ['paused', 'sending', 'cancelled']) used.add(`campaigns.now_${k}`);
+    for (const k of ['progress', 'progress_done', 'no_change']) used.add(`campaigns.${k}`);
     for (const k of ['draft', 'published', 'closed']) used.add(`surveys.status_${k}`);
     for (const k of ['preview', 'publish', 'results', 'close', 'invite', 'invite_reward', 'closed_done', 'not_open', 'already_answered', 'closed', 'thanks', 'thanks_reward']) used.add(`surveys.${k}`);
     for (const c of ['product', 'service', 'staff', 'price', 'other']) used.add(`tickets.category_${c}`);

@@ -16,6 +16,8 @@ import { adminFeature } from './features/admin.ts';
 import { growthFeature } from './features/growth.ts';
 import { ticketsFeature } from './features/tickets.ts';
 import { surveyActions, surveysFeature } from './features/surveys.ts';
+import { campaignsFeature } from './features/campaigns.ts';
+import { BROADCAST, createCampaignConversations, SEGMENT_BUILD } from './conversations/campaigns.ts';
 import { createSurveyConversations, SURVEY_ANSWER, SURVEY_BUILD } from './conversations/surveys.ts';
 import { createSatisfactionComment, feedbackFeature, SATISFACTION_COMMENT } from './features/feedback.ts';
 import { createTicketConversations, TICKET_NEW, TICKET_REPLY } from './conversations/tickets.ts';
@@ -85,6 +87,9 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const surveys = createSurveyConversations(deps, surveyActions);
   bot.use(createConversation(surveys.build, { id: SURVEY_BUILD, ...inner }));
   bot.use(createConversation(surveys.answer, { id: SURVEY_ANSWER, ...inner }));
+  const campaigns = createCampaignConversations(deps);
+  bot.use(createConversation(campaigns.buildSegment, { id: SEGMENT_BUILD, ...inner }));
+  bot.use(createConversation(campaigns.broadcast, { id: BROADCAST, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -93,6 +98,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(ticketsFeature());
   bot.use(feedbackFeature());
   bot.use(surveysFeature());
+  bot.use(campaignsFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

@@ -9,6 +9,7 @@ import type { Translate } from './i18n.ts';
 import type { PlatformAdapter } from './platform.ts';
 import type { Notifier } from './notifier.ts';
 import type { SurveyDispatcher } from '../jobs/surveys.ts';
+import type { BroadcastDispatcher } from '../jobs/broadcast.ts';
 
 /** What every bot of the club shares: handed to createBot, never read from module globals. */
 export interface ClubDeps {
@@ -21,6 +22,7 @@ export interface ClubDeps {
   now: () => Date;
   notifier: Notifier;
   surveyDispatcher: SurveyDispatcher;
+  broadcaster: BroadcastDispatcher;
 }
 
 /** What a handler needs to speak to this person: their language and the platform's manners. */

@@ -333,6 +333,44 @@ export interface SurveyResponsesTable {
   completed_at: CreatedAt;
 }
 
+export interface SegmentsTable {
+  id: Generated<number>;
+  name: string;
+  filter: ColumnType<object, string, string>;
+  created_by: number | null;
+  created_at: CreatedAt;
+}
+
+export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'done' | 'cancelled';
+export interface CampaignsTable {
+  id: Generated<number>;
+  segment_id: number | null;
+  text: string;
+  photo_file_id: string | null;
+  button: ColumnType<{ kind: 'url'; text: string; url: string } | { kind: 'card' } | null, string | null, string | null>;
+  status: Generated<CampaignStatus>;
+  scheduled_at: Date | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  created_by: number;
+  status_platform: Platform | null;
+  status_chat_id: number | null;
+  status_message_id: number | null;
+  created_at: CreatedAt;
+}
+
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'blocked' | 'lost';
+export interface CampaignOutboxTable {
+  campaign_id: number;
+  member_id: number;
+  platform: Platform;
+  chat_id: number;
+  status: Generated<OutboxStatus>;
+  error: string | null;
+  claimed_at: Date | null;
+  sent_at: Date | null;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -363,6 +401,9 @@ export interface Database {
   survey_questions: SurveyQuestionsTable;
   survey_invitations: SurveyInvitationsTable;
   survey_responses: SurveyResponsesTable;
+  segments: SegmentsTable;
+  campaigns: CampaignsTable;
+  campaign_outbox: CampaignOutboxTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -382,3 +423,4 @@ export type JoinLink = Selectable<JoinLinksTable>;
 export type Ticket = Selectable<TicketsTable>;
 export type Survey = Selectable<SurveysTable>;
 export type SurveyQuestion = Selectable<SurveyQuestionsTable>;
+export type Campaign = Selectable<CampaignsTable>;

@@ -44,6 +44,7 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
         }
         await sendDueSatisfactionChecks(deps);
         deps.surveyDispatcher.kick();
+        await deps.broadcaster.resumeAll();
       } catch (error) {
         log.error({ err: error }, 'redemption sweep failed');
       }

@@ -34,6 +34,13 @@ export function startFeature(menus: ClubMenus) {
     await ctx.conversation.enter(SIGNUP);
   });
 
+  // "Show my card" under a campaign message.
+  composer.callbackQuery('mycard', async (ctx) => {
+    await ctx.answerCallbackQuery();
+    if (ctx.member) await menus.sendCard(ctx, ctx.member);
+    else await say(ctx, ctx.t('errors.not_member'));
+  });
+
   composer.callbackQuery('home', async (ctx) => {
     await ctx.answerCallbackQuery();
     await menus.showHome(ctx);

@@ -1,0 +1,161 @@
+import type { Conversation } from '@grammyjs/conversations';
+import { createCampaign, scheduleCampaign, startCampaign, type CampaignButton } from '../../club/campaigns.ts';
+import { countSegment, loadSegment, parseSegment, saveSegment } from '../../club/segments.ts';
+import { toLatinDigits } from '../../lib/digits.ts';
+import { formatNumber } from '../../lib/format.ts';
+import { jalaliToIso } from '../../lib/jalali.ts';
+import { zonedMidnight } from '../../lib/zoned.ts';
+import type { ClubDeps, Context, ConversationContext } from '../context.ts';
+import { say } from '../ui.ts';
+import { askText, attempt } from './ask.ts';
+
+export const SEGMENT_BUILD = 'segment_build';
+export const BROADCAST = 'broadcast';
+
+type CampaignConversation = Conversation<Context, ConversationContext>;
+
+/** "1405/9/10 18:30" in the club's zone; null if it is not a real time. */
+export function parseJalaliDateTime(text: string, tz: string): Date | null {
+  const m = /^(\d{4})[/\-.](\d{1,2})[/\-.](\d{1,2})\s+(\d{1,2}):(\d{2})$/.exec(toLatinDigits(text).trim());
+  if (!m) return null;
+  const [jy, jm, jd, hh, mm] = m.slice(1).map(Number) as [number, number, number, number, number];
+  if (jm < 1 || jm > 12 || jd < 1 || jd > 31 || hh > 23 || mm > 59) return null;
+  try {
+    return new Date(zonedMidnight(jalaliToIso(jy, jm, jd), tz).getTime() + (hh * 60 + mm) * 60_000);
+  } catch {
+    return null;
+  }
+}
+
+export function createCampaignConversations(deps: ClubDeps) {
+  async function managerId(ctx: ConversationContext) {
+    const row = await deps.db
+      .selectFrom('member_accounts')
+      .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
+      .select('staff.member_id')
+      .where('platform', '=', ctx.adapter.platform)
+      .where('user_id', '=', ctx.from!.id)
+      .where('staff.role', 'in', ['owner', 'manager'])
+      .executeTakeFirst();
+    return row?.member_id ?? null;
+  }
+
+  async function pick(conversation: CampaignConversation, ctx: ConversationContext, prompt: string, rows: [string, string][][]) {
+    await say(ctx, prompt, { inline_keyboard: rows.map((r) => r.map(([text, data]) => ({ text, callback_data: `cb:${data}` }))) });
+    const press = await conversation.waitForCallbackQuery(/^cb:/, { otherwise: (o) => say(o, ctx.t('till.use_buttons')) });
+    await press.answerCallbackQuery();
+    return press.callbackQuery.data.slice(3);
+  }
+
+  /** A segment in the small typed language, with the live count before saving. */
+  async function buildSegment(conversation: CampaignConversation, ctx: ConversationContext) {
+    const { t, locale } = ctx;
+    const actor = await conversation.external(() => managerId(ctx));
+    if (actor === null) return say(ctx, t('errors.manager_only'));
+    const name = await askText(conversation, ctx, t('campaigns.ask_segment_name'), { cancelledKey: 'campaigns.cancelled', max: 64 });
+    if (name === null) return;
+    for (;;) {
+      const expression = await askText(conversation, ctx, t('campaigns.ask_segment_filter'), { cancelledKey: 'campaigns.cancelled', max: 500 });
+      if (expression === null) return;
+      const counted = await conversation.external(() => attempt(async () => countSegment(deps.db, parseSegment(expression), deps.now())));
+      if (!counted.ok) {
+        await say(ctx, t(counted.key, counted.params));
+        continue;
+      }
+      const choice = await pick(conversation, ctx, t('campaigns.segment_count', { count: formatNumber(counted.value, locale) }), [
+        [[t('campaigns.save'), 'save'], [t('campaigns.edit'), 'edit'], [t('till.cancel'), 'cancel']],
+      ]);
+      if (choice === 'cancel') return say(ctx, t('campaigns.cancelled'), { remove_keyboard: true });
+      if (choice === 'edit') continue;
+      const saved = await conversation.external(() => attempt(() => saveSegment(deps.db, actor, name, parseSegment(expression))));
+      return say(ctx, saved.ok ? t('campaigns.segment_saved', { name, count: formatNumber(counted.value, locale) }) : t(saved.key), { remove_keyboard: true });
+    }
+  }
+
+  async function broadcast(conversation: CampaignConversation, ctx: ConversationContext) {
+    const { t, locale } = ctx;
+    const actor = await conversation.external(() => managerId(ctx));
+    if (actor === null) return say(ctx, t('errors.manager_only'));
+    const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
+    const segmentChoice = await pick(conversation, ctx, t('campaigns.ask_segment'), [
+      [[t('campaigns.all_members'), 'all']],
+      ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]]),
+      [[t('till.cancel'), 'cancel']],
+    ]);
+    if (segmentChoice === 'cancel') return say(ctx, t('campaigns.cancelled'));
+    const segmentId = segmentChoice === 'all' ? null : Number(segmentChoice.slice(1));
+
+    await say(ctx, t('campaigns.ask_message'));
+    let text = '';
+    let photo: string | null = null;
+    while (!text) {
+      const update = await conversation.wait();
+      if (update.message?.text === '/cancel') return say(update, t('campaigns.cancelled'));
+      const sizes = update.message?.photo;
+      const body = (update.message?.text ?? update.message?.caption ?? '').trim();
+      if (sizes?.length && !body) await say(update, t('campaigns.caption_needed'));
+      else if (body.length > (sizes?.length ? 1024 : 4096)) await say(update, t('errors.text_too_long', { max: formatNumber(sizes?.length ? 1024 : 4096, locale) }));
+      else if (body) {
+        text = body;
+        photo = sizes?.length ? sizes[sizes.length - 1]!.file_id : null;
+      } else if (update.callbackQuery) await update.answerCallbackQuery({ text: t('till.finish_first') });
+      else await say(update, t('campaigns.ask_message'));
+    }
+
+    let button: CampaignButton = null;
+    const buttonChoice = await pick(conversation, ctx, t('campaigns.ask_button'), [[[t('campaigns.no_button'), 'none'], [t('campaigns.link_button'), 'url'], [t('campaigns.card_button'), 'card']]]);
+    if (buttonChoice === 'card') button = { kind: 'card' };
+    if (buttonChoice === 'url') {
+      while (!button) {
+        const raw = await askText(conversation, ctx, t('campaigns.ask_link'), { cancelledKey: 'campaigns.cancelled', max: 300 });
+        if (raw === null) return;
+        const [label, url] = raw.split('|').map((s) => s.trim());
+        if (label && url && /^https:\/\/\S+$/.test(url) && label.length <= 40) button = { kind: 'url', text: label, url };
+        else await say(ctx, t('campaigns.link_invalid'));
+      }
+    }
+
+    const prepared = await conversation.external(async () => {
+      const campaign = await createCampaign(deps.db, actor, { segmentId, text, photoFileId: photo, button });
+      const recipients = await countSegment(deps.db, await loadSegment(deps.db, segmentId), deps.now());
+      return { id: campaign.id, recipients };
+    });
+    // The preview is the message exactly as members receive it.
+    const markup = button?.kind === 'url' ? { inline_keyboard: [[{ text: button.text, url: button.url }]] } : button ? { inline_keyboard: [[{ text: t('menu.card'), callback_data: 'mycard' }]] } : undefined;
+    await say(ctx, t('campaigns.preview_intro'), { remove_keyboard: true });
+    if (photo) await ctx.replyWithPhoto(photo, { caption: text, ...(markup ? { reply_markup: markup } : {}) });
+    else await ctx.reply(text, { ...(markup ? { reply_markup: markup } : {}), link_preview_options: { is_disabled: true } });
+
+    const when = await pick(conversation, ctx, t('campaigns.confirm', { count: formatNumber(prepared.recipients, locale) }), [
+      [[t('campaigns.send_now'), 'now'], [t('campaigns.schedule'), 'later']],
+      [[t('till.cancel'), 'cancel']],
+    ]);
+    if (when === 'cancel') return say(ctx, t('campaigns.cancelled'));
+    if (when === 'later') {
+      for (;;) {
+        const raw = await askText(conversation, ctx, t('campaigns.ask_time'), { cancelledKey: 'campaigns.cancelled', max: 40 });
+        if (raw === null) return;
+        const nowIso = await conversation.external(() => deps.now().toISOString());
+        const at = parseJalaliDateTime(raw, deps.config.timeZone);
+        if (!at || at.getTime() <= new Date(nowIso).getTime()) {
+          await say(ctx, t('campaigns.time_invalid'));
+          continue;
+        }
+        await conversation.external(() => scheduleCampaign(deps.db, prepared.id, at));
+        return say(ctx, t('campaigns.scheduled', { id: formatNumber(prepared.id, locale), when: raw }), { remove_keyboard: true });
+      }
+    }
+    const status = await say(ctx, t('campaigns.starting', { id: formatNumber(prepared.id, locale) }));
+    await conversation.external(async () => {
+      await deps.db
+        .updateTable('campaigns')
+        .set({ status_platform: ctx.adapter.platform, status_chat_id: status.chat.id, status_message_id: status.message_id })
+        .where('id', '=', prepared.id)
+        .execute();
+      await startCampaign(deps.db, prepared.id, deps.now());
+      deps.broadcaster.kick(prepared.id);
+    });
+  }
+
+  return { buildSegment, broadcast };
+}

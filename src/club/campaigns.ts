@@ -1,0 +1,160 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Campaign, CampaignsTable, OutboxStatus, Platform } from '../db/schema.ts';
+import { ClubError } from './errors.ts';
+import { compileSegment, loadSegment } from './segments.ts';
+
+export type CampaignButton = CampaignsTable['button']['__select__'];
+
+export async function createCampaign(
+  db: Db,
+  actorMemberId: number,
+  input: { segmentId: number | null; text: string; photoFileId: string | null; button: CampaignButton },
+): Promise<Campaign> {
+  const text = input.text.trim();
+  if (!text) throw new ClubError('errors.text_empty');
+  if (text.length > (input.photoFileId ? 1024 : 4096)) throw new ClubError('errors.text_too_long', { max: input.photoFileId ? 1024 : 4096 });
+  return db
+    .insertInto('campaigns')
+    .values({
+      segment_id: input.segmentId,
+      text,
+      photo_file_id: input.photoFileId,
+      button: input.button ? JSON.stringify(input.button) : null,
+      scheduled_at: null,
+      started_at: null,
+      finished_at: null,
+      created_by: actorMemberId,
+      status_platform: null,
+      status_chat_id: null,
+      status_message_id: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Starts delivery: one outbox row per recipient, written once (a second start adds nobody). A
+ * member with accounts on both messengers gets it on the one they joined with most recently.
+ */
+export async function startCampaign(db: Db, campaignId: number, now: Date): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', campaignId).forUpdate().executeTakeFirst();
+    if (!campaign) throw new ClubError('errors.campaign_not_found');
+    if (campaign.status !== 'draft' && campaign.status !== 'scheduled') return 0;
+    const filter = await loadSegment(db, campaign.segment_id);
+    const { rows } = await sql<{ n: number }>`
+      with ins as (
+        insert into campaign_outbox (campaign_id, member_id, platform, chat_id)
+        select distinct on (m.id) ${campaignId}, m.id, a.platform, a.chat_id
+        from members m join member_accounts a on a.member_id = m.id and not a.blocked
+        where m.marketing_opt_in and ${compileSegment(filter, now)}
+        order by m.id, a.created_at desc
+        on conflict do nothing
+        returning 1
+      ) select count(*) as n from ins`.execute(trx);
+    await trx.updateTable('campaigns').set({ status: 'sending', started_at: now }).where('id', '=', campaignId).execute();
+    await trx.insertInto('audit_log').values({ actor_member_id: campaign.created_by, action: 'campaign.start', payload: JSON.stringify({ campaign_id: campaignId, recipients: rows[0]!.n }) }).execute();
+    return rows[0]!.n;
+  });
+}
+
+export async function scheduleCampaign(db: Db, campaignId: number, at: Date) {
+  const updated = await db.updateTable('campaigns').set({ status: 'scheduled', scheduled_at: at }).where('id', '=', campaignId).where('status', '=', 'draft').returning('id').executeTakeFirst();
+  if (!updated) throw new ClubError('errors.campaign_not_draft');
+}
+
+/** Scheduled campaigns whose time has come; each is started by exactly one process. */
+export async function startDueCampaigns(db: Db, now: Date): Promise<number[]> {
+  const due = await db.selectFrom('campaigns').select('id').where('status', '=', 'scheduled').where('scheduled_at', '<=', now).execute();
+  const started: number[] = [];
+  for (const { id } of due) {
+    // startCampaign locks the row and only starts a draft or scheduled one: a second process finds it sending.
+    const before = await db.selectFrom('campaigns').select('status').where('id', '=', id).executeTakeFirst();
+    if (before?.status !== 'scheduled') continue;
+    await startCampaign(db, id, now);
+    started.push(id);
+  }
+  return started;
+}
+
+export async function setCampaignStatus(db: Db, campaignId: number, to: 'paused' | 'sending' | 'cancelled') {
+  const from = to === 'sending' ? ['paused'] : to === 'paused' ? ['sending'] : ['sending', 'paused', 'scheduled', 'draft'];
+  const updated = await db.updateTable('campaigns').set({ status: to }).where('id', '=', campaignId).where('status', 'in', from as Campaign['status'][]).returningAll().executeTakeFirst();
+  return updated ?? null;
+}
+
+export interface OutboxRow {
+  campaign_id: number;
+  member_id: number;
+  platform: Platform;
+  chat_id: number;
+}
+
+/** Claims rows to send. A claimed row is 'sending' until confirmed; SKIP LOCKED lets processes share. */
+export async function claimOutbox(db: Db, campaignId: number, platform: Platform, limit: number, now: Date): Promise<OutboxRow[]> {
+  const { rows } = await sql<OutboxRow>`
+    update campaign_outbox o set status = 'sending', claimed_at = ${now}
+    from (
+      select campaign_id, platform, chat_id from campaign_outbox
+      where campaign_id = ${campaignId} and platform = ${platform} and status = 'pending'
+      order by member_id
+      limit ${limit}
+      for update skip locked
+    ) due
+    where o.campaign_id = due.campaign_id and o.platform = due.platform and o.chat_id = due.chat_id
+    returning o.campaign_id, o.member_id, o.platform, o.chat_id`.execute(db);
+  return rows;
+}
+
+export async function markOutbox(db: Db, row: OutboxRow, status: OutboxStatus, now: Date, error: string | null = null) {
+  await db
+    .updateTable('campaign_outbox')
+    .set({ status, error, sent_at: status === 'sent' ? now : null, ...(status === 'pending' ? { claimed_at: null } : {}) })
+    .where('campaign_id', '=', row.campaign_id)
+    .where('platform', '=', row.platform)
+    .where('chat_id', '=', row.chat_id)
+    .execute();
+}
+
+/**
+ * After a crash: rows claimed but never confirmed may or may not have been delivered. They are
+ * marked lost, not sent again: a missed offer is better than the same offer twice.
+ */
+export async function markLostRows(db: Db, claimedBefore: Date): Promise<number> {
+  const lost = await db.updateTable('campaign_outbox').set({ status: 'lost' }).where('status', '=', 'sending').where('claimed_at', '<', claimedBefore).returning('chat_id').execute();
+  return lost.length;
+}
+
+export type Progress = Record<OutboxStatus, number> & { total: number };
+
+export async function campaignProgress(db: Db, campaignId: number): Promise<Progress> {
+  const rows = await db.selectFrom('campaign_outbox').select(['status', sql<number>`count(*)`.as('n')]).where('campaign_id', '=', campaignId).groupBy('status').execute();
+  const progress: Progress = { pending: 0, sending: 0, sent: 0, failed: 0, blocked: 0, lost: 0, total: 0 };
+  for (const r of rows) {
+    progress[r.status] = r.n;
+    progress.total += r.n;
+  }
+  return progress;
+}
+
+export async function finishCampaignIfDone(db: Db, campaignId: number, now: Date): Promise<boolean> {
+  const p = await campaignProgress(db, campaignId);
+  if (p.pending > 0 || p.sending > 0) return false;
+  const done = await db.updateTable('campaigns').set({ status: 'done', finished_at: now }).where('id', '=', campaignId).where('status', '=', 'sending').returning('id').executeTakeFirst();
+  return Boolean(done);
+}
+
+/** Delivered, blocked, failed, and members who bought within 7 days of the start, with revenue. */
+export async function campaignResults(db: Db, campaignId: number) {
+  const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
+  if (!campaign) throw new ClubError('errors.campaign_not_found');
+  const progress = await campaignProgress(db, campaignId);
+  const start = campaign.started_at ?? campaign.created_at;
+  const { rows } = await sql<{ buyers: number; revenue: number }>`
+    select count(distinct p.member_id) as buyers, coalesce(sum(p.amount_rials), 0)::int8 as revenue
+    from campaign_outbox o join purchases p on p.member_id = o.member_id
+    where o.campaign_id = ${campaignId} and o.status = 'sent' and p.status = 'recorded'
+      and p.created_at >= ${start} and p.created_at < ${new Date(start.getTime() + 7 * 86_400_000)}`.execute(db);
+  return { campaign, progress, buyers: rows[0]!.buyers, revenue: rows[0]!.revenue };
+}
