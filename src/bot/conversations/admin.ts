@@ -5,7 +5,7 @@ import { adjustPoints } from '../../club/wallet.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
-import { attempt } from './ask.ts';
+import { attempt, managerIdOf } from './ask.ts';
 
 export const VOID = 'void';
 export const ADJUST = 'adjust';
@@ -15,18 +15,6 @@ type AdminConversation = Conversation<Context, ConversationContext>;
 
 /** Manager actions that move points back: each asks for a reason and a confirmation. */
 export function createAdminConversations(deps: ClubDeps) {
-  async function managerId(ctx: ConversationContext) {
-    const row = await deps.db
-      .selectFrom('member_accounts')
-      .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
-      .select('staff.member_id')
-      .where('member_accounts.platform', '=', ctx.adapter.platform)
-      .where('member_accounts.user_id', '=', ctx.from!.id)
-      .where('staff.role', 'in', ['owner', 'manager'])
-      .executeTakeFirst();
-    return row?.member_id ?? null;
-  }
-
   async function reasonAndConfirm(conversation: AdminConversation, ctx: ConversationContext, summary: string): Promise<string | null> {
     const { t } = ctx;
     await say(ctx, `${summary}\n\n${t('admin.ask_reason')}`);
@@ -56,7 +44,7 @@ export function createAdminConversations(deps: ClubDeps) {
   async function voidConversation(conversation: AdminConversation, ctx: ConversationContext, purchaseId: number) {
     const { t, locale } = ctx;
     const found = await conversation.external(async () => {
-      const actor = await managerId(ctx);
+      const actor = await managerIdOf(deps.db, ctx);
       const purchase = await deps.db
         .selectFrom('purchases')
         .innerJoin('members', 'members.id', 'purchases.member_id')
@@ -101,7 +89,7 @@ export function createAdminConversations(deps: ClubDeps) {
   async function adjustConversation(conversation: AdminConversation, ctx: ConversationContext, memberId: number, delta: number) {
     const { t, locale } = ctx;
     const found = await conversation.external(async () => {
-      const actor = await managerId(ctx);
+      const actor = await managerIdOf(deps.db, ctx);
       const member = await deps.db.selectFrom('members').select(['id', 'first_name', 'points_balance']).where('id', '=', memberId).executeTakeFirst();
       return { actor, member: member ?? null, operationId: randomUUID() };
     });

@@ -1,6 +1,7 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
+import type { Db } from '../../db/database.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
@@ -56,4 +57,17 @@ export async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; val
     if (error instanceof ClubError) return { ok: false, key: error.i18nKey, params: error.params };
     throw error;
   }
+}
+
+/** The member id of the owner or manager writing in this chat, or null for anyone else. */
+export async function managerIdOf(db: Db, ctx: ConversationContext): Promise<number | null> {
+  const row = await db
+    .selectFrom('member_accounts')
+    .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
+    .select('staff.member_id')
+    .where('member_accounts.platform', '=', ctx.adapter.platform)
+    .where('member_accounts.user_id', '=', ctx.from!.id)
+    .where('staff.role', 'in', ['owner', 'manager'])
+    .executeTakeFirst();
+  return row?.member_id ?? null;
 }

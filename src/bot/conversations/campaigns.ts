@@ -7,7 +7,7 @@ import { jalaliToIso } from '../../lib/jalali.ts';
 import { zonedMidnight } from '../../lib/zoned.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
-import { askText, attempt } from './ask.ts';
+import { askText, attempt, managerIdOf } from './ask.ts';
 
 export const SEGMENT_BUILD = 'segment_build';
 export const BROADCAST = 'broadcast';
@@ -28,18 +28,6 @@ export function parseJalaliDateTime(text: string, tz: string): Date | null {
 }
 
 export function createCampaignConversations(deps: ClubDeps) {
-  async function managerId(ctx: ConversationContext) {
-    const row = await deps.db
-      .selectFrom('member_accounts')
-      .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
-      .select('staff.member_id')
-      .where('platform', '=', ctx.adapter.platform)
-      .where('user_id', '=', ctx.from!.id)
-      .where('staff.role', 'in', ['owner', 'manager'])
-      .executeTakeFirst();
-    return row?.member_id ?? null;
-  }
-
   async function pick(conversation: CampaignConversation, ctx: ConversationContext, prompt: string, rows: [string, string][][]) {
     await say(ctx, prompt, { inline_keyboard: rows.map((r) => r.map(([text, data]) => ({ text, callback_data: `cb:${data}` }))) });
     const press = await conversation.waitForCallbackQuery(/^cb:/, { otherwise: (o) => say(o, ctx.t('till.use_buttons')) });
@@ -50,7 +38,7 @@ export function createCampaignConversations(deps: ClubDeps) {
   /** A segment in the small typed language, with the live count before saving. */
   async function buildSegment(conversation: CampaignConversation, ctx: ConversationContext) {
     const { t, locale } = ctx;
-    const actor = await conversation.external(() => managerId(ctx));
+    const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
     if (actor === null) return say(ctx, t('errors.manager_only'));
     const name = await askText(conversation, ctx, t('campaigns.ask_segment_name'), { cancelledKey: 'campaigns.cancelled', max: 64 });
     if (name === null) return;
@@ -74,7 +62,7 @@ export function createCampaignConversations(deps: ClubDeps) {
 
   async function broadcast(conversation: CampaignConversation, ctx: ConversationContext) {
     const { t, locale } = ctx;
-    const actor = await conversation.external(() => managerId(ctx));
+    const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
     if (actor === null) return say(ctx, t('errors.manager_only'));
     const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
     const segmentChoice = await pick(conversation, ctx, t('campaigns.ask_segment'), [

@@ -7,7 +7,7 @@ import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
-import { askText } from './ask.ts';
+import { askText, managerIdOf } from './ask.ts';
 
 export const SURVEY_BUILD = 'survey_build';
 export const SURVEY_ANSWER = 'survey_answer';
@@ -32,17 +32,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
 
   async function build(conversation: SurveyConversation, ctx: ConversationContext) {
     const { t, locale } = ctx;
-    const actor = await conversation.external(async () => {
-      const row = await deps.db
-        .selectFrom('member_accounts')
-        .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
-        .select('staff.member_id')
-        .where('platform', '=', ctx.adapter.platform)
-        .where('user_id', '=', ctx.from!.id)
-        .where('staff.role', 'in', ['owner', 'manager'])
-        .executeTakeFirst();
-      return row?.member_id ?? null;
-    });
+    const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
     if (actor === null) return say(ctx, t('errors.manager_only'));
 
     const title = await askText(conversation, ctx, t('surveys.ask_title'), { cancelledKey: 'surveys.cancelled' });
