@@ -1,19 +1,26 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { Campaign, CampaignsTable, OutboxStatus, Platform } from '../db/schema.ts';
+import type { Campaign, CampaignsTable, Locale, OutboxStatus, Platform } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import { compileSegment, loadSegment } from './segments.ts';
+import { assignCampaignVouchers } from './vouchers.ts';
 
 export type CampaignButton = CampaignsTable['button']['__select__'];
+
+/** Telegram's limits (caption 1024, message 4096) less room for {name} and the voucher line. */
+export function campaignTextMax(photo: boolean, voucher: boolean) {
+  return (photo ? 1024 : 4096) - 64 - (voucher ? 100 : 0);
+}
 
 export async function createCampaign(
   db: Db,
   actorMemberId: number,
-  input: { segmentId: number | null; text: string; photoFileId: string | null; button: CampaignButton },
+  input: { segmentId: number | null; text: string; photoFileId: string | null; button: CampaignButton; voucherPoolId?: number | null; automationId?: number | null },
 ): Promise<Campaign> {
   const text = input.text.trim();
   if (!text) throw new ClubError('errors.text_empty');
-  if (text.length > (input.photoFileId ? 1024 : 4096)) throw new ClubError('errors.text_too_long', { max: input.photoFileId ? 1024 : 4096 });
+  const max = campaignTextMax(Boolean(input.photoFileId), Boolean(input.voucherPoolId));
+  if (text.length > max) throw new ClubError('errors.text_too_long', { max });
   return db
     .insertInto('campaigns')
     .values({
@@ -28,6 +35,8 @@ export async function createCampaign(
       status_platform: null,
       status_chat_id: null,
       status_message_id: null,
+      voucher_pool_id: input.voucherPoolId ?? null,
+      automation_id: input.automationId ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -37,12 +46,13 @@ export async function createCampaign(
  * Starts delivery: one outbox row per recipient, written once (a second start adds nobody). A
  * member with accounts on both messengers gets it on the one they joined with most recently.
  */
-export async function startCampaign(db: Db, campaignId: number, now: Date): Promise<number> {
+export async function startCampaign(db: Db, campaignId: number, now: Date): Promise<number | null> {
   return db.transaction().execute(async (trx) => {
     const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', campaignId).forUpdate().executeTakeFirst();
     if (!campaign) throw new ClubError('errors.campaign_not_found');
-    if (campaign.status !== 'draft' && campaign.status !== 'scheduled') return 0;
-    const filter = await loadSegment(db, campaign.segment_id);
+    // Already started (by another process, or a second tap): null, and nothing is added.
+    if (campaign.status !== 'draft' && campaign.status !== 'scheduled') return null;
+    const filter = await loadSegment(trx, campaign.segment_id);
     const { rows } = await sql<{ n: number }>`
       with ins as (
         insert into campaign_outbox (campaign_id, member_id, platform, chat_id)
@@ -53,8 +63,9 @@ export async function startCampaign(db: Db, campaignId: number, now: Date): Prom
         on conflict do nothing
         returning 1
       ) select count(*) as n from ins`.execute(trx);
+    const vouchers = campaign.voucher_pool_id === null ? 0 : await assignCampaignVouchers(trx, campaignId, campaign.voucher_pool_id, now);
     await trx.updateTable('campaigns').set({ status: 'sending', started_at: now }).where('id', '=', campaignId).execute();
-    await trx.insertInto('audit_log').values({ actor_member_id: campaign.created_by, action: 'campaign.start', payload: JSON.stringify({ campaign_id: campaignId, recipients: rows[0]!.n }) }).execute();
+    await trx.insertInto('audit_log').values({ actor_member_id: campaign.created_by, action: 'campaign.start', payload: JSON.stringify({ campaign_id: campaignId, recipients: rows[0]!.n, vouchers }) }).execute();
     return rows[0]!.n;
   });
 }
@@ -70,10 +81,7 @@ export async function startDueCampaigns(db: Db, now: Date): Promise<number[]> {
   const started: number[] = [];
   for (const { id } of due) {
     // startCampaign locks the row and only starts a draft or scheduled one: a second process finds it sending.
-    const before = await db.selectFrom('campaigns').select('status').where('id', '=', id).executeTakeFirst();
-    if (before?.status !== 'scheduled') continue;
-    await startCampaign(db, id, now);
-    started.push(id);
+    if ((await startCampaign(db, id, now)) !== null) started.push(id);
   }
   return started;
 }
@@ -89,6 +97,9 @@ export interface OutboxRow {
   member_id: number;
   platform: Platform;
   chat_id: number;
+  voucher_code: string | null;
+  first_name: string;
+  locale: Locale | null;
 }
 
 /** Claims rows to send. A claimed row is 'sending' until confirmed; SKIP LOCKED lets processes share. */
@@ -101,9 +112,9 @@ export async function claimOutbox(db: Db, campaignId: number, platform: Platform
       order by member_id
       limit ${limit}
       for update skip locked
-    ) due
-    where o.campaign_id = due.campaign_id and o.platform = due.platform and o.chat_id = due.chat_id
-    returning o.campaign_id, o.member_id, o.platform, o.chat_id`.execute(db);
+    ) due, members m
+    where o.campaign_id = due.campaign_id and o.platform = due.platform and o.chat_id = due.chat_id and m.id = o.member_id
+    returning o.campaign_id, o.member_id, o.platform, o.chat_id, o.voucher_code, m.first_name, m.locale`.execute(db);
   return rows;
 }
 

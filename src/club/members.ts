@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomCode } from '../lib/codes.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Gender, Locale, Member, Platform, StaffRole } from '../db/schema.ts';
@@ -31,12 +31,9 @@ export async function findMemberById(db: Db | Trx, id: number): Promise<Member |
   return db.selectFrom('members').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 /** Readable codes (no 0/O, 1/I/L): 31^8 ≈ 8.5e11 of them. */
 export function newReferralCode(length = 8): string {
-  let code = '';
-  for (let i = 0; i < length; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
-  return code;
+  return randomCode(length);
 }
 
 async function linkAccount(trx: Trx, memberId: number, account: AccountRef) {

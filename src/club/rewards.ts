@@ -1,15 +1,10 @@
-import { randomInt } from 'node:crypto';
 import type { Db } from '../db/database.ts';
 import type { Reward } from '../db/schema.ts';
+import { randomCode } from '../lib/codes.ts';
 import { ClubError, isUniqueViolation } from './errors.ts';
 import { debit } from './ledger.ts';
 
-const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
-function claimCode() {
-  let code = '';
-  for (let i = 0; i < 6; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
-  return code;
-}
+const claimCode = () => randomCode(6);
 
 /** Rewards a member can ask for now: active, in their dates, in stock. */
 export async function availableRewards(db: Db, now: Date): Promise<Reward[]> {

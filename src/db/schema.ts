@@ -356,6 +356,8 @@ export interface CampaignsTable {
   status_platform: Platform | null;
   status_chat_id: number | null;
   status_message_id: number | null;
+  voucher_pool_id: ColumnType<number | null, number | null | undefined, number | null>;
+  automation_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
 }
 
@@ -369,6 +371,58 @@ export interface CampaignOutboxTable {
   error: string | null;
   claimed_at: Date | null;
   sent_at: Date | null;
+  voucher_code: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type DiscountKind = 'percent' | 'rials';
+export interface VoucherPoolsTable {
+  id: Generated<number>;
+  name: string;
+  discount_kind: DiscountKind;
+  discount_value: number;
+  source: 'generated' | 'uploaded';
+  valid_from: Date;
+  valid_to: Date;
+  per_member_limit: Generated<number>;
+  segment_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+}
+
+export interface VoucherCodesTable {
+  id: Generated<number>;
+  pool_id: number;
+  code: string;
+  member_id: ColumnType<number | null, number | null | undefined, number | null>;
+  assigned_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  redeemed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  redeemed_member_id: ColumnType<number | null, number | null | undefined, number | null>;
+  redeemed_by: ColumnType<number | null, number | null | undefined, number | null>;
+  redeemed_branch_id: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export type AutomationKind = 'birthday' | 'winback' | 'occasion';
+export interface AutomationsTable {
+  id: Generated<number>;
+  kind: AutomationKind;
+  name: string;
+  enabled: Generated<boolean>;
+  message: string | null;
+  segment_id: number | null;
+  gift_points: Generated<number>;
+  voucher_pool_id: number | null;
+  days: Generated<number>;
+  jalali_month: number | null;
+  jalali_day: number | null;
+  created_at: CreatedAt;
+}
+
+export interface AutomationDeliveriesTable {
+  automation_id: number;
+  member_id: number;
+  occasion: string;
+  campaign_id: number | null;
+  created_at: CreatedAt;
 }
 
 export interface Database {
@@ -404,6 +458,10 @@ export interface Database {
   segments: SegmentsTable;
   campaigns: CampaignsTable;
   campaign_outbox: CampaignOutboxTable;
+  voucher_pools: VoucherPoolsTable;
+  voucher_codes: VoucherCodesTable;
+  automations: AutomationsTable;
+  automation_deliveries: AutomationDeliveriesTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -424,3 +482,6 @@ export type Ticket = Selectable<TicketsTable>;
 export type Survey = Selectable<SurveysTable>;
 export type SurveyQuestion = Selectable<SurveyQuestionsTable>;
 export type Campaign = Selectable<CampaignsTable>;
+export type VoucherPool = Selectable<VoucherPoolsTable>;
+export type VoucherCode = Selectable<VoucherCodesTable>;
+export type Automation = Selectable<AutomationsTable>;

@@ -13,26 +13,86 @@ import {
   type Progress,
 } from '../club/campaigns.ts';
 import { markAccountBlocked } from '../club/members.ts';
+import { displayCode } from '../club/vouchers.ts';
 import type { Campaign, Platform } from '../db/schema.ts';
 import { formatNumber } from '../lib/format.ts';
+
+/** A claimed row unconfirmed for this long belongs to a process that died. */
+const LOST_AFTER_MS = 2 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Sends campaigns from the outbox at the configured rate per platform. A 429 stops the whole
- * dispatcher for retry_after (the row goes back to the queue); a 403 marks the account blocked and
- * skips it from then on; a 400 records the error on the row. Rows are claimed before sending and
- * confirmed after, so after kill -9 nothing is sent twice (see markLostRows).
+ * The pace of one platform's bot token, shared by every campaign this process sends: at most
+ * `rate` messages a second (a timer that fires late is caught up, an idle lane earns no burst),
+ * a pause for everyone after a 429, and never two messages within a second to one chat.
+ */
+export class Lane {
+  private next = 0;
+  private pausedUntil = 0;
+  private readonly lastByChat = new Map<number, number>();
+
+  constructor(readonly rate: number) {}
+
+  get interval() {
+    return 1000 / this.rate;
+  }
+
+  pause(ms: number) {
+    this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+  }
+
+  /** Waits for this chat's turn; the slot is taken when it resolves. */
+  async slot(chatId: number): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const ready = Math.max(this.next, this.pausedUntil, (this.lastByChat.get(chatId) ?? -Infinity) + 1000);
+      if (ready <= now) break;
+      await sleep(ready - now);
+    }
+    const now = Date.now();
+    // Late by less than a slot (timers run late): keep the schedule; idle longer: start afresh.
+    this.next = (this.next > now - this.interval ? this.next : now) + this.interval;
+    this.lastByChat.set(chatId, now);
+    if (this.lastByChat.size > 10_000) for (const [chat, at] of this.lastByChat) if (at < now - 1000) this.lastByChat.delete(chat);
+  }
+}
+
+/** A campaign message for one member (also the preview the sender sees). */
+export function renderCampaign(
+  deps: Pick<ClubDeps, 'i18n' | 'config'>,
+  campaign: Pick<Campaign, 'text' | 'button' | 'photo_file_id'>,
+  member: Pick<OutboxRow, 'first_name' | 'locale' | 'voucher_code'>,
+): { text: string; keyboard: InlineKeyboardMarkup | null } {
+  const t = deps.i18n.getFixedT(member.locale ?? deps.config.defaultLocale);
+  let text = campaign.text.replaceAll('{name}', member.first_name);
+  if (member.voucher_code) text += `\n\n${t('vouchers.your_code', { code: displayCode(member.voucher_code) })}`;
+  const b = campaign.button;
+  const keyboard = !b ? null : b.kind === 'url' ? { inline_keyboard: [[{ text: b.text, url: b.url }]] } : { inline_keyboard: [[{ text: t('menu.card'), callback_data: 'mycard' }]] };
+  return { text, keyboard };
+}
+
+/** At most this many requests in flight per platform (a slow Bot API must not slow the pace). */
+const IN_FLIGHT = 32;
+
+/**
+ * Sends campaigns from the outbox at the configured rate per platform. A 429 pauses the platform
+ * for retry_after (the row goes back to the queue); a 403 marks the account blocked and skips it
+ * from then on; a 400 records the error on the row. Rows are claimed before sending and confirmed
+ * after, so after kill -9 nothing is sent twice (see markLostRows).
  */
 export class BroadcastDispatcher {
   private readonly running = new Map<number, Promise<void>>();
+  private readonly lanes = new Map<Platform, Lane>();
   private stopped = false;
 
   constructor(
     private readonly deps: ClubDeps,
     /** Bot API clients without auto-retry: the dispatcher obeys 429 itself. */
     private readonly apis: Map<Platform, Api>,
-  ) {}
+  ) {
+    for (const platform of apis.keys()) this.lanes.set(platform, new Lane(deps.config.broadcastRate[platform]));
+  }
 
   kick(campaignId: number) {
     if (this.stopped || this.running.has(campaignId)) return;
@@ -45,7 +105,7 @@ export class BroadcastDispatcher {
   /** On start and every minute: rows lost in a crash, scheduled campaigns due, campaigns to resume. */
   async resumeAll() {
     const now = this.deps.now();
-    await markLostRows(this.deps.db, new Date(now.getTime() - 2 * 60_000));
+    await markLostRows(this.deps.db, new Date(now.getTime() - LOST_AFTER_MS));
     await startDueCampaigns(this.deps.db, now);
     const sending = await this.deps.db.selectFrom('campaigns').select('id').where('status', '=', 'sending').execute();
     for (const c of sending) this.kick(c.id);
@@ -61,42 +121,56 @@ export class BroadcastDispatcher {
     await this.running.get(campaignId);
   }
 
-  private async run(campaignId: number) {
+  private async run(campaignId: number): Promise<void> {
     const { db } = this.deps;
-    const nextSlot = new Map<Platform, number>();
-    let lastReport = 0;
+    const report = { last: 0 };
+    while (!this.stopped) {
+      // Each platform goes at its own pace; a 429 on one does not hold the other.
+      await Promise.all([...this.apis.keys()].map((platform) => this.runLane(campaignId, platform, report)));
+      const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
+      if (this.stopped || !campaign || campaign.status !== 'sending') return;
+      if (await finishCampaignIfDone(db, campaignId, this.deps.now())) {
+        await this.report({ ...campaign, status: 'done' }, await campaignProgress(db, campaignId));
+        return;
+      }
+      // Rows another process still has in flight: wait for them, or for them to be declared lost.
+      await markLostRows(db, new Date(this.deps.now().getTime() - LOST_AFTER_MS));
+      await sleep(500);
+    }
+  }
+
+  private async runLane(campaignId: number, platform: Platform, report: { last: number }) {
+    const { db } = this.deps;
+    const api = this.apis.get(platform)!;
+    const lane = this.lanes.get(platform)!;
     while (!this.stopped) {
       const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
-      if (!campaign || campaign.status !== 'sending') break;
-      let claimed = 0;
-      for (const [platform, api] of this.apis) {
-        const rate = this.deps.config.broadcastRate[platform];
-        const rows = await claimOutbox(db, campaignId, platform, rate, this.deps.now());
-        claimed += rows.length;
-        for (const [i, row] of rows.entries()) {
-          const slot = nextSlot.get(platform) ?? 0;
-          if (slot > Date.now()) await sleep(slot - Date.now());
-          nextSlot.set(platform, Math.max(Date.now(), slot) + 1000 / rate);
-          const retryAfter = await this.deliver(api, campaign, row);
-          if (retryAfter !== null) {
-            // Too many requests: this row and the rest of the batch go back to the queue, and the
-            // whole dispatcher waits as Telegram asked.
-            for (const r of rows.slice(i)) await markOutbox(db, r, 'pending', this.deps.now());
-            await sleep(retryAfter * 1000);
-            break;
-          }
+      if (!campaign || campaign.status !== 'sending') return;
+      // About a second's worth at a time: a pause or cancel takes effect within a second.
+      const rows = await claimOutbox(db, campaignId, platform, Math.min(500, Math.ceil(lane.rate)), this.deps.now());
+      if (rows.length === 0) return;
+      const inFlight = new Set<Promise<void>>();
+      for (const row of rows) {
+        if (this.stopped) {
+          // Not sent: back to the queue for the next start.
+          await markOutbox(db, row, 'pending', this.deps.now());
+          continue;
         }
+        await lane.slot(row.chat_id);
+        const sending = this.deliver(api, campaign, row).then(async (retryAfter) => {
+          if (retryAfter === null) return;
+          // Too many requests: the row goes back to the queue and the platform waits as asked.
+          lane.pause(retryAfter * 1000);
+          await markOutbox(db, row, 'pending', this.deps.now());
+        });
+        inFlight.add(sending);
+        void sending.finally(() => inFlight.delete(sending));
+        if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
       }
-      if (Date.now() - lastReport > 2000) {
-        lastReport = Date.now();
+      await Promise.all(inFlight);
+      if (Date.now() - report.last > 2000) {
+        report.last = Date.now();
         await this.report(campaign, await campaignProgress(db, campaignId));
-      }
-      if (claimed === 0) {
-        if (await finishCampaignIfDone(db, campaignId, this.deps.now())) {
-          await this.report({ ...campaign, status: 'done' }, await campaignProgress(db, campaignId));
-          break;
-        }
-        await sleep(500); // rows claimed by another process are still in flight
       }
     }
   }
@@ -104,13 +178,11 @@ export class BroadcastDispatcher {
   /** Sends one message; returns retry_after seconds on 429, else null. */
   private async deliver(api: Api, campaign: Campaign, row: OutboxRow): Promise<number | null> {
     const { db } = this.deps;
-    const keyboard = await this.keyboard(campaign, row);
+    const { text, keyboard } = renderCampaign(this.deps, campaign, row);
+    const markup = keyboard ? { reply_markup: keyboard } : {};
     try {
-      if (campaign.photo_file_id) {
-        await api.sendPhoto(row.chat_id, campaign.photo_file_id, { caption: campaign.text, ...(keyboard ? { reply_markup: keyboard } : {}) });
-      } else {
-        await api.sendMessage(row.chat_id, campaign.text, { ...(keyboard ? { reply_markup: keyboard } : {}), link_preview_options: { is_disabled: true } });
-      }
+      if (campaign.photo_file_id) await api.sendPhoto(row.chat_id, campaign.photo_file_id, { caption: text, ...markup });
+      else await api.sendMessage(row.chat_id, text, { ...markup, link_preview_options: { is_disabled: true } });
       await markOutbox(db, row, 'sent', this.deps.now());
       return null;
     } catch (error) {
@@ -126,15 +198,6 @@ export class BroadcastDispatcher {
       }
       return null;
     }
-  }
-
-  private async keyboard(campaign: Campaign, row: OutboxRow): Promise<InlineKeyboardMarkup | null> {
-    const b = campaign.button;
-    if (!b) return null;
-    if (b.kind === 'url') return { inline_keyboard: [[{ text: b.text, url: b.url }]] };
-    const member = await this.deps.db.selectFrom('members').select('locale').where('id', '=', row.member_id).executeTakeFirst();
-    const t = this.deps.i18n.getFixedT(member?.locale ?? this.deps.config.defaultLocale);
-    return { inline_keyboard: [[{ text: t('menu.card'), callback_data: 'mycard' }]] };
   }
 
   /** The sender's status message: sent / failed / blocked / remaining, an ETA, and the controls. */
