@@ -17,7 +17,9 @@ import { growthFeature } from './features/growth.ts';
 import { ticketsFeature } from './features/tickets.ts';
 import { surveyActions, surveysFeature } from './features/surveys.ts';
 import { campaignsFeature } from './features/campaigns.ts';
+import { vouchersFeature } from './features/vouchers.ts';
 import { BROADCAST, createCampaignConversations, SEGMENT_BUILD } from './conversations/campaigns.ts';
+import { createVoucherConversations, VOUCHER_CHECK, VOUCHER_POOL_NEW } from './conversations/vouchers.ts';
 import { createSurveyConversations, SURVEY_ANSWER, SURVEY_BUILD } from './conversations/surveys.ts';
 import { createSatisfactionComment, feedbackFeature, SATISFACTION_COMMENT } from './features/feedback.ts';
 import { createTicketConversations, TICKET_NEW, TICKET_REPLY } from './conversations/tickets.ts';
@@ -90,6 +92,9 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const campaigns = createCampaignConversations(deps);
   bot.use(createConversation(campaigns.buildSegment, { id: SEGMENT_BUILD, ...inner }));
   bot.use(createConversation(campaigns.broadcast, { id: BROADCAST, ...inner }));
+  const vouchers = createVoucherConversations(deps);
+  bot.use(createConversation(vouchers.newPool, { id: VOUCHER_POOL_NEW, ...inner }));
+  bot.use(createConversation(vouchers.check, { id: VOUCHER_CHECK, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -99,6 +104,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(feedbackFeature());
   bot.use(surveysFeature());
   bot.use(campaignsFeature());
+  bot.use(vouchersFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

@@ -81,7 +81,10 @@ export async function staffView(deps: ClubDeps, member: Member, speech: Speech) 
         { text: t('till.spend_points'), callback_data: `till:s:${member.id}` },
         { text: t('till.use_credit'), callback_data: `till:c:${member.id}` },
       ],
-      [{ text: t('till.reward_code'), callback_data: `till:r:${member.id}` }],
+      [
+        { text: t('till.reward_code'), callback_data: `till:r:${member.id}` },
+        { text: t('till.voucher'), callback_data: `till:v:${member.id}` },
+      ],
     ],
   };
   return { html: html + voucherLine, keyboard };

@@ -111,6 +111,7 @@ export function parseCodeFile(content: string): { codes: string[]; rejected: num
   let rejected = 0;
   for (const [i, row] of rows.entries()) {
     const code = normalizeCode(row[0] ?? '');
+    if (i === 0 && /^(CODES?|VOUCHERS?|COUPONS?|کد.*)$/.test(code)) continue;
     if (/^[A-Z0-9]{4,32}$/.test(code)) codes.push(code);
     else if (i > 0) rejected++;
   }

@@ -180,6 +180,17 @@ export class FakeUser {
     });
   }
 
+  /** The user sends a file (a CSV of codes...): the bot can getFile and download it over HTTP. */
+  async sendDocument(bytes: Buffer, fileName: string, caption?: string) {
+    const fileId = this.api.storeFile(bytes);
+    this.api.pushUpdate({
+      message: this.messageBase({
+        document: { file_id: fileId, file_unique_id: `u-${fileId}`, file_name: fileName, file_size: bytes.length },
+        ...(caption ? { caption } : {}),
+      }),
+    });
+  }
+
   async sendContact(contact: { phone_number: string; user_id?: number; first_name?: string }) {
     this.api.pushUpdate({
       message: this.messageBase({ contact: { first_name: contact.first_name ?? this.init.first_name, ...contact } }),
@@ -307,6 +318,7 @@ export class FakeBotApi {
   private blockedUntil = 0;
   private stopped = false;
   private readonly unsupported: Set<string>;
+  private readonly files = new Map<string, Buffer>();
 
   constructor(opts: FakeBotApiOptions = {}) {
     this.platform = opts.platform ?? 'telegram';
@@ -341,6 +353,13 @@ export class FakeBotApi {
         for (const s of this.sockets) s.destroy();
       }, 50);
     });
+  }
+
+  /** Keeps a user's upload; getFile and /file/bot<token>/<path> serve it back. */
+  storeFile(bytes: Buffer): string {
+    const id = `file-${this.files.size + 1}-${Date.now()}`;
+    this.files.set(id, bytes);
+    return id;
   }
 
   setRateLimit(perSecond: number) {
@@ -382,6 +401,13 @@ export class FakeBotApi {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
+    const download = /^\/file\/bot[^/]+\/documents\/(.+)$/.exec(req.url ?? '');
+    if (download) {
+      const bytes = this.files.get(decodeURIComponent(download[1]!));
+      res.writeHead(bytes ? 200 : 404, { 'content-type': 'application/octet-stream' });
+      res.end(bytes ?? '');
+      return;
+    }
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -512,6 +538,11 @@ export class FakeBotApi {
     if (this.unsupported.has(method)) throw new ApiFailure(404, 'Not Found');
     if (SEND_METHODS.has(method)) this.rateCheck();
     switch (method) {
+      case 'getFile': {
+        const bytes = this.files.get(String(params.file_id));
+        if (!bytes) throw new ApiFailure(400, 'Bad Request: invalid file_id');
+        return { file_id: params.file_id, file_unique_id: `u-${String(params.file_id)}`, file_size: bytes.length, file_path: `documents/${String(params.file_id)}` };
+      }
       case 'getMe':
         return { id: this.botId, is_bot: true, first_name: 'Club', username: this.botUsername, can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false };
       case 'getUpdates':

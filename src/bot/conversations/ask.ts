@@ -71,3 +71,11 @@ export async function managerIdOf(db: Db, ctx: ConversationContext): Promise<num
     .executeTakeFirst();
   return row?.member_id ?? null;
 }
+
+/** Offers inline buttons ([label, value] rows) and waits for a press; returns the value. Typing meanwhile gets a hint. */
+export async function pickButton(conversation: Conversation<Context, ConversationContext>, ctx: ConversationContext, prompt: string, rows: [string, string][][]): Promise<string> {
+  await say(ctx, prompt, { inline_keyboard: rows.map((r) => r.map(([text, data]) => ({ text, callback_data: `cb:${data}` }))) });
+  const press = await conversation.waitForCallbackQuery(/^cb:/, { otherwise: (o) => say(o, ctx.t('till.use_buttons')) });
+  await press.answerCallbackQuery();
+  return press.callbackQuery.data.slice(3);
+}

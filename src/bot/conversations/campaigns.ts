@@ -1,5 +1,7 @@
 import type { Conversation } from '@grammyjs/conversations';
-import { createCampaign, scheduleCampaign, startCampaign, type CampaignButton } from '../../club/campaigns.ts';
+import { sql } from 'kysely';
+import { campaignTextMax, createCampaign, scheduleCampaign, startCampaign, type CampaignButton } from '../../club/campaigns.ts';
+import { renderCampaign } from '../../jobs/broadcast.ts';
 import { countSegment, loadSegment, parseSegment, saveSegment } from '../../club/segments.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
@@ -7,7 +9,7 @@ import { jalaliToIso } from '../../lib/jalali.ts';
 import { zonedMidnight } from '../../lib/zoned.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
-import { askText, attempt, managerIdOf } from './ask.ts';
+import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
 
 export const SEGMENT_BUILD = 'segment_build';
 export const BROADCAST = 'broadcast';
@@ -28,13 +30,6 @@ export function parseJalaliDateTime(text: string, tz: string): Date | null {
 }
 
 export function createCampaignConversations(deps: ClubDeps) {
-  async function pick(conversation: CampaignConversation, ctx: ConversationContext, prompt: string, rows: [string, string][][]) {
-    await say(ctx, prompt, { inline_keyboard: rows.map((r) => r.map(([text, data]) => ({ text, callback_data: `cb:${data}` }))) });
-    const press = await conversation.waitForCallbackQuery(/^cb:/, { otherwise: (o) => say(o, ctx.t('till.use_buttons')) });
-    await press.answerCallbackQuery();
-    return press.callbackQuery.data.slice(3);
-  }
-
   /** A segment in the small typed language, with the live count before saving. */
   async function buildSegment(conversation: CampaignConversation, ctx: ConversationContext) {
     const { t, locale } = ctx;
@@ -50,7 +45,7 @@ export function createCampaignConversations(deps: ClubDeps) {
         await say(ctx, t(counted.key, counted.params));
         continue;
       }
-      const choice = await pick(conversation, ctx, t('campaigns.segment_count', { count: formatNumber(counted.value, locale) }), [
+      const choice = await pickButton(conversation, ctx, t('campaigns.segment_count', { count: formatNumber(counted.value, locale) }), [
         [[t('campaigns.save'), 'save'], [t('campaigns.edit'), 'edit'], [t('till.cancel'), 'cancel']],
       ]);
       if (choice === 'cancel') return say(ctx, t('campaigns.cancelled'), { remove_keyboard: true });
@@ -65,7 +60,7 @@ export function createCampaignConversations(deps: ClubDeps) {
     const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
     if (actor === null) return say(ctx, t('errors.manager_only'));
     const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
-    const segmentChoice = await pick(conversation, ctx, t('campaigns.ask_segment'), [
+    const segmentChoice = await pickButton(conversation, ctx, t('campaigns.ask_segment'), [
       [[t('campaigns.all_members'), 'all']],
       ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]]),
       [[t('till.cancel'), 'cancel']],
@@ -82,7 +77,7 @@ export function createCampaignConversations(deps: ClubDeps) {
       const sizes = update.message?.photo;
       const body = (update.message?.text ?? update.message?.caption ?? '').trim();
       if (sizes?.length && !body) await say(update, t('campaigns.caption_needed'));
-      else if (body.length > (sizes?.length ? 1024 : 4096)) await say(update, t('errors.text_too_long', { max: formatNumber(sizes?.length ? 1024 : 4096, locale) }));
+      else if (body.length > campaignTextMax(Boolean(sizes?.length), false)) await say(update, t('errors.text_too_long', { max: formatNumber(campaignTextMax(Boolean(sizes?.length), false), locale) }));
       else if (body) {
         text = body;
         photo = sizes?.length ? sizes[sizes.length - 1]!.file_id : null;
@@ -91,7 +86,7 @@ export function createCampaignConversations(deps: ClubDeps) {
     }
 
     let button: CampaignButton = null;
-    const buttonChoice = await pick(conversation, ctx, t('campaigns.ask_button'), [[[t('campaigns.no_button'), 'none'], [t('campaigns.link_button'), 'url'], [t('campaigns.card_button'), 'card']]]);
+    const buttonChoice = await pickButton(conversation, ctx, t('campaigns.ask_button'), [[[t('campaigns.no_button'), 'none'], [t('campaigns.link_button'), 'url'], [t('campaigns.card_button'), 'card']]]);
     if (buttonChoice === 'card') button = { kind: 'card' };
     if (buttonChoice === 'url') {
       while (!button) {
@@ -103,18 +98,44 @@ export function createCampaignConversations(deps: ClubDeps) {
       }
     }
 
-    const prepared = await conversation.external(async () => {
-      const campaign = await createCampaign(deps.db, actor, { segmentId, text, photoFileId: photo, button });
-      const recipients = await countSegment(deps.db, await loadSegment(deps.db, segmentId), deps.now());
-      return { id: campaign.id, recipients };
-    });
-    // The preview is the message exactly as members receive it.
-    const markup = button?.kind === 'url' ? { inline_keyboard: [[{ text: button.text, url: button.url }]] } : button ? { inline_keyboard: [[{ text: t('menu.card'), callback_data: 'mycard' }]] } : undefined;
-    await say(ctx, t('campaigns.preview_intro'), { remove_keyboard: true });
-    if (photo) await ctx.replyWithPhoto(photo, { caption: text, ...(markup ? { reply_markup: markup } : {}) });
-    else await ctx.reply(text, { ...(markup ? { reply_markup: markup } : {}), link_preview_options: { is_disabled: true } });
+    const pools = await conversation.external(() =>
+      deps.db
+        .selectFrom('voucher_pools')
+        .select(['id', 'name', 'source', sql<number>`(select count(*) from voucher_codes c where c.pool_id = voucher_pools.id and c.member_id is null and c.redeemed_at is null)`.as('free')])
+        .where('valid_to', '>', deps.now())
+        .orderBy('id', 'desc')
+        .limit(8)
+        .execute(),
+    );
+    let pool: (typeof pools)[number] | null = null;
+    if (pools.length > 0) {
+      const choice = await pickButton(conversation, ctx, t('campaigns.ask_voucher'), [
+        [[t('campaigns.no_voucher'), 'none']],
+        ...pools.map((p): [string, string][] => [[p.name, `v${p.id}`]]),
+      ]);
+      pool = pools.find((p) => `v${p.id}` === choice) ?? null;
+    }
+    if (pool && text.length > campaignTextMax(Boolean(photo), true)) {
+      return say(ctx, t('errors.text_too_long', { max: formatNumber(campaignTextMax(Boolean(photo), true), locale) }));
+    }
 
-    const when = await pick(conversation, ctx, t('campaigns.confirm', { count: formatNumber(prepared.recipients, locale) }), [
+    const prepared = await conversation.external(async () => {
+      const campaign = await createCampaign(deps.db, actor, { segmentId, text, photoFileId: photo, button, voucherPoolId: pool?.id ?? null });
+      const recipients = await countSegment(deps.db, await loadSegment(deps.db, segmentId), deps.now());
+      const sender = await deps.db.selectFrom('members').select('first_name').where('id', '=', actor).executeTakeFirstOrThrow();
+      return { id: campaign.id, recipients, senderName: sender.first_name };
+    });
+    // The preview is the message exactly as members receive it (here with the sender's name and a sample code).
+    const preview = renderCampaign(deps, { text, button, photo_file_id: photo }, { first_name: prepared.senderName, locale, voucher_code: pool ? 'SAMPLE00' : null });
+    const markup = preview.keyboard ? { reply_markup: preview.keyboard } : {};
+    await say(ctx, t('campaigns.preview_intro'), { remove_keyboard: true });
+    if (photo) await ctx.replyWithPhoto(photo, { caption: preview.text, ...markup });
+    else await ctx.reply(preview.text, { ...markup, link_preview_options: { is_disabled: true } });
+    if (pool && pool.source === 'uploaded' && pool.free < prepared.recipients) {
+      await say(ctx, t('campaigns.voucher_short', { free: formatNumber(pool.free, locale), recipients: formatNumber(prepared.recipients, locale) }));
+    }
+
+    const when = await pickButton(conversation, ctx, t('campaigns.confirm', { count: formatNumber(prepared.recipients, locale) }), [
       [[t('campaigns.send_now'), 'now'], [t('campaigns.schedule'), 'later']],
       [[t('till.cancel'), 'cancel']],
     ]);

@@ -7,7 +7,7 @@ import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
-import { askText, managerIdOf } from './ask.ts';
+import { askText, managerIdOf, pickButton } from './ask.ts';
 
 export const SURVEY_BUILD = 'survey_build';
 export const SURVEY_ANSWER = 'survey_answer';
@@ -23,13 +23,6 @@ function bilingual(text: string): [string, string | null] {
 }
 
 export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: ConversationContext['t'], surveyId: number, status: string) => { inline_keyboard: { text: string; callback_data: string }[][] }) {
-  async function pick(conversation: SurveyConversation, ctx: ConversationContext, prompt: string, buttons: [string, string][][]): Promise<string> {
-    await say(ctx, prompt, { inline_keyboard: buttons.map((row) => row.map(([text, data]) => ({ text, callback_data: `sb:${data}` }))) });
-    const press = await conversation.waitForCallbackQuery(/^sb:/, { otherwise: (o) => say(o, ctx.t('till.use_buttons')) });
-    await press.answerCallbackQuery();
-    return press.callbackQuery.data.slice(3);
-  }
-
   async function build(conversation: SurveyConversation, ctx: ConversationContext) {
     const { t, locale } = ctx;
     const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
@@ -43,7 +36,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
       const kinds: [string, string][][] = (Object.keys(KIND_LABELS) as SurveyQuestionKind[]).map((k) => [[t(KIND_LABELS[k]), `k:${k}`]]);
       if (questions.length > 0) kinds.push([[t('surveys.finish_questions'), 'done']]);
       kinds.push([[t('till.cancel'), 'cancel']]);
-      const choice = await pick(conversation, ctx, t('surveys.ask_kind', { n: formatNumber(questions.length + 1, locale) }), kinds);
+      const choice = await pickButton(conversation, ctx, t('surveys.ask_kind', { n: formatNumber(questions.length + 1, locale) }), kinds);
       if (choice === 'cancel') return say(ctx, t('surveys.cancelled'), { remove_keyboard: true });
       if (choice === 'done') break;
       const kind = choice.slice(2) as SurveyQuestionKind;
@@ -64,7 +57,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
           }
         }
       }
-      const optional = (await pick(conversation, ctx, t('surveys.ask_optional'), [[[t('surveys.required'), 'req'], [t('surveys.optional_button'), 'opt']]])) === 'opt';
+      const optional = (await pickButton(conversation, ctx, t('surveys.ask_optional'), [[[t('surveys.required'), 'req'], [t('surveys.optional_button'), 'opt']]])) === 'opt';
       questions.push({ kind, textFa, textEn, options, optional });
       if (questions.length === 20) break;
     }
@@ -78,7 +71,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
       else await say(ctx, t('till.points_invalid'));
     }
 
-    const audienceKind = await pick(conversation, ctx, t('surveys.ask_audience'), [
+    const audienceKind = await pickButton(conversation, ctx, t('surveys.ask_audience'), [
       [[t('surveys.audience_all'), 'all']],
       [[t('surveys.audience_tier'), 'tier']],
       [[t('surveys.audience_joined'), 'joined']],
@@ -87,7 +80,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
     let audience: SurveyAudience = { kind: 'all' };
     if (audienceKind === 'tier') {
       const tiers = await conversation.external(() => deps.db.selectFrom('tiers').select(['code', 'name_fa', 'name_en']).orderBy('rank').execute());
-      const code = await pick(conversation, ctx, t('surveys.ask_tier'), tiers.map((x) => [[locale === 'fa' ? x.name_fa : x.name_en, x.code]]));
+      const code = await pickButton(conversation, ctx, t('surveys.ask_tier'), tiers.map((x) => [[locale === 'fa' ? x.name_fa : x.name_en, x.code]]));
       audience = { kind: 'tier', tier: code };
     } else if (audienceKind === 'joined' || audienceKind === 'bought') {
       let days = 0;

@@ -3,6 +3,7 @@ import { normalizePhone } from '../../lib/phone.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import type { Context } from '../context.ts';
 import { PURCHASE, REWARD_CODE, SPEND } from '../conversations/till.ts';
+import { VOUCHER_CHECK } from '../conversations/vouchers.ts';
 import { staffView } from '../screens.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
@@ -39,7 +40,7 @@ export function tillFeature() {
 
   privateChat.command('code', anyStaff, (ctx) => ctx.conversation.enter(REWARD_CODE));
 
-  composer.callbackQuery(/^till:([pcsr]):(\d+)$/, async (ctx) => {
+  composer.callbackQuery(/^till:([pcsrv]):(\d+)$/, async (ctx) => {
     if (!ctx.role) {
       await ctx.answerCallbackQuery({ text: ctx.t('errors.not_staff'), show_alert: true });
       return;
@@ -50,6 +51,7 @@ export function tillFeature() {
     if (action === 'p') await ctx.conversation.enter(PURCHASE, memberId, false);
     else if (action === 'c') await ctx.conversation.enter(PURCHASE, memberId, true);
     else if (action === 's') await ctx.conversation.enter(SPEND, memberId);
+    else if (action === 'v') await ctx.conversation.enter(VOUCHER_CHECK, memberId);
     else await ctx.conversation.enter(REWARD_CODE);
   });
 
