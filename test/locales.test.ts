@@ -73,6 +73,11 @@ describe('locales', () => {
     for (const k of ['preview', 'publish', 'results', 'close', 'invite', 'invite_reward', 'closed_done', 'not_open', 'already_answered', 'closed', 'thanks', 'thanks_reward']) used.add(`surveys.${k}`);
     for (const c of ['product', 'service', 'staff', 'price', 'other']) used.add(`tickets.category_${c}`);
     for (const k of ['closed_staff', 'already_closed', 'thanks_rating', 'already_rated', 'answered', 'unanswered', 'ask_reply', 'ask_answer']) used.add(`tickets.${k}`);
+    for (const k of ['message', 'gift', 'days']) used.add(`automations.ask_${k}`);
+    for (const k of ['birthday', 'winback', 'nowruz', 'yalda']) used.add(`automations.name_${k}`);
+    for (const k of ['birthday', 'winback', 'nowruz', 'yalda']) used.add(`automations.greeting_${k}`);
+    for (const k of ['birthday', 'winback']) used.add(`automations.edit_days_${k}`);
+    for (const k of ['now_on', 'now_off', 'turn_on', 'turn_off']) used.add(`automations.${k}`);
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);

@@ -18,6 +18,8 @@ import { ticketsFeature } from './features/tickets.ts';
 import { surveyActions, surveysFeature } from './features/surveys.ts';
 import { campaignsFeature } from './features/campaigns.ts';
 import { vouchersFeature } from './features/vouchers.ts';
+import { automationsFeature } from './features/automations.ts';
+import { AUTOMATION_EDIT, AUTOMATION_NEW, createAutomationConversations } from './conversations/automations.ts';
 import { BROADCAST, createCampaignConversations, SEGMENT_BUILD } from './conversations/campaigns.ts';
 import { createVoucherConversations, VOUCHER_CHECK, VOUCHER_POOL_NEW } from './conversations/vouchers.ts';
 import { createSurveyConversations, SURVEY_ANSWER, SURVEY_BUILD } from './conversations/surveys.ts';
@@ -95,6 +97,9 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const vouchers = createVoucherConversations(deps);
   bot.use(createConversation(vouchers.newPool, { id: VOUCHER_POOL_NEW, ...inner }));
   bot.use(createConversation(vouchers.check, { id: VOUCHER_CHECK, ...inner }));
+  const automations = createAutomationConversations(deps);
+  bot.use(createConversation(automations.edit, { id: AUTOMATION_EDIT, ...inner }));
+  bot.use(createConversation(automations.create, { id: AUTOMATION_NEW, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -105,6 +110,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(surveysFeature());
   bot.use(campaignsFeature());
   bot.use(vouchersFeature());
+  bot.use(automationsFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Campaign, CampaignsTable, Locale, OutboxStatus, Platform } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
+import type { Trx } from './ledger.ts';
 import { compileSegment, loadSegment } from './segments.ts';
 import { assignCampaignVouchers } from './vouchers.ts';
 
@@ -13,7 +14,7 @@ export function campaignTextMax(photo: boolean, voucher: boolean) {
 }
 
 export async function createCampaign(
-  db: Db,
+  db: Db | Trx,
   actorMemberId: number,
   input: { segmentId: number | null; text: string; photoFileId: string | null; button: CampaignButton; voucherPoolId?: number | null; automationId?: number | null },
 ): Promise<Campaign> {
@@ -45,9 +46,10 @@ export async function createCampaign(
 /**
  * Starts delivery: one outbox row per recipient, written once (a second start adds nobody). A
  * member with accounts on both messengers gets it on the one they joined with most recently.
+ * `audience` narrows the segment further (an automation's members of the day).
  */
-export async function startCampaign(db: Db, campaignId: number, now: Date): Promise<number | null> {
-  return db.transaction().execute(async (trx) => {
+export async function startCampaign(db: Db | Trx, campaignId: number, now: Date, audience?: RawBuilder<unknown>): Promise<number | null> {
+  const run = async (trx: Trx) => {
     const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', campaignId).forUpdate().executeTakeFirst();
     if (!campaign) throw new ClubError('errors.campaign_not_found');
     // Already started (by another process, or a second tap): null, and nothing is added.
@@ -58,7 +60,7 @@ export async function startCampaign(db: Db, campaignId: number, now: Date): Prom
         insert into campaign_outbox (campaign_id, member_id, platform, chat_id)
         select distinct on (m.id) ${campaignId}, m.id, a.platform, a.chat_id
         from members m join member_accounts a on a.member_id = m.id and not a.blocked
-        where m.marketing_opt_in and ${compileSegment(filter, now)}
+        where m.marketing_opt_in and ${compileSegment(filter, now)} and ${audience ?? sql`true`}
         order by m.id, a.created_at desc
         on conflict do nothing
         returning 1
@@ -67,7 +69,9 @@ export async function startCampaign(db: Db, campaignId: number, now: Date): Prom
     await trx.updateTable('campaigns').set({ status: 'sending', started_at: now }).where('id', '=', campaignId).execute();
     await trx.insertInto('audit_log').values({ actor_member_id: campaign.created_by, action: 'campaign.start', payload: JSON.stringify({ campaign_id: campaignId, recipients: rows[0]!.n, vouchers }) }).execute();
     return rows[0]!.n;
-  });
+  };
+  // Inside a caller's transaction (automations) or in one of its own.
+  return db.isTransaction ? run(db as Trx) : db.transaction().execute(run);
 }
 
 export async function scheduleCampaign(db: Db, campaignId: number, at: Date) {

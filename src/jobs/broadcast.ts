@@ -12,6 +12,7 @@ import {
   type OutboxRow,
   type Progress,
 } from '../club/campaigns.ts';
+import { I18N_TEXT } from '../club/automations.ts';
 import { markAccountBlocked } from '../club/members.ts';
 import { displayCode } from '../club/vouchers.ts';
 import type { Campaign, Platform } from '../db/schema.ts';
@@ -65,7 +66,12 @@ export function renderCampaign(
   member: Pick<OutboxRow, 'first_name' | 'locale' | 'voucher_code'>,
 ): { text: string; keyboard: InlineKeyboardMarkup | null } {
   const t = deps.i18n.getFixedT(member.locale ?? deps.config.defaultLocale);
-  let text = campaign.text.replaceAll('{name}', member.first_name);
+  let text: string;
+  if (campaign.text.startsWith(I18N_TEXT)) {
+    const [key, points] = campaign.text.slice(I18N_TEXT.length).split('|');
+    text = t(key!, { name: member.first_name, points: formatNumber(Number(points ?? 0), member.locale ?? deps.config.defaultLocale) });
+    if (Number(points) > 0) text += `\n${t('automations.gift_line', { points: formatNumber(Number(points), member.locale ?? deps.config.defaultLocale) })}`;
+  } else text = campaign.text.replaceAll('{name}', member.first_name);
   if (member.voucher_code) text += `\n\n${t('vouchers.your_code', { code: displayCode(member.voucher_code) })}`;
   const b = campaign.button;
   const keyboard = !b ? null : b.kind === 'url' ? { inline_keyboard: [[{ text: b.text, url: b.url }]] } : { inline_keyboard: [[{ text: t('menu.card'), callback_data: 'mycard' }]] };

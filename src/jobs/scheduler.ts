@@ -3,6 +3,7 @@ import type { ClubDeps } from '../bot/context.ts';
 import type { Db } from '../db/database.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
+import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
 import { formatNumber } from '../lib/format.ts';
 
@@ -37,6 +38,17 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
         log.error({ err: error }, 'nightly run failed; the next tick resumes it');
       }
     }, { ...options, name: 'nightly' }),
+    // Birthdays, win-backs and occasions from 10:00 (a greeting, not a 3 a.m. buzz). Later ticks
+    // the same day only catch up what an earlier one missed: each member's occasion is recorded once.
+    cron.schedule('0 10-20 * * *', async () => {
+      try {
+        const runs = await runAutomations(deps.db, deps.now(), deps.config.timeZone);
+        if (runs.some((r) => r.campaignId !== null)) await deps.broadcaster.resumeAll();
+        for (const r of runs) if (r.recipients > 0) log.info(r, 'automation sent');
+      } catch (error) {
+        log.error({ err: error }, 'automations failed; the next tick retries');
+      }
+    }, { ...options, name: 'automations' }),
     cron.schedule('* * * * *', async () => {
       try {
         for (const r of await expireRedemptions(deps.db, deps.now())) {
