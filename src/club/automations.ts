@@ -177,11 +177,16 @@ export async function updateAutomation(db: Db, actorMemberId: number, id: number
   return updated;
 }
 
+/** A day every Jalali year has (30 Esfand only comes in leap years, so it is not one). */
+export function isJalaliMonthDay(jm: number, jd: number) {
+  return Number.isInteger(jm) && Number.isInteger(jd) && jm >= 1 && jm <= 12 && jd >= 1 && jd <= (jm <= 6 ? 31 : jm <= 11 ? 30 : 29);
+}
+
 /** A custom occasion on a Jalali month and day ("7/15"), switched on, with its message. */
 export async function addOccasion(db: Db, actorMemberId: number, input: { name: string; jalaliMonth: number; jalaliDay: number; message: string; giftPoints: number }) {
   const { name, jalaliMonth: jm, jalaliDay: jd } = input;
   if (!name.trim() || name.length > 64) throw new ClubError('errors.automation_name');
-  if (!Number.isInteger(jm) || !Number.isInteger(jd) || jm < 1 || jm > 12 || jd < 1 || jd > (jm <= 6 ? 31 : jm <= 11 ? 30 : 29)) throw new ClubError('errors.automation_date');
+  if (!isJalaliMonthDay(jm, jd)) throw new ClubError('errors.automation_date');
   if (!input.message.trim()) throw new ClubError('errors.text_empty');
   const row = await db
     .insertInto('automations')

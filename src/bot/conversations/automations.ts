@@ -1,5 +1,5 @@
 import type { Conversation } from '@grammyjs/conversations';
-import { addOccasion, updateAutomation } from '../../club/automations.ts';
+import { addOccasion, isJalaliMonthDay, updateAutomation } from '../../club/automations.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
@@ -62,7 +62,7 @@ export function createAutomationConversations(deps: ClubDeps) {
       const raw = await askText(conversation, ctx, prompt, opts);
       if (raw === null) return;
       const m = /^(\d{1,2})\s*[/\-.]\s*(\d{1,2})$/.exec(toLatinDigits(raw).trim());
-      if (m) date = [Number(m[1]), Number(m[2])];
+      if (m && isJalaliMonthDay(Number(m[1]), Number(m[2]))) date = [Number(m[1]), Number(m[2])];
     }
     const message = await askText(conversation, ctx, t('automations.ask_message'), { ...opts, max: 3000 });
     if (message === null) return;

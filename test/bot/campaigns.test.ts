@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningClub } from '../../src/club.ts';
+import { joinClub } from '../../src/club/members.ts';
+import { displayCode } from '../../src/club/vouchers.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
+import { startTestClub } from '../support/club.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
+import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText, inlineButtons, plain } from '../support/messages.ts';
+
+describe(`campaigns, vouchers and automations in the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let database: DatabaseHandle;
+  let api: FakeBotApi;
+  let club: RunningClub;
+  let owner: FakeUser;
+  const members: { user: FakeUser; id: number }[] = [];
+
+  beforeAll(async () => {
+    database = await testDatabase();
+    api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_campaign_bot' });
+    await api.start();
+    club = await startTestClub({ api, database });
+    owner = api.user({ id: 7900000001, first_name: 'Owner', language_code: 'en' });
+    const policy = { signupBonusPoints: 0, pointsValidityDays: 365, ownerPhones: ['+989129990001'], now: new Date() };
+    const o = await joinClub(database.db, { platform: 'telegram', userId: owner.id, chatId: owner.id }, { phone: '+989129990001', firstName: 'Owner', locale: 'en' }, policy);
+    await database.db.updateTable('members').set({ marketing_opt_in: false }).where('id', '=', o.member.id).execute();
+    for (const [i, name] of ['Ava', 'Bita', 'Cyrus'].entries()) {
+      const user = api.user({ id: 7900000010 + i, first_name: name, language_code: 'en' });
+      const { member } = await joinClub(
+        database.db,
+        { platform: 'telegram', userId: user.id, chatId: user.id },
+        { phone: `+98912999001${i}`, firstName: name, locale: 'en', gender: name === 'Cyrus' ? 'male' : 'female' },
+        policy,
+      );
+      members.push({ user, id: member.id });
+    }
+  });
+  afterAll(async () => {
+    await club?.stop();
+    await api?.stop();
+    await database?.close();
+  });
+
+  it('a segment with a live count; a pool from an uploaded file; a broadcast with a code each, previewed, sent and reported', async () => {
+    await owner.send('/segments add');
+    await owner.waitFor(hasText(/A name for the segment/));
+    await owner.send('Women');
+    await owner.waitFor(hasText(/Who is in it/));
+    await owner.send('gender=dragon');
+    await owner.waitFor(hasText(/gender=dragon/));
+    await owner.send('gender=female');
+    await owner.waitFor(hasText(/2 members match/));
+    await owner.press('💾 Save');
+    await owner.waitFor(hasText(/Segment “Women” saved \(2 members\)/));
+
+    await owner.send('/vouchers');
+    await owner.waitFor(hasText(/Voucher pools[\s\S]*No pools yet/));
+    await owner.press('➕ New pool');
+    await owner.waitFor(hasText(/A name for it/));
+    await owner.send('Yalda');
+    await owner.waitFor(hasText(/The discount/));
+    await owner.send('twenty');
+    await owner.waitFor(hasText(/That is not a discount/));
+    await owner.send('20%');
+    await owner.waitFor(hasText(/Valid until when/));
+    await owner.tapReply('30');
+    await owner.waitFor(hasText(/How many codes from this pool/));
+    await owner.tapReply('1');
+    await owner.waitFor(hasText(/Who is it for/));
+    await owner.press('👥 All members');
+    await owner.waitFor(hasText(/make them here, or upload/));
+    await owner.press('📄 Upload a file');
+    await owner.waitFor(hasText(/Send the CSV or TXT file/));
+    await owner.sendDocument(Buffer.from('code\nYLD-0001\nYLD-0002\nYLD-0002\nYLD-0003\n!!\n'), 'codes.csv');
+    await owner.waitFor(hasText(/Pool Yalda is ready with 3 codes \(2 skipped/));
+
+    await owner.send('/broadcast');
+    await owner.waitFor(hasText(/Who receives this message/));
+    await owner.press('Women');
+    await owner.waitFor(hasText(/Send the message/));
+    await owner.send('Hello {name}, Yalda sale!');
+    await owner.waitFor(hasText(/Add a button/));
+    await owner.press('💳 Show my card');
+    await owner.waitFor(hasText(/Attach a voucher pool/));
+    await owner.press('Yalda');
+    const preview = await owner.waitFor(hasText(/Hello Owner, Yalda sale!/));
+    expect(plain(preview)).toContain('SAMP-LE00');
+    expect(inlineButtons(preview).map((b) => b.text)).toEqual(['💳 My card']);
+    await owner.waitFor(hasText(/Send it to 2 members/));
+    const inboxes = members.slice(0, 2).map((m) => m.user.waitFor(hasText(/Yalda sale/)));
+    const done = owner.waitFor(hasText(/Campaign #\d+ is done\.[\s\S]*Sent: 2/), 15_000);
+    await owner.press('🚀 Send now');
+    const received = await Promise.all(inboxes);
+    await done;
+
+    const codes = await database.db.selectFrom('voucher_codes').select(['code', 'member_id']).where('member_id', 'is not', null).orderBy('member_id').execute();
+    expect(codes.map((c) => c.member_id)).toEqual([members[0]!.id, members[1]!.id]);
+    for (const [i, message] of received.entries()) {
+      expect(plain(message)).toContain(`Hello ${members[i]!.user.init.first_name}, Yalda sale!`);
+      expect(plain(message)).toContain(displayCode(codes[i]!.code));
+    }
+    // Cyrus is not in the segment.
+    expect(members[2]!.user.messages.some((m) => /Yalda sale/.test(plain(m)))).toBe(false);
+
+    // The button under the campaign opens the member's card.
+    const card = members[0]!.user.waitFor((m) => Boolean(m.photo));
+    await members[0]!.user.press('💳 My card', { messageId: received[0]!.message_id });
+    await card;
+
+    await owner.send('/campaigns');
+    await owner.waitFor(hasText(/Recent campaigns[\s\S]*done: sent 2, blocked 0, failed 0/));
+  });
+
+  it('the cashier checks, redeems and undoes a code; a used or unknown code is refused with the reason', async () => {
+    const code = (await database.db.selectFrom('voucher_codes').select('code').where('member_id', '=', members[0]!.id).executeTakeFirstOrThrow()).code;
+    await owner.send(`/voucher ${code.toLowerCase()}`);
+    const card = await owner.waitFor(hasText(/Voucher .*[\s\S]*Discount: 20%[\s\S]*For: Ava/));
+    expect(inlineButtons(card).map((b) => b.text)).toEqual(['✅ Redeem', '✖️ Cancel']);
+    await owner.press('✅ Redeem');
+    await owner.waitFor(hasText(/redeemed\. Apply 20% off the bill/));
+    await owner.press('↩️ Undo');
+    await owner.waitFor(hasText(/is usable again/));
+
+    // From the staff view of the member on screen: Bita cannot use Ava's code.
+    await owner.send(`/member ${members[1]!.id}`);
+    await owner.waitFor(hasText(/Bita/));
+    await owner.press('🎟 Voucher');
+    await owner.waitFor(hasText(/Type the voucher code/));
+    await owner.send(code);
+    await owner.waitFor(hasText(/belongs to another member/));
+
+    await owner.send(`/voucher ${code}`);
+    await owner.waitFor(hasText(/Redeem it now/));
+    await owner.press('✅ Redeem');
+    await owner.waitFor(hasText(/redeemed/));
+    await owner.send(`/voucher ${code}`);
+    await owner.waitFor(hasText(/already been used/));
+    await owner.send('/voucher NOPE-NOPE');
+    await owner.waitFor(hasText(/No such voucher code/));
+    const redeemed = await database.db.selectFrom('voucher_codes').select('redeemed_member_id').where('code', '=', code).executeTakeFirstOrThrow();
+    expect(redeemed.redeemed_member_id).toBe(members[0]!.id);
+  });
+
+  it('automations: listed, switched on, edited, with a preview of today', async () => {
+    await owner.send('/automations');
+    await owner.waitFor(hasText(/Automations[\s\S]*⏸ 🎂 Birthday[\s\S]*⏸ 🍉 Yalda/));
+    await owner.press('⏸ 🎂 Birthday');
+    await owner.waitFor(hasText(/Today it would reach 0 member/));
+    await owner.press('▶️ Switch on');
+    await owner.waitFor(hasText(/✅ 🎂 Birthday/));
+    await owner.press('🎁 Gift');
+    await owner.waitFor(hasText(/Gift points with it/));
+    await owner.send('many');
+    await owner.waitFor(hasText(/whole number from 0/));
+    await owner.send('75');
+    await owner.waitFor(hasText(/Saved: 75/));
+    const row = await database.db.selectFrom('automations').select(['enabled', 'gift_points']).where('name', '=', 'birthday').executeTakeFirstOrThrow();
+    expect(row).toEqual({ enabled: true, gift_points: 75 });
+
+    await owner.send('/automations');
+    await owner.waitFor(hasText(/gift 75 points/));
+    await owner.press('➕ New occasion');
+    await owner.waitFor(hasText(/Its name/));
+    await owner.send('Anniversary');
+    await owner.waitFor(hasText(/Jalali month and day/));
+    await owner.send('13/1');
+    await owner.waitFor(hasText(/not a Jalali month and day/));
+    await owner.send('۷/۱۵');
+    await owner.waitFor(hasText(/The message members receive/));
+    await owner.send('Ten years together, {name}!');
+    await owner.waitFor(hasText(/Gift points with it/));
+    await owner.tapReply('0');
+    await owner.waitFor(hasText(/Occasion Anniversary is on/));
+    const added = await database.db.selectFrom('automations').selectAll().where('name', '=', 'Anniversary').executeTakeFirstOrThrow();
+    expect(added).toMatchObject({ kind: 'occasion', enabled: true, jalali_month: 7, jalali_day: 15, gift_points: 0 });
+  });
+
+  it('members and cashiers cannot reach the managers’ screens', async () => {
+    const ava = members[0]!.user;
+    for (const command of ['/broadcast', '/segments', '/vouchers', '/automations', '/voucher ABCD']) {
+      await ava.send(command);
+      await ava.waitFor(hasText(/staff|کارکنان/i));
+    }
+    await ava.pressData('au:t:1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await database.db.selectFrom('automations').select('enabled').where('id', '=', 1).executeTakeFirstOrThrow()).enabled).toBe(true);
+  });
+});
