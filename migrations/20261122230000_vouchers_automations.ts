@@ -42,6 +42,18 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('campaigns').addColumn('automation_id', 'integer').execute();
   await db.schema.alterTable('campaign_outbox').addColumn('voucher_code', 'text').execute();
 
+  // One process at a time sends each platform's campaigns: the configured rate, the 429 pause and
+  // one message a second per chat then hold across processes. The holder renews its lease while
+  // it sends; a process that dies lets it expire, and the next holder declares the rows the dead
+  // one had in flight lost (never sent twice).
+  await db.schema
+    .createTable('dispatch_leases')
+    .addColumn('platform', 'text', (c) => c.primaryKey())
+    .addColumn('holder', 'text', (c) => c.notNull())
+    .addColumn('until', 'timestamptz', (c) => c.notNull())
+    .addColumn('paused_until', 'timestamptz')
+    .execute();
+
   await db.schema
     .createTable('automations')
     .addColumn('id', 'serial', (c) => c.primaryKey())
@@ -87,6 +99,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('automation_deliveries').ifExists().execute();
   await db.schema.dropTable('automations').ifExists().execute();
+  await db.schema.dropTable('dispatch_leases').ifExists().execute();
   await db.schema.alterTable('campaign_outbox').dropColumn('voucher_code').execute();
   await db.schema.alterTable('campaigns').dropColumn('automation_id').execute();
   await db.schema.alterTable('campaigns').dropColumn('voucher_pool_id').execute();

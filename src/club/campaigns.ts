@@ -132,13 +132,68 @@ export async function markOutbox(db: Db, row: OutboxRow, status: OutboxStatus, n
     .execute();
 }
 
+/** Claimed rows that were not sent (a stop, a lost lease) go back to the queue. */
+export async function unclaimOutbox(db: Db, rows: OutboxRow[]) {
+  for (const row of rows) {
+    await db
+      .updateTable('campaign_outbox')
+      .set({ status: 'pending', claimed_at: null })
+      .where('campaign_id', '=', row.campaign_id)
+      .where('platform', '=', row.platform)
+      .where('chat_id', '=', row.chat_id)
+      .where('status', 'in', ['sending', 'lost'])
+      .execute();
+  }
+}
+
 /**
- * After a crash: rows claimed but never confirmed may or may not have been delivered. They are
+ * Rows a dead sender had claimed but never confirmed may or may not have been delivered. They are
  * marked lost, not sent again: a missed offer is better than the same offer twice.
  */
-export async function markLostRows(db: Db, claimedBefore: Date): Promise<number> {
-  const lost = await db.updateTable('campaign_outbox').set({ status: 'lost' }).where('status', '=', 'sending').where('claimed_at', '<', claimedBefore).returning('chat_id').execute();
+async function markLostRows(trx: Trx, platform: Platform): Promise<number> {
+  const lost = await trx.updateTable('campaign_outbox').set({ status: 'lost' }).where('status', '=', 'sending').where('platform', '=', platform).returning('chat_id').execute();
   return lost.length;
+}
+
+export interface DispatchLease {
+  held: boolean;
+  /** A 429 pause any holder must keep (Telegram asked the bot, not the process). */
+  pausedUntil: Date | null;
+  /** Rows left in flight by the previous holder, now marked lost. */
+  lost: number;
+}
+
+/**
+ * Takes or renews the right to send one platform's campaigns. Only one process holds it at a time
+ * (a live holder renews it every batch); when it is taken from a holder that stopped renewing, or
+ * for the first time, rows still marked in flight belonged to a process that died and are lost.
+ */
+export async function acquireDispatchLease(db: Db, platform: Platform, holder: string, ttlMs: number): Promise<DispatchLease> {
+  return db.transaction().execute(async (trx) => {
+    const current = await trx.selectFrom('dispatch_leases').selectAll().where('platform', '=', platform).forUpdate().executeTakeFirst();
+    const until = sql<Date>`now() + ${`${ttlMs} milliseconds`}::interval`;
+    const taken = current
+      ? await trx
+          .updateTable('dispatch_leases')
+          .set({ holder, until })
+          .where('platform', '=', platform)
+          .where((eb) => eb.or([eb('holder', '=', holder), eb('until', '<', sql<Date>`now()`)]))
+          .returning('paused_until')
+          .executeTakeFirst()
+      : await trx.insertInto('dispatch_leases').values({ platform, holder, until, paused_until: null }).onConflict((oc) => oc.doNothing()).returning('paused_until').executeTakeFirst();
+    if (!taken) return { held: false, pausedUntil: current?.paused_until ?? null, lost: 0 };
+    const lost = current?.holder === holder ? 0 : await markLostRows(trx, platform);
+    return { held: true, pausedUntil: taken.paused_until, lost };
+  });
+}
+
+export async function pauseDispatch(db: Db, platform: Platform, until: Date) {
+  await db.updateTable('dispatch_leases').set({ paused_until: until }).where('platform', '=', platform).execute();
+}
+
+/** On a clean stop: the next process may send at once. */
+export async function releaseDispatchLease(db: Db, platform: Platform, holder: string) {
+  await db.deleteFrom('dispatch_leases').where('platform', '=', platform).where('holder', '=', holder).execute();
 }
 
 export type Progress = Record<OutboxStatus, number> & { total: number };

@@ -401,6 +401,13 @@ export interface VoucherCodesTable {
   redeemed_branch_id: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
+export interface DispatchLeasesTable {
+  platform: Platform;
+  holder: string;
+  until: Date;
+  paused_until: Date | null;
+}
+
 export type AutomationKind = 'birthday' | 'winback' | 'occasion';
 export interface AutomationsTable {
   id: Generated<number>;
@@ -460,6 +467,7 @@ export interface Database {
   campaign_outbox: CampaignOutboxTable;
   voucher_pools: VoucherPoolsTable;
   voucher_codes: VoucherCodesTable;
+  dispatch_leases: DispatchLeasesTable;
   automations: AutomationsTable;
   automation_deliveries: AutomationDeliveriesTable;
 }

@@ -1,14 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { GrammyError, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { ClubDeps } from '../bot/context.ts';
 import { adapterFor } from '../bot/platform.ts';
 import {
+  acquireDispatchLease,
   campaignProgress,
   claimOutbox,
   finishCampaignIfDone,
-  markLostRows,
   markOutbox,
+  pauseDispatch,
+  releaseDispatchLease,
   startDueCampaigns,
+  unclaimOutbox,
   type OutboxRow,
   type Progress,
 } from '../club/campaigns.ts';
@@ -17,9 +21,6 @@ import { markAccountBlocked } from '../club/members.ts';
 import { displayCode } from '../club/vouchers.ts';
 import type { Campaign, Platform } from '../db/schema.ts';
 import { formatNumber } from '../lib/format.ts';
-
-/** A claimed row unconfirmed for this long belongs to a process that died. */
-const LOST_AFTER_MS = 2 * 60_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -81,15 +82,22 @@ export function renderCampaign(
 /** At most this many requests in flight per platform (a slow Bot API must not slow the pace). */
 const IN_FLIGHT = 32;
 
+/** How long a dispatch lease lasts without renewal: the wait before another process takes over from a dead one. */
+export const LEASE_MS = 15_000;
+
 /**
  * Sends campaigns from the outbox at the configured rate per platform. A 429 pauses the platform
  * for retry_after (the row goes back to the queue); a 403 marks the account blocked and skips it
  * from then on; a 400 records the error on the row. Rows are claimed before sending and confirmed
- * after, so after kill -9 nothing is sent twice (see markLostRows).
+ * after; one process at a time holds each platform's lease (see acquireDispatchLease), and rows a
+ * dead holder left in flight are marked lost, so after kill -9 nothing is sent twice.
  */
 export class BroadcastDispatcher {
   private readonly running = new Map<number, Promise<void>>();
   private readonly lanes = new Map<Platform, Lane>();
+  /** Local deadline (ms) before which the lease is surely still ours, per platform. */
+  private readonly leaseUntil = new Map<Platform, number>();
+  private readonly holder = randomUUID();
   private stopped = false;
 
   constructor(
@@ -108,11 +116,9 @@ export class BroadcastDispatcher {
     this.running.set(campaignId, run);
   }
 
-  /** On start and every minute: rows lost in a crash, scheduled campaigns due, campaigns to resume. */
+  /** On start and every minute: scheduled campaigns due, and campaigns to resume. */
   async resumeAll() {
-    const now = this.deps.now();
-    await markLostRows(this.deps.db, new Date(now.getTime() - LOST_AFTER_MS));
-    await startDueCampaigns(this.deps.db, now);
+    await startDueCampaigns(this.deps.db, this.deps.now());
     const sending = await this.deps.db.selectFrom('campaigns').select('id').where('status', '=', 'sending').execute();
     for (const c of sending) this.kick(c.id);
   }
@@ -120,11 +126,25 @@ export class BroadcastDispatcher {
   async stop() {
     this.stopped = true;
     await Promise.all(this.running.values());
+    for (const platform of this.leaseUntil.keys()) await releaseDispatchLease(this.deps.db, platform, this.holder);
   }
 
   /** Waits for a campaign's run in this process (tests and benchmarks). */
   async settled(campaignId: number) {
     await this.running.get(campaignId);
+  }
+
+  /** Takes or renews this platform's lease; false while another live process holds it. */
+  private async hold(platform: Platform): Promise<boolean> {
+    const lease = await acquireDispatchLease(this.deps.db, platform, this.holder, LEASE_MS);
+    if (lease.pausedUntil) this.lanes.get(platform)!.pause(lease.pausedUntil.getTime() - Date.now());
+    if (!lease.held) {
+      this.leaseUntil.delete(platform);
+      return false;
+    }
+    if (lease.lost > 0) this.deps.logger.warn({ platform, lost: lease.lost }, 'rows in flight when the previous sender stopped are marked lost');
+    this.leaseUntil.set(platform, Date.now() + LEASE_MS - 3000);
+    return true;
   }
 
   private async run(campaignId: number): Promise<void> {
@@ -139,8 +159,7 @@ export class BroadcastDispatcher {
         await this.report({ ...campaign, status: 'done' }, await campaignProgress(db, campaignId));
         return;
       }
-      // Rows another process still has in flight: wait for them, or for them to be declared lost.
-      await markLostRows(db, new Date(this.deps.now().getTime() - LOST_AFTER_MS));
+      // Another process holds a platform, or has rows in flight: wait, and take over if it stops.
       await sleep(500);
     }
   }
@@ -152,22 +171,26 @@ export class BroadcastDispatcher {
     while (!this.stopped) {
       const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
       if (!campaign || campaign.status !== 'sending') return;
+      if (!(await this.hold(platform))) return;
       // About a second's worth at a time: a pause or cancel takes effect within a second.
       const rows = await claimOutbox(db, campaignId, platform, Math.min(500, Math.ceil(lane.rate)), this.deps.now());
       if (rows.length === 0) return;
       const inFlight = new Set<Promise<void>>();
-      for (const row of rows) {
-        if (this.stopped) {
-          // Not sent: back to the queue for the next start.
-          await markOutbox(db, row, 'pending', this.deps.now());
-          continue;
-        }
+      for (const [i, row] of rows.entries()) {
         await lane.slot(row.chat_id);
+        // Stopping, or the lease ran out (a long 429 pause) and another process took it: not sent, back to the queue.
+        const mine = !this.stopped && ((this.leaseUntil.get(platform) ?? 0) > Date.now() || (await this.hold(platform)));
+        if (!mine) {
+          await unclaimOutbox(db, rows.slice(i));
+          break;
+        }
         const sending = this.deliver(api, campaign, row).then(async (retryAfter) => {
           if (retryAfter === null) return;
-          // Too many requests: the row goes back to the queue and the platform waits as asked.
+          // Too many requests: the row goes back to the queue and the platform waits as asked,
+          // in this process and in any that takes over.
           lane.pause(retryAfter * 1000);
-          await markOutbox(db, row, 'pending', this.deps.now());
+          await pauseDispatch(db, platform, new Date(Date.now() + retryAfter * 1000));
+          await unclaimOutbox(db, [row]);
         });
         inFlight.add(sending);
         void sending.finally(() => inFlight.delete(sending));

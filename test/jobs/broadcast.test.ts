@@ -120,12 +120,16 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
   it('after a crash, rows in flight are marked lost and never sent; the rest go out once', async () => {
     const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'After the crash', photoFileId: null, button: null });
     await startCampaign(database.db, campaign.id, new Date());
-    // A process claimed a batch ten minutes ago and died before confirming it.
-    const inFlight = await claimOutbox(database.db, campaign.id, 'telegram', 4, new Date(Date.now() - 10 * 60_000));
+    // Another process held Telegram's lease, claimed a batch and was killed before confirming it.
+    await database.db.deleteFrom('dispatch_leases').execute();
+    await database.db.insertInto('dispatch_leases').values({ platform: 'telegram', holder: 'killed-process', until: new Date(Date.now() + 1500), paused_until: null }).execute();
+    const inFlight = await claimOutbox(database.db, campaign.id, 'telegram', 4, new Date());
     expect(inFlight).toHaveLength(4);
 
-    // The restarted club resumes the campaign by itself.
+    // The restarted club resumes the campaign by itself once the dead process's lease runs out.
     await club.deps.broadcaster.resumeAll();
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await campaignProgress(database.db, campaign.id)).sent).toBe(0);
     await club.deps.broadcaster.settled(campaign.id);
 
     const progress = await campaignProgress(database.db, campaign.id);
