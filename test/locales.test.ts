@@ -77,7 +77,7 @@ describe('locales', () => {
     for (const k of ['birthday', 'winback', 'nowruz', 'yalda']) used.add(`automations.name_${k}`);
     for (const k of ['birthday', 'winback', 'nowruz', 'yalda']) used.add(`automations.greeting_${k}`);
     for (const k of ['birthday', 'winback']) used.add(`automations.edit_days_${k}`);
-    for (const k of ['now_on', 'now_off', 'turn_on', 'turn_off']) used.add(`automations.${k}`);
+    for (const k of ['now_on', 'now_off', 'turn_on', 'turn_off', 'pick_segment', 'pick_voucher']) used.add(`automations.${k}`);
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);

@@ -147,15 +147,25 @@ describe(`campaigns, vouchers and automations in the bot (${usingPostgres() ? 'P
     await owner.press('⏸ 🎂 Birthday');
     await owner.waitFor(hasText(/Today it would reach 0 member/));
     await owner.press('▶️ Switch on');
-    await owner.waitFor(hasText(/✅ 🎂 Birthday/));
+    await owner.waitFor(hasText(/✅ 🎂 Birthday[\s\S]*For: 👥 All members · voucher: No voucher/));
+    await owner.press('👥 Who');
+    await owner.waitFor(hasText(/Who should receive it/));
+    await owner.press('Women');
+    await owner.waitFor(hasText(/For: Women/));
+    await owner.press('🎟 Voucher');
+    await owner.waitFor(hasText(/Attach a voucher pool/));
+    await owner.press('Yalda');
+    await owner.waitFor(hasText(/For: Women · voucher: Yalda/));
     await owner.press('🎁 Gift');
     await owner.waitFor(hasText(/Gift points with it/));
     await owner.send('many');
     await owner.waitFor(hasText(/whole number from 0/));
     await owner.send('75');
     await owner.waitFor(hasText(/Saved: 75/));
-    const row = await database.db.selectFrom('automations').select(['enabled', 'gift_points']).where('name', '=', 'birthday').executeTakeFirstOrThrow();
-    expect(row).toEqual({ enabled: true, gift_points: 75 });
+    const row = await database.db.selectFrom('automations').select(['enabled', 'gift_points', 'segment_id', 'voucher_pool_id']).where('name', '=', 'birthday').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ enabled: true, gift_points: 75 });
+    expect(row.segment_id).not.toBeNull();
+    expect(row.voucher_pool_id).not.toBeNull();
 
     await owner.send('/automations');
     await owner.waitFor(hasText(/gift 75 points/));

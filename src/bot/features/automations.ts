@@ -47,8 +47,11 @@ async function listScreen(ctx: Context) {
 async function detailScreen(ctx: Context, a: Automation) {
   const now = ctx.deps.now();
   const preview = await previewAutomation(ctx.deps.db, a, { today: todayIso(now, ctx.deps.config.timeZone), now, timeZone: ctx.deps.config.timeZone });
+  const segment = a.segment_id === null ? null : await ctx.deps.db.selectFrom('segments').select('name').where('id', '=', a.segment_id).executeTakeFirst();
+  const pool = a.voucher_pool_id === null ? null : await ctx.deps.db.selectFrom('voucher_pools').select('name').where('id', '=', a.voucher_pool_id).executeTakeFirst();
   const html = [
     summary(ctx, a),
+    ctx.t('automations.audience', { segment: segment?.name ?? ctx.t('campaigns.all_members'), voucher: pool?.name ?? ctx.t('campaigns.no_voucher') }),
     '',
     ctx.t('automations.message_is', { message: a.message ?? ctx.t(greetingKey(a), { name: ctx.member?.first_name ?? '', points: formatNumber(a.gift_points, ctx.locale) }) }),
     '',
@@ -62,6 +65,10 @@ async function detailScreen(ctx: Context, a: Automation) {
         { text: ctx.t('automations.edit_gift'), callback_data: `au:e:${a.id}:gift` },
       ],
       ...(a.kind === 'occasion' ? [] : [[{ text: ctx.t(`automations.edit_days_${a.kind}`), callback_data: `au:e:${a.id}:days` }]]),
+      [
+        { text: ctx.t('automations.edit_segment'), callback_data: `au:p:${a.id}:segment` },
+        { text: ctx.t('automations.edit_voucher'), callback_data: `au:p:${a.id}:voucher` },
+      ],
       [{ text: ctx.t('automations.back'), callback_data: 'au:l' }],
     ],
   };
@@ -104,6 +111,33 @@ export function automationsFeature() {
   managerPress.callbackQuery(/^au:e:(\d+):(message|gift|days)$/, async (ctx) => {
     await ctx.answerCallbackQuery();
     await ctx.conversation.enter(AUTOMATION_EDIT, Number(ctx.match[1]), ctx.match[2] as AutomationField);
+  });
+
+  // Who it is for, and which voucher pool gives each recipient a code: chosen from buttons.
+  managerPress.callbackQuery(/^au:p:(\d+):(segment|voucher)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    const [, id, what] = ctx.match;
+    const options =
+      what === 'segment'
+        ? await ctx.deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute()
+        : await ctx.deps.db.selectFrom('voucher_pools').select(['id', 'name']).where('valid_to', '>', ctx.deps.now()).orderBy('id', 'desc').limit(10).execute();
+    const none = what === 'segment' ? ctx.t('campaigns.all_members') : ctx.t('campaigns.no_voucher');
+    await showScreen(ctx, ctx.t(what === 'segment' ? 'automations.pick_segment' : 'automations.pick_voucher'), {
+      inline_keyboard: [
+        [{ text: none, callback_data: `au:set:${id}:${what === 'segment' ? 's' : 'v'}:0` }],
+        ...options.map((o) => [{ text: o.name, callback_data: `au:set:${id}:${what === 'segment' ? 's' : 'v'}:${o.id}` }]),
+        [{ text: ctx.t('automations.back'), callback_data: `au:s:${id}` }],
+      ],
+    });
+  });
+
+  managerPress.callbackQuery(/^au:set:(\d+):([sv]):(\d+)$/, async (ctx) => {
+    const [, id, what, value] = ctx.match;
+    const chosen = Number(value) || null;
+    const a = await updateAutomation(ctx.deps.db, ctx.member!.id, Number(id), what === 's' ? { segment_id: chosen } : { voucher_pool_id: chosen });
+    await ctx.answerCallbackQuery({ text: ctx.t('automations.updated') });
+    const screen = await detailScreen(ctx, a);
+    await showScreen(ctx, screen.html, screen.keyboard);
   });
 
   managerPress.callbackQuery('au:new', async (ctx) => {
