@@ -44,19 +44,22 @@ export class Lane {
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
   }
 
-  /** Waits for this chat's turn; the slot is taken when it resolves. */
-  async slot(chatId: number): Promise<void> {
+  /** Waits for this chat's turn and takes it (true), or gives up when `stopping` says so (false). */
+  async slot(chatId: number, stopping: () => boolean = () => false): Promise<boolean> {
     for (;;) {
       const now = Date.now();
       const ready = Math.max(this.next, this.pausedUntil, (this.lastByChat.get(chatId) ?? -Infinity) + 1000);
       if (ready <= now) break;
-      await sleep(ready - now);
+      if (stopping()) return false;
+      // A long 429 pause is slept in short steps, so a stop does not wait for it.
+      await sleep(Math.min(ready - now, 250));
     }
     const now = Date.now();
     // Late by less than a slot (timers run late): keep the schedule; idle longer: start afresh.
     this.next = (this.next > now - this.interval ? this.next : now) + this.interval;
     this.lastByChat.set(chatId, now);
     if (this.lastByChat.size > 10_000) for (const [chat, at] of this.lastByChat) if (at < now - 1000) this.lastByChat.delete(chat);
+    return true;
   }
 }
 
@@ -177,9 +180,9 @@ export class BroadcastDispatcher {
       if (rows.length === 0) return;
       const inFlight = new Set<Promise<void>>();
       for (const [i, row] of rows.entries()) {
-        await lane.slot(row.chat_id);
+        const turn = await lane.slot(row.chat_id, () => this.stopped);
         // Stopping, or the lease ran out (a long 429 pause) and another process took it: not sent, back to the queue.
-        const mine = !this.stopped && ((this.leaseUntil.get(platform) ?? 0) > Date.now() || (await this.hold(platform)));
+        const mine = turn && !this.stopped && ((this.leaseUntil.get(platform) ?? 0) > Date.now() || (await this.hold(platform)));
         if (!mine) {
           await unclaimOutbox(db, rows.slice(i));
           break;

@@ -201,5 +201,14 @@ describe('the pace of one bot token', () => {
     expect(done).toHaveLength(3);
     await vi.advanceTimersByTimeAsync(200);
     expect(done).toEqual(['a', 'b', 'c', 'd']);
+
+    // A stop during a long pause does not wait for the pause to end.
+    lane.pause(60_000);
+    let stopping = false;
+    const gaveUp = lane.slot(4, () => stopping);
+    await vi.advanceTimersByTimeAsync(1000);
+    stopping = true;
+    await vi.advanceTimersByTimeAsync(300);
+    await expect(gaveUp).resolves.toBe(false);
   });
 });
