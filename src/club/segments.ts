@@ -37,36 +37,65 @@ function between(expr: RawBuilder<unknown>, c: { min?: number | undefined; max?:
   return parts.length ? sql.join(parts, sql` and `) : sql`true`;
 }
 
+// Day counts turn into instants so that indexed timestamp columns can be compared directly:
+// (now - t) / 1 day >= n  <=>  t <= now - n days. Clamped to ~5,000 years either way (timestamptz's
+// range), which every real joined or purchase time is well inside.
+const DAY_MS = 86_400_000;
+const MAX_DAYS = 2_000_000;
+
 function compileCondition(c: SegmentCondition, now: Date): RawBuilder<unknown> {
-  const days = (column: RawBuilder<unknown>) => sql`(extract(epoch from (${now}::timestamptz - ${column})) / 86400)`;
+  const ago = (n: number) => new Date(now.getTime() - Math.max(-MAX_DAYS, Math.min(MAX_DAYS, n)) * DAY_MS);
+  const daysSince = (column: RawBuilder<unknown>, r: { min?: number | undefined; max?: number | undefined }) => {
+    const parts = [];
+    if (r.min !== undefined) parts.push(sql`${column} <= ${ago(r.min)}::timestamptz`);
+    if (r.max !== undefined) parts.push(sql`${column} >= ${ago(r.max)}::timestamptz`);
+    return parts.length ? sql`(${sql.join(parts, sql` and `)})` : sql`true`;
+  };
   switch (c.field) {
     case 'tier':
       return sql`m.tier_id in (select id from tiers where code in (${sql.join(c.in)}))`;
     case 'points':
       return between(sql`m.points_balance`, c);
     case 'joined_days':
-      return between(days(sql`m.joined_at`), c);
+      return daysSince(sql`m.joined_at`, c);
+    // The purchase figures are cached on members from purchases with status 'recorded'
+    // (migrations/20261122235000_member_stats.ts); a member who never bought has no last_purchase_at.
     case 'last_purchase_days':
-      return between(days(sql`(select max(p.created_at) from purchases p where p.member_id = m.id and p.status = 'recorded')`), c);
+      return daysSince(sql`m.last_purchase_at`, c);
     case 'purchases':
-      return between(sql`(select count(*) from purchases p where p.member_id = m.id and p.status = 'recorded')`, c);
+      return between(sql`m.purchase_count`, c);
     case 'spend':
-      return between(sql`(select coalesce(sum(p.amount_rials), 0) from purchases p where p.member_id = m.id and p.status = 'recorded')`, c);
+      return between(sql`m.spend_rials`, c);
     case 'birthday_month': {
-      const from = JALALI_MONTH_STARTS[c.month - 1]!;
-      const to = JALALI_MONTH_STARTS[c.month % 12]!;
-      const md = sql`to_char(m.birth_date, 'MMDD')`;
+      // Month * 100 + day of the birth date (321 = 21 March), worked out once per member and
+      // without a time zone (to_char did both twice and took ~0.25 s more over a million members).
+      const from = Number(JALALI_MONTH_STARTS[c.month - 1]!);
+      const to = Number(JALALI_MONTH_STARTS[c.month % 12]!);
+      const md = sql`(date_part('month', m.birth_date::timestamp) * 100 + date_part('day', m.birth_date::timestamp))::int`;
       // Dey runs from December into January: the span wraps around the year.
-      return from < to ? sql`(${md} >= ${from} and ${md} < ${to})` : sql`(${md} >= ${from} or ${md} < ${to})`;
+      return from < to ? sql`(int4range(${from}, ${to}) @> ${md})` : sql`(not int4range(${to}, ${from}) @> ${md})`;
     }
     case 'gender':
       return sql`m.gender = ${c.value}`;
-    case 'age':
-      return between(sql`extract(year from age(${now}::timestamptz, m.birth_date::timestamptz))`, c);
+    case 'age': {
+      // Whole years as age() counts them: age >= n exactly when born on or before today n years ago
+      // (29 February falls back to the 28th, as age() does). The dates are computed once per query
+      // (sub-selects) rather than per member. A birth date after today (bad data) takes age() itself.
+      const today = sql`(select ${now}::timestamptz::date)`;
+      const bornBy = (years: number) => sql`(select (${now}::timestamptz::date - make_interval(years => ${Math.max(-5000, Math.min(5000, years))}))::date)`;
+      const parts = [];
+      if (c.min !== undefined) parts.push(sql`m.birth_date <= ${bornBy(c.min)}`);
+      if (c.max !== undefined) parts.push(sql`m.birth_date > ${bornBy(c.max + 1)}`);
+      if (!parts.length) return sql`true`;
+      return sql`(case when m.birth_date <= ${today} then ${sql.join(parts, sql` and `)}
+        else ${between(sql`extract(year from age(${now}::timestamptz, m.birth_date::timestamptz))`, c)} end)`;
+    }
     case 'platform':
-      return sql`exists (select 1 from member_accounts a2 where a2.member_id = m.id and a2.platform = ${c.value})`;
+      // Platforms of the member's accounts, blocked or not (cached on members).
+      return sql`${c.value} = any(m.platforms)`;
     case 'referrals':
-      return between(sql`(select count(*) from members r where r.referred_by = m.id)`, c);
+      // Members whose referred_by is this member (cached on members).
+      return between(sql`m.referral_count`, c);
     case 'join_link':
       return sql`m.join_link_id = (select id from join_links where slug = ${c.slug})`;
   }
@@ -81,11 +110,19 @@ export function compileSegment(filter: SegmentFilter, now: Date): RawBuilder<unk
 
 /** Members a campaign would reach: the filter, offers not turned off, and a reachable account. */
 export async function countSegment(db: Db, filter: SegmentFilter, now: Date): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
-    select count(*) as n from members m
-    where m.marketing_opt_in and ${compileSegment(filter, now)}
-      and exists (select 1 from member_accounts a where a.member_id = m.id and not a.blocked)`.execute(db);
-  return rows[0]!.n;
+  // m.reachable caches "has an account that has not blocked the bot" (kept by triggers).
+  const count = async (q: Db) => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*) as n from members m
+      where m.marketing_opt_in and m.reachable and ${compileSegment(filter, now)}`.execute(q);
+    return rows[0]!.n;
+  };
+  if (db.isTransaction) return count(db);
+  // JIT compiling takes longer than the scan it would speed up (~0.4 s at a million members).
+  return db.transaction().execute(async (trx) => {
+    await sql`set local jit = off`.execute(trx);
+    return count(trx);
+  });
 }
 
 /**

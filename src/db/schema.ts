@@ -59,6 +59,15 @@ export interface MembersTable {
   interests: ColumnType<string[], string | undefined, string>;
   heard_from: ColumnType<string | null, string | null | undefined, string | null>;
   profile_completed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Kept by triggers (migrations/20261122235000_member_stats.ts): over purchases with status 'recorded'. */
+  purchase_count: Generated<number>;
+  spend_rials: Generated<number>;
+  last_purchase_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Kept by triggers: an account has not blocked the bot; the platforms of the member's accounts. */
+  reachable: Generated<boolean>;
+  platforms: ColumnType<Platform[], never, never>;
+  /** Kept by triggers: members whose referred_by is this member. */
+  referral_count: Generated<number>;
 }
 
 export interface MemberAccountsTable {
