@@ -155,6 +155,12 @@ async function markLostRows(trx: Trx, platform: Platform): Promise<number> {
   return lost.length;
 }
 
+/** Rows of one campaign claimed by this holder but no longer being sent by anyone. */
+export async function markOrphansLost(db: Db, campaignId: number, platform: Platform): Promise<number> {
+  const lost = await db.updateTable('campaign_outbox').set({ status: 'lost', error: 'orphaned' }).where('campaign_id', '=', campaignId).where('platform', '=', platform).where('status', '=', 'sending').returning('chat_id').execute();
+  return lost.length;
+}
+
 export interface DispatchLease {
   held: boolean;
   /** A 429 pause any holder must keep (Telegram asked the bot, not the process). */

@@ -8,6 +8,7 @@ import {
   campaignProgress,
   claimOutbox,
   finishCampaignIfDone,
+  markOrphansLost,
   markOutbox,
   pauseDispatch,
   releaseDispatchLease,
@@ -162,6 +163,9 @@ export class BroadcastDispatcher {
         await this.report({ ...campaign, status: 'done' }, await campaignProgress(db, campaignId));
         return;
       }
+      // Nothing of this campaign is in flight here now: rows still claimed on a platform this
+      // process holds were orphaned by a failure and are lost (never sent twice).
+      for (const [platform, until] of this.leaseUntil) if (until > Date.now()) await markOrphansLost(db, campaignId, platform);
       // Another process holds a platform, or has rows in flight: wait, and take over if it stops.
       await sleep(500);
     }
@@ -187,14 +191,20 @@ export class BroadcastDispatcher {
           await unclaimOutbox(db, rows.slice(i));
           break;
         }
-        const sending = this.deliver(api, campaign, row).then(async (retryAfter) => {
-          if (retryAfter === null) return;
-          // Too many requests: the row goes back to the queue and the platform waits as asked,
-          // in this process and in any that takes over.
-          lane.pause(retryAfter * 1000);
-          await pauseDispatch(db, platform, new Date(Date.now() + retryAfter * 1000));
-          await unclaimOutbox(db, [row]);
-        });
+        const sending = this.deliver(api, campaign, row)
+          .then(async (retryAfter) => {
+            if (retryAfter === null) return;
+            // Too many requests: the row goes back to the queue and the platform waits as asked,
+            // in this process and in any that takes over.
+            lane.pause(retryAfter * 1000);
+            await pauseDispatch(db, platform, new Date(Date.now() + retryAfter * 1000));
+            await unclaimOutbox(db, [row]);
+          })
+          .catch(async (error: unknown) => {
+            // The database failed around the send (the message may be out): never send it again.
+            this.deps.logger.error({ err: error, campaignId, chatId: row.chat_id }, 'campaign row failed; marked lost');
+            await markOutbox(db, row, 'lost', this.deps.now(), String((error as Error).message ?? error)).catch(() => undefined);
+          });
         inFlight.add(sending);
         void sending.finally(() => inFlight.delete(sending));
         if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
