@@ -41,6 +41,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Set by automations: the campaign that delivers one automation's messages for one day.
   await db.schema.alterTable('campaigns').addColumn('automation_id', 'integer').execute();
   await db.schema.alterTable('campaign_outbox').addColumn('voucher_code', 'text').execute();
+  // Claims take pending rows in member order: with member_id in the index they come off it in
+  // order instead of sorting every pending row of a big campaign for each batch.
+  await sql`drop index campaign_outbox_pending_idx`.execute(db);
+  await sql`create index campaign_outbox_pending_idx on campaign_outbox (campaign_id, platform, member_id) where status = 'pending'`.execute(db);
 
   // One process at a time sends each platform's campaigns: the configured rate, the 429 pause and
   // one message a second per chat then hold across processes. The holder renews its lease while
@@ -100,6 +104,8 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('automation_deliveries').ifExists().execute();
   await db.schema.dropTable('automations').ifExists().execute();
   await db.schema.dropTable('dispatch_leases').ifExists().execute();
+  await sql`drop index campaign_outbox_pending_idx`.execute(db);
+  await sql`create index campaign_outbox_pending_idx on campaign_outbox (campaign_id, platform) where status = 'pending'`.execute(db);
   await db.schema.alterTable('campaign_outbox').dropColumn('voucher_code').execute();
   await db.schema.alterTable('campaigns').dropColumn('automation_id').execute();
   await db.schema.alterTable('campaigns').dropColumn('voucher_pool_id').execute();

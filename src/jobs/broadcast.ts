@@ -30,12 +30,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `rate` messages a second (a timer that fires late is caught up, an idle lane earns no burst),
  * a pause for everyone after a 429, and never two messages within a second to one chat.
  */
+/** Requests reach the server a few milliseconds apart from when they left: keep this much clear. */
+const WINDOW_MARGIN_MS = 15;
+
 export class Lane {
   private next = 0;
   private pausedUntil = 0;
   private readonly lastByChat = new Map<number, number>();
+  /** The times of the last `perSecond` sends (a ring): no rolling second may hold more. */
+  private readonly recent: number[] = [];
+  private head = 0;
+  private readonly perSecond: number;
 
-  constructor(readonly rate: number) {}
+  constructor(readonly rate: number) {
+    this.perSecond = Math.max(1, Math.floor(rate));
+  }
 
   get interval() {
     return 1000 / this.rate;
@@ -49,8 +58,12 @@ export class Lane {
   async slot(chatId: number, stopping: () => boolean = () => false): Promise<boolean> {
     for (;;) {
       const now = Date.now();
-      const ready = Math.max(this.next, this.pausedUntil, (this.lastByChat.get(chatId) ?? -Infinity) + 1000);
-      if (ready <= now) break;
+      // Catching up after a late timer must not put rate + 1 sends into any second as the server
+      // counts them: the oldest of the last `rate` sends must be a second (and a little) old.
+      const windowFree = this.recent.length < this.perSecond ? 0 : this.recent[this.head]! + 1000 + WINDOW_MARGIN_MS;
+      const ready = Math.max(this.next, this.pausedUntil, windowFree, (this.lastByChat.get(chatId) ?? -Infinity) + 1000);
+      // Timers cannot wait less than a millisecond: a slot due within one is taken now.
+      if (ready - now < 1) break;
       if (stopping()) return false;
       // A long 429 pause is slept in short steps, so a stop does not wait for it.
       await sleep(Math.min(ready - now, 250));
@@ -59,6 +72,11 @@ export class Lane {
     // Late by less than a slot (timers run late): keep the schedule; idle longer: start afresh.
     this.next = (this.next > now - this.interval ? this.next : now) + this.interval;
     this.lastByChat.set(chatId, now);
+    if (this.recent.length < this.perSecond) this.recent.push(now);
+    else {
+      this.recent[this.head] = now;
+      this.head = (this.head + 1) % this.perSecond;
+    }
     if (this.lastByChat.size > 10_000) for (const [chat, at] of this.lastByChat) if (at < now - 1000) this.lastByChat.delete(chat);
     return true;
   }

@@ -211,4 +211,24 @@ describe('the pace of one bot token', () => {
     await vi.advanceTimersByTimeAsync(300);
     await expect(gaveUp).resolves.toBe(false);
   });
+
+  it('never puts more than `rate` sends into any rolling second, even catching up after late timers', async () => {
+    vi.useFakeTimers();
+    const lane = new Lane(10);
+    const times: number[] = [];
+    const run = (async () => {
+      for (let i = 0; i < 60; i++) {
+        await lane.slot(1000 + i);
+        times.push(Date.now());
+        // Now and then the process is busy for a while (a late timer, a slow query).
+        if (i % 7 === 3) await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    await vi.advanceTimersByTimeAsync(20_000);
+    await run;
+    expect(times).toHaveLength(60);
+    for (const t of times) expect(times.filter((u) => u > t - 1000 && u <= t).length).toBeLessThanOrEqual(10);
+    // And it still catches up: 60 sends with 2 s of stalls take well under the 8 s that waiting out every stall would.
+    expect(times.at(-1)! - times[0]!).toBeLessThan(7500);
+  });
 });
