@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOCALES_DIR } from '../src/bot/i18n.ts';
+import { createI18n, LOCALES_DIR } from '../src/bot/i18n.ts';
 
 type Tree = { [key: string]: string | Tree };
 const load = (lng: string) => JSON.parse(readFileSync(path.join(LOCALES_DIR, `${lng}.json`), 'utf8')) as Tree;
@@ -96,5 +96,11 @@ describe('locales', () => {
       // A bare "<" (or "&" outside an entity) makes Telegram refuse the whole message.
       expect(value, key).not.toMatch(/<(?![a-z/])|&(?!(lt|gt|amp|quot);)/);
     }
+  });
+
+  it('numbers a domain error carries are written in the reader\'s digits', async () => {
+    const i18n = await createI18n();
+    expect(i18n.getFixedT('fa')('errors.voucher_limit_reached', { limit: 3 })).toContain('۳ کد');
+    expect(i18n.getFixedT('en')('errors.voucher_limit_reached', { limit: 1200 })).toContain('1,200 code');
   });
 });
