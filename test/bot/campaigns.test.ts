@@ -82,11 +82,14 @@ describe(`campaigns, vouchers and automations in the bot (${usingPostgres() ? 'P
     await owner.waitFor(hasText(/Add a button/));
     await owner.press('💳 Show my card');
     await owner.waitFor(hasText(/Attach a voucher pool/));
+    // The preview and the confirmation come one after the other: wait for both before pressing.
+    const preview$ = owner.waitFor(hasText(/Hello Owner, Yalda sale!/));
+    const confirm = owner.waitFor(hasText(/Send it to 2 members/));
     await owner.press('Yalda');
-    const preview = await owner.waitFor(hasText(/Hello Owner, Yalda sale!/));
+    const preview = await preview$;
     expect(plain(preview)).toContain('SAMP-LE00');
     expect(inlineButtons(preview).map((b) => b.text)).toEqual(['💳 My card']);
-    await owner.waitFor(hasText(/Send it to 2 members/));
+    await confirm;
     const inboxes = members.slice(0, 2).map((m) => m.user.waitFor(hasText(/Yalda sale/)));
     const done = owner.waitFor(hasText(/Campaign #\d+ is done\.[\s\S]*Sent: 2/), 15_000);
     await owner.press('🚀 Send now');

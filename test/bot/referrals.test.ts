@@ -62,8 +62,11 @@ describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
   it('shows the member their link as text, QR and a share button, and a text to forward', async () => {
     await inviter.send('/menu');
     const home = await inviter.waitFor((m) => buttons(m).some((b) => b.text === '👥 Invite friends'));
+    // Both waiters before the press: the text to forward follows the card at once.
+    const card$ = inviter.waitFor((m) => m.photo === true);
+    const forward = inviter.waitFor(hasText(/Reza invites you to our customer club/));
     await inviter.press('👥 Invite friends', { messageId: home.message_id });
-    const card = await inviter.waitFor((m) => m.photo === true);
+    const card = await card$;
     link = decodeQr(card.photoBytes!);
     const code = (await database.db.selectFrom('members').select('referral_code').where('id', '=', inviterId).executeTakeFirstOrThrow()).referral_code;
     expect(link).toBe(`https://t.me/bashgah_ref_bot?start=r_${code}`);
@@ -72,7 +75,7 @@ describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
     expect(plain(card)).toMatch(/10% off their first purchase/);
     const share = buttons(card).find((b) => b.url)?.url;
     expect(share).toMatch(/^https:\/\/t\.me\/share\/url\?url=https%3A%2F%2Ft\.me%2Fbashgah_ref_bot%3Fstart%3Dr_/);
-    await inviter.waitFor(hasText(/Reza invites you to our customer club/));
+    await forward;
   });
 
   it('a friend joins with the link, gets the welcome voucher, and their first qualifying purchase rewards the inviter', async () => {
