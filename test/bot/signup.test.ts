@@ -73,12 +73,15 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await user.waitFor(hasText(/جنسیت/));
     await user.send('maybe');
     await user.waitFor(hasText(/یکی از دکمه‌ها/));
+    // The welcome and the home screen come back to back: wait for both before tapping.
+    const done$ = user.waitFor(hasText(/خوش آمدید! شمارهٔ عضویت/));
+    const home$ = user.waitFor((m) => inlineButtons(m).includes('⭐ امتیازهای من'));
     await user.tapReply('زن');
 
-    const done = await user.waitFor(hasText(/خوش آمدید! شمارهٔ عضویت/));
+    const done = await done$;
     expect(plain(done)).toContain('۵۰ امتیاز');
     expect(done.reply_markup?.remove_keyboard).toBe(true);
-    const home = await user.waitFor((m) => inlineButtons(m).includes('⭐ امتیازهای من'));
+    const home = await home$;
     expect(plain(home)).toMatch(/امتیاز: ۵۰/);
     expect(plain(home)).not.toMatch(ASCII_DIGIT);
 
@@ -195,9 +198,10 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
       .executeTakeFirstOrThrow();
     const user = api.user({ id: 7100000020, first_name: 'Bahar T', language_code: 'fa', phone: '989120000020' });
     await startSignup(user);
+    const linked = user.waitFor(hasText(/now linked to your club membership/));
+    const home = user.waitFor((m) => inlineButtons(m).includes('⭐ My points'));
     await user.shareContact();
-    await user.waitFor(hasText(/now linked to your club membership/));
-    await user.waitFor((m) => inlineButtons(m).includes('⭐ My points'));
+    await Promise.all([linked, home]);
     const accounts = await database.db.selectFrom('member_accounts').select(['platform', 'member_id']).where('user_id', '=', 7100000020).execute();
     expect(accounts).toEqual([{ platform: 'telegram', member_id: existing.id }]);
     const bonus = await database.db.selectFrom('ledger_entries').select('id').where('member_id', '=', existing.id).execute();
