@@ -15,16 +15,20 @@ export function usingPostgres() {
 }
 
 export async function testDatabase(): Promise<DatabaseHandle> {
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  // Named after the run (test/support/global-setup.ts drops the run's schemas at the end).
+  const schema = `t_${process.env.BASHGAH_TEST_RUN ?? 'x'}_${randomBytes(6).toString('hex')}`;
   const handle = process.env.DATABASE_URL
     ? await createDatabase({ databaseUrl: process.env.DATABASE_URL, schema, poolSize: 20 })
     : await createDatabase({ pglite: await (shared.__bashgahPGlite ??= openPGlite('memory://')), schema });
   await migrateToLatest(handle);
+  // On PostgreSQL the schema stays until the run ends (global-setup.ts drops it then): dropping it
+  // while other workers migrate races with their catalog scans. A worker's PGlite is its own, so
+  // there the schema is dropped at once, to keep the worker's memory down.
+  if (process.env.DATABASE_URL) return handle;
   const close = handle.close;
   return {
     ...handle,
     async close() {
-      // Drop the schema so repeated runs against a real server leave nothing behind.
       await handle.db.schema.dropSchema(schema).ifExists().cascade().execute().catch(() => undefined);
       await close();
     },
