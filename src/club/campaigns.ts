@@ -125,7 +125,7 @@ export async function claimOutbox(db: Db, campaignId: number, platform: Platform
 export async function markOutbox(db: Db, row: OutboxRow, status: OutboxStatus, now: Date, error: string | null = null) {
   await db
     .updateTable('campaign_outbox')
-    .set({ status, error, sent_at: status === 'sent' ? now : null, ...(status === 'pending' ? { claimed_at: null } : {}) })
+    .set({ status, error, sent_at: status === 'sent' ? now : null })
     .where('campaign_id', '=', row.campaign_id)
     .where('platform', '=', row.platform)
     .where('chat_id', '=', row.chat_id)
@@ -147,18 +147,14 @@ export async function unclaimOutbox(db: Db, rows: OutboxRow[]) {
 }
 
 /**
- * Rows a dead sender had claimed but never confirmed may or may not have been delivered. They are
- * marked lost, not sent again: a missed offer is better than the same offer twice.
+ * Rows claimed but never confirmed, by a sender that died (a lease taken over: the whole platform)
+ * or by this one after a failure (one campaign): they may or may not have been delivered, so they
+ * are marked lost, not sent again. A missed offer is better than the same offer twice.
  */
-async function markLostRows(trx: Trx, platform: Platform): Promise<number> {
-  const lost = await trx.updateTable('campaign_outbox').set({ status: 'lost' }).where('status', '=', 'sending').where('platform', '=', platform).returning('chat_id').execute();
-  return lost.length;
-}
-
-/** Rows of one campaign claimed by this holder but no longer being sent by anyone. */
-export async function markOrphansLost(db: Db, campaignId: number, platform: Platform): Promise<number> {
-  const lost = await db.updateTable('campaign_outbox').set({ status: 'lost', error: 'orphaned' }).where('campaign_id', '=', campaignId).where('platform', '=', platform).where('status', '=', 'sending').returning('chat_id').execute();
-  return lost.length;
+export async function markLostRows(db: Db | Trx, platform: Platform, campaignId?: number): Promise<number> {
+  let update = db.updateTable('campaign_outbox').set({ status: 'lost' }).where('status', '=', 'sending').where('platform', '=', platform);
+  if (campaignId !== undefined) update = update.where('campaign_id', '=', campaignId);
+  return (await update.returning('chat_id').execute()).length;
 }
 
 export interface DispatchLease {

@@ -8,7 +8,7 @@ import {
   campaignProgress,
   claimOutbox,
   finishCampaignIfDone,
-  markOrphansLost,
+  markLostRows,
   markOutbox,
   pauseDispatch,
   releaseDispatchLease,
@@ -88,12 +88,14 @@ export function renderCampaign(
   campaign: Pick<Campaign, 'text' | 'button' | 'photo_file_id'>,
   member: Pick<OutboxRow, 'first_name' | 'locale' | 'voucher_code'>,
 ): { text: string; keyboard: InlineKeyboardMarkup | null } {
-  const t = deps.i18n.getFixedT(member.locale ?? deps.config.defaultLocale);
+  const locale = member.locale ?? deps.config.defaultLocale;
+  const t = deps.i18n.getFixedT(locale);
   let text: string;
   if (campaign.text.startsWith(I18N_TEXT)) {
-    const [key, points] = campaign.text.slice(I18N_TEXT.length).split('|');
-    text = t(key!, { name: member.first_name, points: formatNumber(Number(points ?? 0), member.locale ?? deps.config.defaultLocale) });
-    if (Number(points) > 0) text += `\n${t('automations.gift_line', { points: formatNumber(Number(points), member.locale ?? deps.config.defaultLocale) })}`;
+    const [key, gift] = campaign.text.slice(I18N_TEXT.length).split('|');
+    const points = Number(gift ?? 0);
+    text = t(key!, { name: member.first_name });
+    if (points > 0) text += `\n${t('automations.gift_line', { points: formatNumber(points, locale) })}`;
   } else text = campaign.text.replaceAll('{name}', member.first_name);
   if (member.voucher_code) text += `\n\n${t('vouchers.your_code', { code: displayCode(member.voucher_code) })}`;
   const b = campaign.button;
@@ -183,7 +185,7 @@ export class BroadcastDispatcher {
       }
       // Nothing of this campaign is in flight here now: rows still claimed on a platform this
       // process holds were orphaned by a failure and are lost (never sent twice).
-      for (const [platform, until] of this.leaseUntil) if (until > Date.now()) await markOrphansLost(db, campaignId, platform);
+      for (const [platform, until] of this.leaseUntil) if (until > Date.now()) await markLostRows(db, platform, campaignId);
       // Another process holds a platform, or has rows in flight: wait, and take over if it stops.
       await sleep(500);
     }

@@ -1,6 +1,7 @@
 import jalaali from 'jalaali-js';
 import type { Locale } from '../db/schema.ts';
 import { toLatinDigits, toPersianDigits } from './digits.ts';
+import { zonedMidnight } from './zoned.ts';
 
 // jalaali-js is CommonJS: Node's ESM loader offers only its default export.
 const { isValidJalaaliDate, toGregorian, toJalaali } = jalaali;
@@ -63,4 +64,18 @@ export function formatJalaliNumeric(iso: string, locale: Locale): string {
   const { jy, jm, jd } = isoToJalali(iso);
   const text = `${jy}/${pad(jm)}/${pad(jd)}`;
   return locale === 'fa' ? toPersianDigits(text) : text;
+}
+
+/**
+ * A Jalali date typed by a manager, "1405/9/10", with an optional time "1405/9/10 18:30" (any
+ * digits, separators / - .), as the instant it names in `tz`: the start of that day without a time.
+ * Null unless it is a real Jalali date (no 31 Mehr, no 30 Esfand in a common year) and time.
+ */
+export function parseJalaliMoment(text: string, tz: string): { at: Date; hasTime: boolean } | null {
+  const m = /^(\d{4})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$/.exec(toLatinDigits(text).trim());
+  if (!m) return null;
+  const [jy, jm, jd] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [hh, mm] = [Number(m[4] ?? 0), Number(m[5] ?? 0)];
+  if (!isValidJalaaliDate(jy, jm, jd) || hh > 23 || mm > 59) return null;
+  return { at: new Date(zonedMidnight(jalaliToIso(jy, jm, jd), tz).getTime() + (hh * 60 + mm) * 60_000), hasTime: m[4] !== undefined };
 }

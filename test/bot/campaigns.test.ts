@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { displayCode } from '../../src/club/vouchers.ts';
@@ -165,8 +165,23 @@ describe(`campaigns, vouchers and automations in the bot (${usingPostgres() ? 'P
     await owner.waitFor(hasText(/whole number from 0/));
     await owner.send('75');
     await owner.waitFor(hasText(/Saved: 75/));
-    const row = await database.db.selectFrom('automations').select(['enabled', 'gift_points', 'segment_id', 'voucher_pool_id']).where('name', '=', 'birthday').executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ enabled: true, gift_points: 75 });
+    await owner.press('📅 Days before');
+    await owner.waitFor(hasText(/How many days/));
+    await owner.send('-3');
+    await owner.waitFor(hasText(/Days must be a whole number/));
+    await owner.send('۳');
+    await owner.waitFor(hasText(/Saved: 3/));
+    await owner.press('✏️ Message');
+    await owner.waitFor(hasText(/The message members receive/));
+    await owner.send('Happy birthday {name}, from all of us!');
+    await owner.waitFor(hasText(/Saved: Happy birthday \{name\}/));
+    expect((await database.db.selectFrom('automations').select(['days', 'message']).where('name', '=', 'birthday').executeTakeFirstOrThrow())).toEqual({ days: 3, message: 'Happy birthday {name}, from all of us!' });
+    await owner.press('✏️ Message');
+    await owner.waitFor(hasText(/The message members receive/));
+    await owner.tapReply('Built-in message');
+    await owner.waitFor(hasText(/Saved: Built-in message/));
+    const row = await database.db.selectFrom('automations').select(['enabled', 'gift_points', 'segment_id', 'voucher_pool_id', 'message']).where('name', '=', 'birthday').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ enabled: true, gift_points: 75, message: null });
     expect(row.segment_id).not.toBeNull();
     expect(row.voucher_pool_id).not.toBeNull();
 
@@ -186,6 +201,82 @@ describe(`campaigns, vouchers and automations in the bot (${usingPostgres() ? 'P
     await owner.waitFor(hasText(/Occasion Anniversary is on/));
     const added = await database.db.selectFrom('automations').selectAll().where('name', '=', 'Anniversary').executeTakeFirstOrThrow();
     expect(added).toMatchObject({ kind: 'occasion', enabled: true, jalali_month: 7, jalali_day: 15, gift_points: 0 });
+  });
+
+  it('a generated pool, a link button, a scheduled campaign refused at impossible times, and cancelled from its controls', async () => {
+    await owner.send('/vouchers add');
+    await owner.waitFor(hasText(/A name for it/));
+    await owner.send('Spring');
+    await owner.waitFor(hasText(/The discount/));
+    await owner.send('۵۰۰٬۰۰۰');
+    await owner.waitFor(hasText(/Valid until when/));
+    await owner.send('1405/7/31');
+    await owner.waitFor(hasText(/not a future date/));
+    await owner.send('1499/1/1');
+    await owner.waitFor(hasText(/How many codes from this pool/));
+    await owner.send('0');
+    await owner.waitFor(hasText(/whole number of at least 1/));
+    await owner.send('2');
+    await owner.waitFor(hasText(/Who is it for/));
+    await owner.press('👥 All members');
+    await owner.waitFor(hasText(/make them here, or upload/));
+    await owner.press('🎲 Generate codes');
+    await owner.waitFor(hasText(/How many codes to make/));
+    await owner.tapReply('100');
+    await owner.waitFor(hasText(/Pool Spring is ready with 100 codes \(0 skipped/));
+    const spring = await database.db.selectFrom('voucher_pools').selectAll().where('name', '=', 'Spring').executeTakeFirstOrThrow();
+    expect(spring).toMatchObject({ discount_kind: 'rials', discount_value: 500_000, per_member_limit: 2, source: 'generated' });
+
+    await owner.send('/broadcast');
+    await owner.waitFor(hasText(/Who receives this message/));
+    await owner.press('👥 All members');
+    await owner.waitFor(hasText(/Send the message/));
+    await owner.send('Spring menu is out');
+    await owner.waitFor(hasText(/Add a button/));
+    await owner.press('🔗 Link');
+    await owner.waitFor(hasText(/Button text and link/));
+    await owner.send('Menu | http://insecure.example');
+    await owner.waitFor(hasText(/Please send “text \| https/));
+    await owner.send('Menu | https://example.com/menu');
+    await owner.waitFor(hasText(/Attach a voucher pool/));
+    const preview$ = owner.waitFor(hasText(/^Spring menu is out$/));
+    const confirm = owner.waitFor(hasText(/Send it to 3 members/));
+    await owner.press('No voucher');
+    expect(inlineButtons(await preview$)).toEqual([{ text: 'Menu', url: 'https://example.com/menu' }]);
+    await confirm;
+    await owner.press('🗓 Schedule');
+    await owner.waitFor(hasText(/When\?/));
+    for (const bad of ['tomorrow', '1405/7/31 10:00', '1400/1/1 10:00']) {
+      await owner.send(bad);
+      await owner.waitFor(hasText(/not a time in the future/));
+    }
+    await owner.send('۱۴۹۹/۱/۱ ۱۰:۰۰');
+    await owner.waitFor(hasText(/Campaign #\d+ will go out at/));
+    const scheduled = await database.db.selectFrom('campaigns').selectAll().where('text', '=', 'Spring menu is out').executeTakeFirstOrThrow();
+    expect(scheduled.status).toBe('scheduled');
+    expect(scheduled.button).toEqual({ kind: 'url', text: 'Menu', url: 'https://example.com/menu' });
+
+    // The campaign controls: a member's press is refused, the owner cancels, a second cancel changes nothing.
+    const ava = members[0]!.user;
+    await ava.send('/help');
+    await ava.next();
+    const answered = ava.callbackAnswers.length;
+    await ava.pressData(`cp:cancel:${scheduled.id}`);
+    await vi.waitFor(() => expect(ava.callbackAnswers.length).toBe(answered + 1));
+    expect(ava.callbackAnswers.at(-1)).toMatchObject({ text: expect.stringMatching(/owner or a manager/), show_alert: true });
+    await owner.send('/campaigns');
+    await owner.waitFor(hasText(/scheduled/));
+    await owner.pressData(`cp:cancel:${scheduled.id}`);
+    await owner.send('/campaigns');
+    await owner.waitFor(hasText(/cancelled: sent 0/));
+    await owner.pressData(`cp:resume:${scheduled.id}`);
+    await owner.send('/campaigns');
+    await owner.waitFor(hasText(/cancelled: sent 0/));
+    expect(owner.callbackAnswers.map((a) => a.text)).toEqual(expect.arrayContaining(['Cancelled.', 'Nothing to change.']));
+    // Cancelled before its time: when the time comes, it does not start.
+    await database.db.updateTable('campaigns').set({ scheduled_at: new Date(Date.now() - 60_000) }).where('id', '=', scheduled.id).execute();
+    await club.deps.broadcaster.resumeAll();
+    expect(await database.db.selectFrom('campaign_outbox').select('chat_id').where('campaign_id', '=', scheduled.id).execute()).toEqual([]);
   });
 
   it('members and cashiers cannot reach the managers’ screens', async () => {

@@ -1,6 +1,6 @@
 import jalaali from 'jalaali-js';
 import { describe, expect, it } from 'vitest';
-import { formatDate, formatJalaliNumeric, isoToJalali, jalaliToIso, parseJalaliBirthday, todayIso } from '../../src/lib/jalali.ts';
+import { formatDate, formatJalaliNumeric, isoToJalali, jalaliToIso, parseJalaliBirthday, parseJalaliMoment, todayIso } from '../../src/lib/jalali.ts';
 
 const today = new Date('2026-11-22T10:00:00Z');
 const tz = 'Asia/Tehran';
@@ -53,5 +53,21 @@ describe('Jalali dates', () => {
     expect(formatDate('1991-08-03', 'en', 'Pacific/Kiritimati')).toBe('3 August 1991');
     expect(formatJalaliNumeric('1991-08-03', 'fa')).toBe('۱۳۷۰/۰۵/۱۲');
     expect(formatJalaliNumeric('1991-08-03', 'en')).toBe('1370/05/12');
+  });
+});
+
+describe('parseJalaliMoment', () => {
+  const TZ = 'Asia/Tehran';
+  it('reads a Jalali date, with or without a time, in the club zone and any digits', () => {
+    expect(parseJalaliMoment('1405/9/10', TZ)).toEqual({ at: new Date('2026-11-30T20:30:00Z'), hasTime: false });
+    expect(parseJalaliMoment('۱۴۰۵/۰۹/۱۰ ۱۸:۳۰', TZ)).toEqual({ at: new Date('2026-12-01T15:00:00Z'), hasTime: true });
+    expect(parseJalaliMoment('1405-9-10 9:05', TZ)?.at).toEqual(new Date('2026-12-01T05:35:00Z'));
+  });
+
+  it('refuses days a month does not have, times that do not exist, and other shapes', () => {
+    for (const bad of ['1405/7/31', '1404/12/30', '1405/13/1', '1405/9/10 24:00', '1405/9/10 18:60', '10/9/1405', '1405/9', 'tomorrow', '']) {
+      expect(parseJalaliMoment(bad, TZ), bad).toBeNull();
+    }
+    expect(parseJalaliMoment('1403/12/30', TZ)).not.toBeNull(); // 1403 is a leap year
   });
 });

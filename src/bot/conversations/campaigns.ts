@@ -3,10 +3,8 @@ import { sql } from 'kysely';
 import { campaignTextMax, createCampaign, scheduleCampaign, startCampaign, type CampaignButton } from '../../club/campaigns.ts';
 import { renderCampaign } from '../../jobs/broadcast.ts';
 import { countSegment, loadSegment, parseSegment, saveSegment } from '../../club/segments.ts';
-import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
-import { jalaliToIso } from '../../lib/jalali.ts';
-import { zonedMidnight } from '../../lib/zoned.ts';
+import { parseJalaliMoment } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
@@ -16,17 +14,10 @@ export const BROADCAST = 'broadcast';
 
 type CampaignConversation = Conversation<Context, ConversationContext>;
 
-/** "1405/9/10 18:30" in the club's zone; null if it is not a real time. */
+/** "1405/9/10 18:30" in the club's zone; null if it is not a real date with a time. */
 export function parseJalaliDateTime(text: string, tz: string): Date | null {
-  const m = /^(\d{4})[/\-.](\d{1,2})[/\-.](\d{1,2})\s+(\d{1,2}):(\d{2})$/.exec(toLatinDigits(text).trim());
-  if (!m) return null;
-  const [jy, jm, jd, hh, mm] = m.slice(1).map(Number) as [number, number, number, number, number];
-  if (jm < 1 || jm > 12 || jd < 1 || jd > 31 || hh > 23 || mm > 59) return null;
-  try {
-    return new Date(zonedMidnight(jalaliToIso(jy, jm, jd), tz).getTime() + (hh * 60 + mm) * 60_000);
-  } catch {
-    return null;
-  }
+  const moment = parseJalaliMoment(text, tz);
+  return moment?.hasTime ? moment.at : null;
 }
 
 export function createCampaignConversations(deps: ClubDeps) {

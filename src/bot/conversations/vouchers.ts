@@ -5,8 +5,7 @@ import { checkVoucher, createPool, displayCode, parseCodeFile, parseDiscount, ty
 import type { Locale, VoucherPool } from '../../db/schema.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
-import { formatDate, jalaliToIso } from '../../lib/jalali.ts';
-import { zonedMidnight } from '../../lib/zoned.ts';
+import { formatDate, parseJalaliMoment } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext, Speech } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
@@ -27,17 +26,10 @@ export function parseValidUntil(text: string, now: Date, tz: string): Date | nul
     const days = Number(latin);
     return days >= 1 && days <= 3650 ? new Date(now.getTime() + days * 86_400_000) : null;
   }
-  const m = /^(\d{4})[/\-.](\d{1,2})[/\-.](\d{1,2})$/.exec(latin);
-  if (!m) return null;
-  const [jy, jm, jd] = m.slice(1).map(Number) as [number, number, number];
-  if (jm < 1 || jm > 12 || jd < 1 || jd > 31) return null;
-  try {
-    const end = zonedMidnight(jalaliToIso(jy, jm, jd), tz);
-    const until = new Date(end.getTime() + 86_400_000);
-    return until > now ? until : null;
-  } catch {
-    return null;
-  }
+  const day = parseJalaliMoment(latin, tz);
+  if (!day || day.hasTime) return null;
+  const until = new Date(day.at.getTime() + 86_400_000);
+  return until > now ? until : null;
 }
 
 export function formatDiscount(pool: Pick<VoucherPool, 'discount_kind' | 'discount_value'>, locale: Locale) {
