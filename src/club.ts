@@ -43,13 +43,15 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   for (const r of migrations.results ?? []) logger.info({ migration: r.migrationName, status: r.status }, 'migration');
 
   const i18n = await createI18n();
+  // The one clock of the club: everything the domain writes is stamped from it (tests move it).
+  const now = options.now ?? (() => new Date());
   const deps: ClubDeps = {
     db: database.db,
     config,
     logger,
     i18n,
-    cardSecret: await cardSecret(database.db),
-    now: options.now ?? (() => new Date()),
+    cardSecret: await cardSecret(database.db, now()),
+    now,
     notifier: new Notifier(database.db, i18n, config.defaultLocale, logger),
     surveyDispatcher: undefined as unknown as SurveyDispatcher,
     broadcaster: undefined as unknown as BroadcastDispatcher,

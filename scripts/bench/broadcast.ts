@@ -86,7 +86,7 @@ async function setup(label: string, members: number, api: FakeBotApi): Promise<S
   for (const a of accounts) api.user({ id: a.chat_id, first_name: `M${a.member_id}` });
   const owner = await db.selectFrom('members').select('id').orderBy('id').executeTakeFirstOrThrow();
   const marker = `Bench ${label} ${randomBytes(3).toString('hex')}`;
-  const campaign = await createCampaign(db, owner.id, { segmentId: null, text: `${marker} {name}: 20% off this week`, photoFileId: null, button: { kind: 'card' } });
+  const campaign = await createCampaign(db, owner.id, { segmentId: null, text: `${marker} {name}: 20% off this week`, photoFileId: null, button: { kind: 'card' } }, new Date());
   const recipients = (await startCampaign(db, campaign.id, new Date())) ?? 0;
   return { handle, schema, api, campaignId: campaign.id, recipients, marker, seedSeconds: (performance.now() - t) / 1000 };
 }

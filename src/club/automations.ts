@@ -8,6 +8,7 @@ import { ClubError } from './errors.ts';
 import { credit, type Trx } from './ledger.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { compileSegment, loadSegment } from './segments.ts';
+import { audit } from './audit.ts';
 
 const { isLeapJalaaliYear } = jalaali;
 
@@ -121,12 +122,12 @@ export async function runAutomation(db: Db, automation: Automation, day: Automat
       button: { kind: 'card' },
       voucherPoolId: automation.voucher_pool_id,
       automationId: automation.id,
-    });
+    }, day.now);
     let fresh: { member_id: number; occasion: string }[] = [];
     for (let i = 0; i < found.length; i += 1000) {
       const inserted = await trx
         .insertInto('automation_deliveries')
-        .values(found.slice(i, i + 1000).map((c) => ({ automation_id: automation.id, member_id: c.memberId, occasion: c.occasion, campaign_id: campaign.id })))
+        .values(found.slice(i, i + 1000).map((c) => ({ automation_id: automation.id, member_id: c.memberId, occasion: c.occasion, campaign_id: campaign.id, created_at: day.now })))
         .onConflict((oc) => oc.doNothing())
         .returning(['member_id', 'occasion'])
         .execute();
@@ -147,6 +148,7 @@ export async function runAutomation(db: Db, automation: Automation, day: Automat
           reason: `automation_${automation.kind}`,
           idempotencyKey: `automation:${automation.id}:${f.occasion}:${f.member_id}`,
           expiresAt: lotExpiry(day.now, settings.validity, day.timeZone),
+          at: day.now,
         });
         if (!duplicate) giftedPoints += automation.gift_points;
       }
@@ -167,13 +169,13 @@ export async function runAutomations(db: Db, now: Date, timeZone: string): Promi
 
 export type AutomationPatch = Partial<Pick<Automation, 'enabled' | 'message' | 'gift_points' | 'days' | 'segment_id' | 'voucher_pool_id'>>;
 
-export async function updateAutomation(db: Db, actorMemberId: number, id: number, patch: AutomationPatch): Promise<Automation> {
+export async function updateAutomation(db: Db, actorMemberId: number, id: number, patch: AutomationPatch, now: Date): Promise<Automation> {
   if (patch.gift_points !== undefined && (!Number.isSafeInteger(patch.gift_points) || patch.gift_points < 0 || patch.gift_points > 1_000_000)) throw new ClubError('errors.automation_gift');
   if (patch.days !== undefined && (!Number.isSafeInteger(patch.days) || patch.days < 0 || patch.days > 3650)) throw new ClubError('errors.automation_days');
   if (patch.message !== undefined && patch.message !== null && (!patch.message.trim() || patch.message.length > 3000)) throw new ClubError('errors.text_empty');
   const updated = await db.updateTable('automations').set(patch).where('id', '=', id).returningAll().executeTakeFirst();
   if (!updated) throw new ClubError('errors.automation_not_found');
-  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'automation.update', payload: JSON.stringify({ id, ...patch }) }).execute();
+  await audit(db, { actor: actorMemberId, action: 'automation.update', payload: { id, ...patch }, at: now });
   return updated;
 }
 
@@ -183,17 +185,17 @@ export function isJalaliMonthDay(jm: number, jd: number) {
 }
 
 /** A custom occasion on a Jalali month and day ("7/15"), switched on, with its message. */
-export async function addOccasion(db: Db, actorMemberId: number, input: { name: string; jalaliMonth: number; jalaliDay: number; message: string; giftPoints: number }) {
+export async function addOccasion(db: Db, actorMemberId: number, input: { name: string; jalaliMonth: number; jalaliDay: number; message: string; giftPoints: number }, now: Date) {
   const { name, jalaliMonth: jm, jalaliDay: jd } = input;
   if (!name.trim() || name.length > 64) throw new ClubError('errors.automation_name');
   if (!isJalaliMonthDay(jm, jd)) throw new ClubError('errors.automation_date');
   if (!input.message.trim()) throw new ClubError('errors.text_empty');
   const row = await db
     .insertInto('automations')
-    .values({ kind: 'occasion', name: name.trim(), enabled: true, message: input.message.trim(), segment_id: null, gift_points: input.giftPoints, voucher_pool_id: null, jalali_month: jm, jalali_day: jd })
+    .values({ kind: 'occasion', name: name.trim(), enabled: true, message: input.message.trim(), segment_id: null, gift_points: input.giftPoints, voucher_pool_id: null, jalali_month: jm, jalali_day: jd, created_at: now })
     .returningAll()
     .executeTakeFirstOrThrow();
-  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'automation.add', payload: JSON.stringify({ id: row.id, name, jm, jd }) }).execute();
+  await audit(db, { actor: actorMemberId, action: 'automation.add', payload: { id: row.id, name, jm, jd }, at: now });
   return row;
 }
 

@@ -5,6 +5,7 @@ import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { compileSegment, loadSegment } from './segments.ts';
 import { assignCampaignVouchers } from './vouchers.ts';
+import { audit } from './audit.ts';
 
 export type CampaignButton = CampaignsTable['button']['__select__'];
 
@@ -17,6 +18,7 @@ export async function createCampaign(
   db: Db | Trx,
   actorMemberId: number,
   input: { segmentId: number | null; text: string; photoFileId: string | null; button: CampaignButton; voucherPoolId?: number | null; automationId?: number | null },
+  now: Date,
 ): Promise<Campaign> {
   const text = input.text.trim();
   if (!text) throw new ClubError('errors.text_empty');
@@ -38,6 +40,7 @@ export async function createCampaign(
       status_message_id: null,
       voucher_pool_id: input.voucherPoolId ?? null,
       automation_id: input.automationId ?? null,
+      created_at: now,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -67,7 +70,7 @@ export async function startCampaign(db: Db | Trx, campaignId: number, now: Date,
       ) select count(*) as n from ins`.execute(trx);
     const vouchers = campaign.voucher_pool_id === null ? 0 : await assignCampaignVouchers(trx, campaignId, campaign.voucher_pool_id, now);
     await trx.updateTable('campaigns').set({ status: 'sending', started_at: now }).where('id', '=', campaignId).execute();
-    await trx.insertInto('audit_log').values({ actor_member_id: campaign.created_by, action: 'campaign.start', payload: JSON.stringify({ campaign_id: campaignId, recipients: rows[0]!.n, vouchers }) }).execute();
+    await audit(trx, { actor: campaign.created_by, action: 'campaign.start', payload: { campaign_id: campaignId, recipients: rows[0]!.n, vouchers }, at: now });
     return rows[0]!.n;
   };
   // Inside a caller's transaction (automations) or in one of its own.

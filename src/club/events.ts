@@ -32,11 +32,12 @@ export async function applyEventRule(db: Db, memberId: number, event: ClubEvent,
         reason: event,
         idempotencyKey,
         expiresAt: lotExpiry(env.now, settings.validity, env.timeZone),
+        at: env.now,
       });
       if (!duplicate) await promoteIfQualified(trx, memberId, env.now, settings.tierWindowDays);
       return { points: duplicate ? 0 : amount, duplicate };
     }
-    const taken = await debit(trx, { memberId, currency: 'points', amount: -amount, kind: 'penalty', reason: event, idempotencyKey, upTo: true });
+    const taken = await debit(trx, { memberId, currency: 'points', amount: -amount, kind: 'penalty', reason: event, idempotencyKey, upTo: true, at: env.now });
     return { points: taken.duplicate ? 0 : -taken.amount, duplicate: taken.duplicate };
   });
 }

@@ -18,6 +18,8 @@ export interface CreditInput {
   branchId?: number | null;
   actorMemberId?: number | null;
   meta?: Record<string, unknown> | null;
+  /** When it happened: the club's clock, never the database's. */
+  at: Date;
 }
 
 export interface CreditResult {
@@ -54,6 +56,7 @@ export async function credit(trx: Trx, input: CreditInput): Promise<CreditResult
       branch_id: input.branchId ?? null,
       actor_member_id: input.actorMemberId ?? null,
       meta: input.meta ? JSON.stringify(input.meta) : null,
+      created_at: input.at,
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returningAll()
@@ -103,6 +106,8 @@ export interface DebitInput {
   upTo?: boolean;
   /** Consume this lot before the others (a void takes back the purchase's own lot first). */
   preferLot?: number;
+  /** When it happened: the club's clock, never the database's. */
+  at: Date;
 }
 
 export interface DebitResult {
@@ -145,6 +150,7 @@ export async function debit(trx: Trx, input: DebitInput): Promise<DebitResult> {
       branch_id: input.branchId ?? null,
       actor_member_id: input.actorMemberId ?? null,
       meta: input.meta ? JSON.stringify(input.meta) : null,
+      created_at: input.at,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -222,6 +228,7 @@ export async function expireLots(db: Db, now: Date, batchSize = 500): Promise<{ 
               branch_id: null,
               actor_member_id: null,
               meta: null,
+              created_at: now,
             })
             .returning('id')
             .executeTakeFirstOrThrow();

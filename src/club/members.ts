@@ -36,7 +36,7 @@ export function newReferralCode(length = 8): string {
   return randomCode(length);
 }
 
-async function linkAccount(trx: Trx, memberId: number, account: AccountRef) {
+async function linkAccount(trx: Trx, memberId: number, account: AccountRef, now: Date) {
   await trx
     .insertInto('member_accounts')
     .values({
@@ -45,6 +45,7 @@ async function linkAccount(trx: Trx, memberId: number, account: AccountRef) {
       member_id: memberId,
       chat_id: account.chatId,
       username: account.username ?? null,
+      created_at: now,
     })
     .onConflict((oc) =>
       oc.columns(['platform', 'user_id']).doUpdateSet({
@@ -103,8 +104,8 @@ export async function joinClub(db: Db, account: AccountRef, profile: SignupProfi
 async function joinClubOnce(trx: Trx, account: AccountRef, profile: SignupProfile, policy: SignupPolicy): Promise<SignupResult> {
   const existing = await trx.selectFrom('members').selectAll().where('phone', '=', profile.phone).forUpdate().executeTakeFirst();
   if (existing) {
-    await linkAccount(trx, existing.id, account);
-    await bootstrapOwner(trx, existing.id, existing.phone, policy.ownerPhones);
+    await linkAccount(trx, existing.id, account, policy.now);
+    await bootstrapOwner(trx, existing.id, existing.phone, policy.ownerPhones, policy.now);
     return { member: existing, created: false, bonus: 0, role: await roleOf(trx, existing.id) };
   }
 
@@ -125,7 +126,7 @@ async function joinClubOnce(trx: Trx, account: AccountRef, profile: SignupProfil
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await linkAccount(trx, inserted.id, account);
+  await linkAccount(trx, inserted.id, account, policy.now);
 
   let bonus = 0;
   if (policy.signupBonusPoints > 0) {
@@ -137,10 +138,11 @@ async function joinClubOnce(trx: Trx, account: AccountRef, profile: SignupProfil
       reason: 'signup_bonus',
       idempotencyKey: `signup:${profile.phone}`,
       expiresAt: new Date(policy.now.getTime() + policy.pointsValidityDays * 86_400_000),
+      at: policy.now,
     });
     if (!duplicate) bonus = policy.signupBonusPoints;
   }
-  await bootstrapOwner(trx, inserted.id, profile.phone, policy.ownerPhones);
+  await bootstrapOwner(trx, inserted.id, profile.phone, policy.ownerPhones, policy.now);
   const member = await trx.selectFrom('members').selectAll().where('id', '=', inserted.id).executeTakeFirstOrThrow();
   return { member, created: true, bonus, role: await roleOf(trx, member.id) };
 }

@@ -3,6 +3,7 @@ import type { Gender, Member } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import { applyEventRule } from './events.ts';
 import type { LoyaltyEnv } from './purchases.ts';
+import { audit } from './audit.ts';
 
 export const PROFILE_FIELDS = ['first_name', 'last_name', 'birth_date', 'gender', 'city', 'email', 'interests', 'heard_from'] as const;
 export type ProfileField = (typeof PROFILE_FIELDS)[number];
@@ -68,7 +69,7 @@ export async function updateProfileField(
   }
   const updated = await db.updateTable('members').set(patch).where('id', '=', memberId).returningAll().executeTakeFirstOrThrow();
   if (options.byManager && field === 'birth_date') {
-    await db.insertInto('audit_log').values({ actor_member_id: null, action: 'profile.birthday_by_manager', payload: JSON.stringify({ member_id: memberId, from: member.birth_date, to: text }) }).execute();
+    await audit(db, { actor: null, action: 'profile.birthday_by_manager', payload: { member_id: memberId, from: member.birth_date, to: text }, at: options.env.now });
   }
   let pointsAwarded = 0;
   if (missingFields(updated).length === 0 && updated.profile_completed_at === null) {

@@ -7,6 +7,7 @@ import { ClubError } from './errors.ts';
 import { credit, debit, lockMember, type Trx } from './ledger.ts';
 import { reverseReferralForPurchase } from './referrals.ts';
 import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
+import { audit } from './audit.ts';
 
 /** The clock, zone and defaults a loyalty operation runs under. */
 export interface LoyaltyEnv {
@@ -171,6 +172,7 @@ export async function voidPurchase(db: Db, purchaseId: number, actorMemberId: nu
         meta: { purchase_id: purchase.id, reason: text },
         upTo: true,
         ...(lot ? { preferLot: lot.id } : {}),
+        at: env.now,
       });
       pointsTaken = taken.amount;
     }
@@ -185,10 +187,11 @@ export async function voidPurchase(db: Db, purchaseId: number, actorMemberId: nu
         expiresAt: null,
         branchId: purchase.branch_id,
         actorMemberId,
+        at: env.now,
       });
     }
     // An inviter rewarded for this purchase gives that reward back too.
-    await reverseReferralForPurchase(trx, purchase.id, actorMemberId);
+    await reverseReferralForPurchase(trx, purchase.id, actorMemberId, env.now);
     const unrecovered = purchase.points_earned - pointsTaken;
     const updated = await trx
       .updateTable('purchases')
@@ -196,10 +199,7 @@ export async function voidPurchase(db: Db, purchaseId: number, actorMemberId: nu
       .where('id', '=', purchase.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('audit_log')
-      .values({ actor_member_id: actorMemberId, action: 'purchase.void', payload: JSON.stringify({ purchase_id: purchase.id, reason: text, points_taken: pointsTaken, unrecovered }) })
-      .execute();
+    await audit(trx, { actor: actorMemberId, action: 'purchase.void', payload: { purchase_id: purchase.id, reason: text, points_taken: pointsTaken, unrecovered }, at: env.now });
     return { purchase: updated, duplicate: false, pointsTaken, unrecovered, creditRefunded: purchase.credit_used };
   });
 }

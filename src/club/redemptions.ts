@@ -55,6 +55,7 @@ export async function decideRedemption(db: Db, redemptionId: number, memberId: n
         idempotencyKey: `redemption:${found.id}`,
         branchId: found.branch_id,
         actorMemberId: found.cashier_member_id,
+        at: now,
       });
     }
     const decided = await trx

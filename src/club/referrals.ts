@@ -10,6 +10,7 @@ import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { promoteIfQualified } from './tiers.ts';
 import { settingsStore } from './settings.ts';
+import { audit } from './audit.ts';
 
 export const REFERRAL_PREFIX = 'r_';
 export const JOIN_LINK_PREFIX = 'j_';
@@ -49,13 +50,13 @@ async function findInviter(db: Db | Trx, code: string) {
  * A link was opened by someone who cannot be referred: recorded with the reason managers see.
  * `refereeId` is the member they already are, if any.
  */
-export async function refuseReferral(db: Db, attempt: ReferralAttempt, reason: RefusalReason, refereeId: number | null): Promise<Referral | null> {
+export async function refuseReferral(db: Db, attempt: ReferralAttempt, reason: RefusalReason, refereeId: number | null, now: Date): Promise<Referral | null> {
   const inviter = await findInviter(db, attempt.code);
   if (!inviter) return null;
   const finalReason: RefusalReason = refereeId === inviter.id ? 'self' : reason;
   return db
     .insertInto('referrals')
-    .values({ inviter_id: inviter.id, referee_id: refereeId, platform: attempt.platform, user_id: attempt.userId, status: 'refused', reason: finalReason })
+    .values({ inviter_id: inviter.id, referee_id: refereeId, platform: attempt.platform, user_id: attempt.userId, status: 'refused', reason: finalReason, created_at: now })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -85,7 +86,7 @@ export async function recordReferral(db: Db, attempt: ReferralAttempt, referee: 
     if (selfReferral) {
       const referral = await trx
         .insertInto('referrals')
-        .values({ inviter_id: inviter.id, referee_id: referee.id, platform: attempt.platform, user_id: attempt.userId, status: 'refused', reason: 'self' })
+        .values({ inviter_id: inviter.id, referee_id: referee.id, platform: attempt.platform, user_id: attempt.userId, status: 'refused', reason: 'self', created_at: env.now })
         .returningAll()
         .executeTakeFirstOrThrow();
       return { referral, inviter, friendVoucher: null, friendPoints: 0, inviterPoints: 0 };
@@ -125,7 +126,7 @@ export async function recordReferral(db: Db, attempt: ReferralAttempt, referee: 
       const expiresAt = new Date(env.now.getTime() + settings.friendVoucherDays * 86_400_000);
       await trx
         .insertInto('member_vouchers')
-        .values({ member_id: referee.id, kind: 'welcome', percent: settings.friendDiscountPercent, expires_at: expiresAt })
+        .values({ member_id: referee.id, kind: 'welcome', percent: settings.friendDiscountPercent, expires_at: expiresAt, created_at: env.now })
         .onConflict((oc) => oc.constraint('member_vouchers_member_kind_key').doNothing())
         .execute();
       friendVoucher = { percent: settings.friendDiscountPercent, expiresAt };
@@ -139,6 +140,7 @@ export async function recordReferral(db: Db, attempt: ReferralAttempt, referee: 
         reason: 'referral_welcome',
         idempotencyKey: `referral-friend:${referral.id}`,
         expiresAt: lotExpiry(env.now, loyalty.validity, env.timeZone),
+        at: env.now,
       });
       if (!duplicate) friendPoints = settings.friendPoints;
     }
@@ -165,6 +167,7 @@ async function rewardInviter(trx: Trx, referral: Referral, purchaseId: number | 
       reason: 'referral',
       idempotencyKey: `referral:${referral.id}`,
       expiresAt: lotExpiry(env.now, loyalty.validity, env.timeZone),
+      at: env.now,
       meta: { referee_id: referral.referee_id, purchase_id: purchaseId },
     });
     if (!duplicate) {
@@ -212,7 +215,7 @@ export async function settleReferralPurchase(db: Db, refereeId: number, purchase
 }
 
 /** A voided purchase that earned an inviter their reward takes it back (as far as points remain). */
-export async function reverseReferralForPurchase(trx: Trx, purchaseId: number, actorMemberId: number): Promise<Referral | null> {
+export async function reverseReferralForPurchase(trx: Trx, purchaseId: number, actorMemberId: number, now: Date): Promise<Referral | null> {
   const referral = await trx.selectFrom('referrals').selectAll().where('qualifying_purchase_id', '=', purchaseId).where('status', '=', 'rewarded').forUpdate().executeTakeFirst();
   if (!referral) return null;
   if (referral.inviter_points > 0) {
@@ -226,9 +229,10 @@ export async function reverseReferralForPurchase(trx: Trx, purchaseId: number, a
       actorMemberId,
       upTo: true,
       meta: { purchase_id: purchaseId },
+      at: now,
     });
   }
-  return trx.updateTable('referrals').set({ status: 'reversed', decided_at: new Date(), decided_by: actorMemberId }).where('id', '=', referral.id).returningAll().executeTakeFirstOrThrow();
+  return trx.updateTable('referrals').set({ status: 'reversed', decided_at: now, decided_by: actorMemberId }).where('id', '=', referral.id).returningAll().executeTakeFirstOrThrow();
 }
 
 /** A manager decides a referral held back by the caps. Approving lets it earn as usual. */
@@ -238,7 +242,7 @@ export async function reviewReferral(db: Db, referralId: number, approve: boolea
     const referral = await trx.selectFrom('referrals').selectAll().where('id', '=', referralId).forUpdate().executeTakeFirst();
     if (!referral) throw new ClubError('errors.referral_not_found');
     if (referral.status !== 'pending_review') return { referral, changed: false, inviterPoints: 0 };
-    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: approve ? 'referral.approve' : 'referral.reject', payload: JSON.stringify({ referral_id: referralId }) }).execute();
+    await audit(trx, { actor: actorMemberId, action: approve ? 'referral.approve' : 'referral.reject', payload: { referral_id: referralId }, at: env.now });
     if (!approve) {
       const rejected = await trx.updateTable('referrals').set({ status: 'rejected', decided_by: actorMemberId, decided_at: env.now }).where('id', '=', referralId).returningAll().executeTakeFirstOrThrow();
       return { referral: rejected, changed: true, inviterPoints: 0 };
@@ -303,14 +307,14 @@ export function isValidSlug(slug: string) {
   return /^[a-z0-9][a-z0-9_-]{0,31}$/.test(slug);
 }
 
-export async function createJoinLink(db: Db, actorMemberId: number, slug: string, name: string, branchId: number | null) {
+export async function createJoinLink(db: Db, actorMemberId: number, slug: string, name: string, branchId: number | null, now: Date) {
   const s = slug.toLowerCase();
   if (!isValidSlug(s)) throw new ClubError('errors.link_slug_invalid');
   if (!name.trim() || name.trim().length > 64) throw new ClubError('errors.link_name_invalid');
   const existing = await db.selectFrom('join_links').select('id').where('slug', '=', s).executeTakeFirst();
   if (existing) throw new ClubError('errors.link_exists');
-  const link = await db.insertInto('join_links').values({ slug: s, name: name.trim(), branch_id: branchId, created_by: actorMemberId }).returningAll().executeTakeFirstOrThrow();
-  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'link.create', payload: JSON.stringify({ link_id: link.id, slug: s }) }).execute();
+  const link = await db.insertInto('join_links').values({ slug: s, name: name.trim(), branch_id: branchId, created_by: actorMemberId, created_at: now }).returningAll().executeTakeFirstOrThrow();
+  await audit(db, { actor: actorMemberId, action: 'link.create', payload: { link_id: link.id, slug: s }, at: now });
   return link;
 }
 

@@ -3,6 +3,7 @@ import type { Reward } from '../db/schema.ts';
 import { randomCode } from '../lib/codes.ts';
 import { ClubError, isUniqueViolation } from './errors.ts';
 import { debit } from './ledger.ts';
+import { audit } from './audit.ts';
 
 const claimCode = () => randomCode(6);
 
@@ -19,15 +20,15 @@ export async function availableRewards(db: Db, now: Date): Promise<Reward[]> {
     .execute();
 }
 
-export async function createReward(db: Db, actorMemberId: number, input: { titleFa: string; titleEn: string; pointsCost: number; stock: number | null }) {
+export async function createReward(db: Db, actorMemberId: number, input: { titleFa: string; titleEn: string; pointsCost: number; stock: number | null }, now: Date) {
   if (!input.titleFa.trim() || !input.titleEn.trim()) throw new ClubError('errors.reward_title_required');
   if (!Number.isSafeInteger(input.pointsCost) || input.pointsCost <= 0) throw new ClubError('errors.points_invalid');
   const reward = await db
     .insertInto('rewards')
-    .values({ title_fa: input.titleFa.trim(), title_en: input.titleEn.trim(), points_cost: input.pointsCost, stock: input.stock })
+    .values({ title_fa: input.titleFa.trim(), title_en: input.titleEn.trim(), points_cost: input.pointsCost, stock: input.stock, created_at: now })
     .returningAll()
     .executeTakeFirstOrThrow();
-  await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'reward.create', payload: JSON.stringify({ reward_id: reward.id }) }).execute();
+  await audit(db, { actor: actorMemberId, action: 'reward.create', payload: { reward_id: reward.id }, at: now });
   return reward;
 }
 
@@ -60,6 +61,7 @@ export async function claimReward(db: Db, memberId: number, rewardId: number, op
           reason: 'reward',
           idempotencyKey: `reward:${operationId}`,
           meta: { reward_id: reward.id },
+          at: now,
         });
         if (reward.stock !== null) await trx.updateTable('rewards').set({ stock: reward.stock - 1 }).where('id', '=', reward.id).execute();
         const claim = await trx
@@ -91,7 +93,7 @@ export async function confirmRewardCode(db: Db, code: string, staffMemberId: num
       .returningAll()
       .executeTakeFirstOrThrow();
     const reward = await trx.selectFrom('rewards').selectAll().where('id', '=', claim.reward_id).executeTakeFirstOrThrow();
-    await trx.insertInto('audit_log').values({ actor_member_id: staffMemberId, action: 'reward.confirm', payload: JSON.stringify({ claim_id: claim.id, code: normalized }) }).execute();
+    await audit(trx, { actor: staffMemberId, action: 'reward.confirm', payload: { claim_id: claim.id, code: normalized }, at: now });
     return { claim: confirmed, reward };
   });
 }

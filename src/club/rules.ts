@@ -7,6 +7,7 @@ import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
 import { settingsStore } from './settings.ts';
 import type { Trx } from './ledger.ts';
+import { audit } from './audit.ts';
 
 /** Club-wide loyalty settings, editable by owner/manager; stored in club_settings('loyalty'). */
 export const loyaltySettingsSchema = z.object({
@@ -88,7 +89,7 @@ function checkRule(patch: RulePatch) {
 }
 
 /** Changes the club rule (branchId null) or a branch's own rule, creating the latter on first use. */
-export async function setEarningRule(db: Db, actorMemberId: number, branchId: number | null, patch: RulePatch) {
+export async function setEarningRule(db: Db, actorMemberId: number, branchId: number | null, patch: RulePatch, now: Date) {
   checkRule(patch);
   return db.transaction().execute(async (trx) => {
     if (branchId !== null) {
@@ -102,24 +103,24 @@ export async function setEarningRule(db: Db, actorMemberId: number, branchId: nu
       .executeTakeFirst();
     let rule: EarningRule;
     if (existing) {
-      rule = await trx.updateTable('earning_rules').set({ ...patch, updated_by: actorMemberId, updated_at: new Date() }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
+      rule = await trx.updateTable('earning_rules').set({ ...patch, updated_by: actorMemberId, updated_at: now }).where('id', '=', existing.id).returningAll().executeTakeFirstOrThrow();
     } else {
       const club = await trx.selectFrom('earning_rules').selectAll().where('branch_id', 'is', null).executeTakeFirstOrThrow();
       rule = await trx
         .insertInto('earning_rules')
-        .values({ branch_id: branchId, rials_per_point: club.rials_per_point, min_purchase: club.min_purchase, visit_points: club.visit_points, visit_daily_cap: club.visit_daily_cap, ...patch, updated_by: actorMemberId })
+        .values({ branch_id: branchId, rials_per_point: club.rials_per_point, min_purchase: club.min_purchase, visit_points: club.visit_points, visit_daily_cap: club.visit_daily_cap, ...patch, updated_by: actorMemberId, updated_at: now })
         .returningAll()
         .executeTakeFirstOrThrow();
     }
-    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'rules.set', payload: JSON.stringify({ branch_id: branchId, ...patch }) }).execute();
+    await audit(trx, { actor: actorMemberId, action: 'rules.set', payload: { branch_id: branchId, ...patch }, at: now });
     return rule;
   });
 }
 
 /** A branch goes back to the club's rule. */
-export async function removeBranchRule(db: Db, actorMemberId: number, branchId: number) {
+export async function removeBranchRule(db: Db, actorMemberId: number, branchId: number, now: Date) {
   const deleted = await db.deleteFrom('earning_rules').where('branch_id', '=', branchId).returning('id').executeTakeFirst();
-  if (deleted) await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'rules.remove_branch', payload: JSON.stringify({ branch_id: branchId }) }).execute();
+  if (deleted) await audit(db, { actor: actorMemberId, action: 'rules.remove_branch', payload: { branch_id: branchId }, at: now });
   return Boolean(deleted);
 }
 

@@ -178,9 +178,9 @@ export function parseSegment(text: string): SegmentFilter {
   return { groups };
 }
 
-export async function saveSegment(db: Db, actorMemberId: number, name: string, filter: SegmentFilter) {
+export async function saveSegment(db: Db, actorMemberId: number, name: string, filter: SegmentFilter, now: Date) {
   if (!name.trim() || name.length > 64) throw new ClubError('errors.segment_name_invalid');
-  return db.insertInto('segments').values({ name: name.trim(), filter: JSON.stringify(segmentFilterSchema.parse(filter)), created_by: actorMemberId }).returningAll().executeTakeFirstOrThrow();
+  return db.insertInto('segments').values({ name: name.trim(), filter: JSON.stringify(segmentFilterSchema.parse(filter)), created_by: actorMemberId, created_at: now }).returningAll().executeTakeFirstOrThrow();
 }
 
 export async function loadSegment(db: Db, id: number | null): Promise<SegmentFilter> {

@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import type { Trx } from './ledger.ts';
+import { audit } from './audit.ts';
 
 /**
  * The secret that signs member-card tokens. Made once and kept in the database, so every bot
  * process of the club (and every restart) agrees on it without another setting to manage.
  */
-export async function cardSecret(db: Db): Promise<string> {
+export async function cardSecret(db: Db, now: Date): Promise<string> {
   const fresh = randomBytes(32).toString('base64url');
   await db
     .insertInto('club_settings')
-    .values({ key: 'card_secret', value: JSON.stringify(fresh) })
+    .values({ key: 'card_secret', value: JSON.stringify(fresh), updated_at: now })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
   const row = await db.selectFrom('club_settings').select('value').where('key', '=', 'card_secret').executeTakeFirstOrThrow();
@@ -28,15 +29,15 @@ export function settingsStore<S extends z.ZodType<object>>(key: string, schema: 
     const row = await db.selectFrom('club_settings').select('value').where('key', '=', key).executeTakeFirst();
     return schema.parse({ ...defaults, ...((row?.value as object | undefined) ?? {}) });
   }
-  async function save(db: Db, patch: Partial<Value>, actorMemberId: number | null): Promise<Value> {
+  async function save(db: Db, patch: Partial<Value>, actorMemberId: number | null, now: Date): Promise<Value> {
     const next = schema.parse({ ...(await read(db)), ...patch });
     const value = JSON.stringify(next);
     await db
       .insertInto('club_settings')
-      .values({ key, value })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
+      .values({ key, value, updated_at: now })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: now }))
       .execute();
-    await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: `settings.${key}`, payload: JSON.stringify(patch) }).execute();
+    await audit(db, { actor: actorMemberId, action: `settings.${key}`, payload: patch, at: now });
     return next;
   }
   return { read, save };

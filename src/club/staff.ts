@@ -2,6 +2,7 @@ import type { Db } from '../db/database.ts';
 import type { StaffRole } from '../db/schema.ts';
 import { ClubError, isUniqueViolation } from './errors.ts';
 import type { Trx } from './ledger.ts';
+import { audit } from './audit.ts';
 
 export async function roleOf(db: Db | Trx, memberId: number): Promise<StaffRole | null> {
   const row = await db.selectFrom('staff').select('role').where('member_id', '=', memberId).executeTakeFirst();
@@ -12,19 +13,16 @@ export async function roleOf(db: Db | Trx, memberId: number): Promise<StaffRole 
  * A member who verified one of OWNER_PHONES by sharing their contact becomes an owner.
  * Called only after a verified contact, never from a typed number.
  */
-export async function bootstrapOwner(trx: Trx, memberId: number, phone: string, ownerPhones: readonly string[]) {
+export async function bootstrapOwner(trx: Trx, memberId: number, phone: string, ownerPhones: readonly string[], now: Date) {
   if (!ownerPhones.includes(phone)) return false;
   const current = await roleOf(trx, memberId);
   if (current === 'owner') return false;
   await trx
     .insertInto('staff')
-    .values({ member_id: memberId, role: 'owner', branch_id: null, added_by: null })
+    .values({ member_id: memberId, role: 'owner', branch_id: null, added_by: null, created_at: now })
     .onConflict((oc) => oc.column('member_id').doUpdateSet({ role: 'owner', branch_id: null }))
     .execute();
-  await trx
-    .insertInto('audit_log')
-    .values({ actor_member_id: memberId, action: 'staff.owner_bootstrap', payload: JSON.stringify({ phone, previous: current }) })
-    .execute();
+  await audit(trx, { actor: memberId, action: 'staff.owner_bootstrap', payload: { phone, previous: current }, at: now });
   return true;
 }
 
@@ -61,7 +59,7 @@ export const STAFF_ROLES: readonly StaffRole[] = ['owner', 'manager', 'cashier']
  * Owner/manager adds staff by the phone a member joined with. Managers may add cashiers only;
  * owners are made through OWNER_PHONES, not here. A cashier is bound to a branch.
  */
-export async function addStaff(db: Db, actor: { memberId: number; role: StaffRole }, phone: string, role: Exclude<StaffRole, 'owner'>, branchId: number | null) {
+export async function addStaff(db: Db, actor: { memberId: number; role: StaffRole }, phone: string, role: Exclude<StaffRole, 'owner'>, branchId: number | null, now: Date) {
   if (actor.role === 'cashier' || (actor.role === 'manager' && role !== 'cashier')) throw new ClubError('errors.staff_forbidden');
   if (role === 'cashier' && branchId === null) throw new ClubError('errors.branch_required');
   return db.transaction().execute(async (trx) => {
@@ -71,21 +69,21 @@ export async function addStaff(db: Db, actor: { memberId: number; role: StaffRol
     if (current === 'owner') throw new ClubError('errors.staff_forbidden');
     await trx
       .insertInto('staff')
-      .values({ member_id: member.id, role, branch_id: branchId, added_by: actor.memberId })
+      .values({ member_id: member.id, role, branch_id: branchId, added_by: actor.memberId, created_at: now })
       .onConflict((oc) => oc.column('member_id').doUpdateSet({ role, branch_id: branchId, added_by: actor.memberId }))
       .execute();
-    await trx.insertInto('audit_log').values({ actor_member_id: actor.memberId, action: 'staff.add', payload: JSON.stringify({ member_id: member.id, role, branch_id: branchId, previous: current }) }).execute();
+    await audit(trx, { actor: actor.memberId, action: 'staff.add', payload: { member_id: member.id, role, branch_id: branchId, previous: current }, at: now });
     return { memberId: member.id, firstName: member.first_name, previous: current };
   });
 }
 
-export async function removeStaff(db: Db, actor: { memberId: number; role: StaffRole }, memberId: number) {
+export async function removeStaff(db: Db, actor: { memberId: number; role: StaffRole }, memberId: number, now: Date) {
   return db.transaction().execute(async (trx) => {
     const current = await roleOf(trx, memberId);
     if (!current) throw new ClubError('errors.staff_not_found');
     if (current === 'owner' || actor.role === 'cashier' || (actor.role === 'manager' && current !== 'cashier')) throw new ClubError('errors.staff_forbidden');
     await trx.deleteFrom('staff').where('member_id', '=', memberId).execute();
-    await trx.insertInto('audit_log').values({ actor_member_id: actor.memberId, action: 'staff.remove', payload: JSON.stringify({ member_id: memberId, role: current }) }).execute();
+    await audit(trx, { actor: actor.memberId, action: 'staff.remove', payload: { member_id: memberId, role: current }, at: now });
     return current;
   });
 }
@@ -99,12 +97,12 @@ export async function listBranches(db: Db) {
   return db.selectFrom('branches').selectAll().orderBy('id').execute();
 }
 
-export async function createBranch(db: Db, actorMemberId: number, name: string) {
+export async function createBranch(db: Db, actorMemberId: number, name: string, now: Date) {
   const text = name.trim();
   if (!text || text.length > 64) throw new ClubError('errors.branch_name_invalid');
   try {
-    const branch = await db.insertInto('branches').values({ name: text }).returningAll().executeTakeFirstOrThrow();
-    await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'branch.create', payload: JSON.stringify({ branch_id: branch.id, name: text }) }).execute();
+    const branch = await db.insertInto('branches').values({ name: text, created_at: now }).returningAll().executeTakeFirstOrThrow();
+    await audit(db, { actor: actorMemberId, action: 'branch.create', payload: { branch_id: branch.id, name: text }, at: now });
     return branch;
   } catch (error) {
     if (isUniqueViolation(error)) throw new ClubError('errors.branch_exists');

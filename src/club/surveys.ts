@@ -6,6 +6,7 @@ import { ClubError } from './errors.ts';
 import { credit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
+import { audit } from './audit.ts';
 
 export const QUESTION_KINDS: readonly SurveyQuestionKind[] = ['rating', 'nps', 'single', 'multi', 'text'];
 export const MAX_ANSWER_TEXT = 2000;
@@ -34,7 +35,7 @@ export function checkQuestion(q: QuestionDraft) {
   }
 }
 
-export async function createSurvey(db: Db, actorMemberId: number, draft: SurveyDraft): Promise<Survey> {
+export async function createSurvey(db: Db, actorMemberId: number, draft: SurveyDraft, now: Date): Promise<Survey> {
   if (!draft.titleFa.trim() || draft.titleFa.length > 100) throw new ClubError('errors.survey_title_invalid');
   if (draft.questions.length === 0 || draft.questions.length > 20) throw new ClubError('errors.survey_needs_questions');
   draft.questions.forEach(checkQuestion);
@@ -49,6 +50,7 @@ export async function createSurvey(db: Db, actorMemberId: number, draft: SurveyD
         closes_at: draft.closesAt,
         created_by: actorMemberId,
         published_at: null,
+        created_at: now,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -66,7 +68,7 @@ export async function createSurvey(db: Db, actorMemberId: number, draft: SurveyD
         })),
       )
       .execute();
-    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'survey.create', payload: JSON.stringify({ survey_id: survey.id }) }).execute();
+    await audit(trx, { actor: actorMemberId, action: 'survey.create', payload: { survey_id: survey.id }, at: now });
     return survey;
   });
 }
@@ -106,14 +108,14 @@ export async function publishSurvey(db: Db, surveyId: number, actorMemberId: num
         returning 1
       ) select count(*) as n from ins`.execute(trx);
     await trx.updateTable('surveys').set({ status: 'published', published_at: now }).where('id', '=', surveyId).execute();
-    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'survey.publish', payload: JSON.stringify({ survey_id: surveyId, invited: inserted.rows[0]!.n }) }).execute();
+    await audit(trx, { actor: actorMemberId, action: 'survey.publish', payload: { survey_id: surveyId, invited: inserted.rows[0]!.n }, at: now });
     return inserted.rows[0]!.n;
   });
 }
 
-export async function closeSurvey(db: Db, surveyId: number, actorMemberId: number) {
+export async function closeSurvey(db: Db, surveyId: number, actorMemberId: number, now: Date) {
   const closed = await db.updateTable('surveys').set({ status: 'closed' }).where('id', '=', surveyId).where('status', '=', 'published').returning('id').executeTakeFirst();
-  if (closed) await db.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'survey.close', payload: JSON.stringify({ survey_id: surveyId }) }).execute();
+  if (closed) await audit(db, { actor: actorMemberId, action: 'survey.close', payload: { survey_id: surveyId }, at: now });
   return Boolean(closed);
 }
 
@@ -175,7 +177,7 @@ export async function submitSurvey(db: Db, surveyId: number, memberId: number, a
   return db.transaction().execute(async (trx) => {
     const stored = await trx
       .insertInto('survey_responses')
-      .values({ survey_id: surveyId, member_id: memberId, answers: JSON.stringify(answers) })
+      .values({ survey_id: surveyId, member_id: memberId, answers: JSON.stringify(answers), completed_at: env.now })
       .onConflict((oc) => oc.constraint('survey_responses_member_key').doNothing())
       .returning('id')
       .executeTakeFirst();
@@ -191,6 +193,7 @@ export async function submitSurvey(db: Db, surveyId: number, memberId: number, a
         reason: 'survey_answered',
         idempotencyKey: `survey:${surveyId}:${memberId}`,
         expiresAt: lotExpiry(env.now, settings.validity, env.timeZone),
+        at: env.now,
       });
       if (!r.duplicate) points = loaded.survey.reward_points;
     }

@@ -5,6 +5,7 @@ import { ClubError } from './errors.ts';
 import { credit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
+import { audit } from './audit.ts';
 
 export const TICKET_KINDS: readonly TicketKind[] = ['complaint', 'suggestion', 'question'];
 export const TICKET_CATEGORIES: readonly TicketCategory[] = ['product', 'service', 'staff', 'price', 'other'];
@@ -71,7 +72,7 @@ export async function closeTicket(db: Db, ticketId: number, staffMemberId: numbe
     .where('status', '=', 'open')
     .returningAll()
     .executeTakeFirst();
-  if (closed) await db.insertInto('audit_log').values({ actor_member_id: staffMemberId, action: 'ticket.close', payload: JSON.stringify({ ticket_id: ticketId }) }).execute();
+  if (closed) await audit(db, { actor: staffMemberId, action: 'ticket.close', payload: { ticket_id: ticketId }, at: now });
   return closed ?? null;
 }
 
@@ -124,8 +125,9 @@ export async function grantGoodwill(db: Db, ticketId: number, managerId: number,
       expiresAt: lotExpiry(env.now, settings.validity, env.timeZone),
       actorMemberId: managerId,
       meta: { ticket_id: ticketId, reason: why },
+      at: env.now,
     });
-    if (!duplicate) await trx.insertInto('audit_log').values({ actor_member_id: managerId, action: 'ticket.goodwill', payload: JSON.stringify({ ticket_id: ticketId, points, reason: why }) }).execute();
+    if (!duplicate) await audit(trx, { actor: managerId, action: 'ticket.goodwill', payload: { ticket_id: ticketId, points, reason: why }, at: env.now });
     return { ticket, duplicate, points: entry.amount };
   });
 }

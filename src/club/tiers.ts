@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Member, Tier } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
+import { audit } from './audit.ts';
 
 /** Ledger kinds that count toward a tier: earnings, less earnings taken back by a void. */
 export const EARNING_KINDS = ['earn', 'earn_reversal'] as const;
@@ -100,13 +101,13 @@ export async function reviewTiers(db: Db, now: Date, windowDays: number, warnDay
     if (qualified.rank < current.rank) {
       await db.transaction().execute(async (trx) => {
         await trx.updateTable('members').set({ tier_id: qualified.id }).where('id', '=', row.id).where('tier_id', '=', current.id).execute();
-        await trx.insertInto('audit_log').values({ actor_member_id: null, action: 'tier.demote', payload: JSON.stringify({ member_id: row.id, from: current.code, to: qualified.code, earned: row.earned }) }).execute();
+        await audit(trx, { actor: null, action: 'tier.demote', payload: { member_id: row.id, from: current.code, to: qualified.code, earned: row.earned }, at: now });
       });
       review.demoted.push({ memberId: row.id, from: current, to: qualified });
     } else if (qualifyingTier(tiers, row.earned_soon).rank < current.rank) {
       const inserted = await db
         .insertInto('member_notices')
-        .values({ member_id: row.id, kind: 'tier_warning', key: `${current.code}:${month}` })
+        .values({ member_id: row.id, kind: 'tier_warning', key: `${current.code}:${month}`, created_at: now })
         .onConflict((oc) => oc.doNothing())
         .returning('member_id')
         .executeTakeFirst();
@@ -123,7 +124,7 @@ export type TierField = (typeof TIER_FIELDS)[number];
  * Owner/manager edits a tier. Thresholds must keep rising with rank (the first tier stays at 0);
  * a discount is 0-100 percent; a multiplier 1-10 in hundredths.
  */
-export async function updateTier(db: Db, actorMemberId: number, code: string, field: TierField, value: string): Promise<Tier> {
+export async function updateTier(db: Db, actorMemberId: number, code: string, field: TierField, value: string, now: Date): Promise<Tier> {
   return db.transaction().execute(async (trx) => {
     const tiers = await trx.selectFrom('tiers').selectAll().orderBy('rank').forUpdate().execute();
     const index = tiers.findIndex((t) => t.code === code);
@@ -151,7 +152,7 @@ export async function updateTier(db: Db, actorMemberId: number, code: string, fi
       patch = { [field]: text };
     }
     const updated = await trx.updateTable('tiers').set(patch).where('id', '=', tier.id).returningAll().executeTakeFirstOrThrow();
-    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'tiers.update', payload: JSON.stringify({ code, field, value: text }) }).execute();
+    await audit(trx, { actor: actorMemberId, action: 'tiers.update', payload: { code, field, value: text }, at: now });
     return updated;
   });
 }

@@ -7,6 +7,7 @@ import { toLatinDigits } from '../lib/digits.ts';
 import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { compileSegment, loadSegment } from './segments.ts';
+import { audit } from './audit.ts';
 
 const CODE_LENGTH = 8;
 
@@ -45,7 +46,7 @@ export interface PoolInput {
   segmentId: number | null;
 }
 
-export async function createPool(db: Db, actorMemberId: number, input: PoolInput, codes: { generate: number } | { upload: string[] }): Promise<{ pool: VoucherPool; codes: number; duplicates: number }> {
+export async function createPool(db: Db, actorMemberId: number, input: PoolInput, codes: { generate: number } | { upload: string[] }, now: Date): Promise<{ pool: VoucherPool; codes: number; duplicates: number }> {
   const name = input.name.trim();
   if (!name || name.length > 64) throw new ClubError('errors.voucher_pool_name');
   if (input.validTo <= input.validFrom) throw new ClubError('errors.voucher_window');
@@ -63,6 +64,7 @@ export async function createPool(db: Db, actorMemberId: number, input: PoolInput
         per_member_limit: input.perMemberLimit,
         segment_id: input.segmentId,
         created_by: actorMemberId,
+        created_at: now,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -84,7 +86,7 @@ export async function createPool(db: Db, actorMemberId: number, input: PoolInput
       }
     }
     if (added === 0) throw new ClubError('errors.voucher_no_codes');
-    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'voucher_pool.create', payload: JSON.stringify({ pool_id: pool.id, codes: added, duplicates }) }).execute();
+    await audit(trx, { actor: actorMemberId, action: 'voucher_pool.create', payload: { pool_id: pool.id, codes: added, duplicates }, at: now });
     return { pool, codes: added, duplicates };
   });
 }
@@ -221,7 +223,7 @@ export async function redeemVoucher(db: Db, input: { code: string; memberId: num
       .returningAll()
       .executeTakeFirst();
     if (!code) throw new ClubError('errors.voucher_used');
-    await trx.insertInto('audit_log').values({ actor_member_id: input.staffMemberId, action: 'voucher.redeem', payload: JSON.stringify({ code: code.code, pool_id: code.pool_id, member_id: checked.memberId }) }).execute();
+    await audit(trx, { actor: input.staffMemberId, action: 'voucher.redeem', payload: { code: code.code, pool_id: code.pool_id, member_id: checked.memberId }, at: input.now });
     return { code, pool: checked.pool };
   });
 }
@@ -238,5 +240,5 @@ export async function undoVoucher(db: Db, codeInput: string, staffMemberId: numb
     .returning('pool_id')
     .executeTakeFirst();
   if (!undone) throw new ClubError('errors.voucher_undo_late');
-  await db.insertInto('audit_log').values({ actor_member_id: staffMemberId, action: 'voucher.undo', payload: JSON.stringify({ code, pool_id: undone.pool_id }) }).execute();
+  await audit(db, { actor: staffMemberId, action: 'voucher.undo', payload: { code, pool_id: undone.pool_id }, at: now });
 }

@@ -3,6 +3,7 @@ import { ClubError } from './errors.ts';
 import { credit, debit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings } from './rules.ts';
+import { audit } from './audit.ts';
 
 export interface ConversionOutcome {
   points: number;
@@ -26,6 +27,7 @@ export async function convertPointsToCredit(db: Db, memberId: number, points: nu
       reason: 'points_to_credit',
       idempotencyKey: `convert:${operationId}:points`,
       meta: { rate: settings.rialsPerPointCredit },
+      at: env.now,
     });
     await credit(trx, {
       memberId,
@@ -36,6 +38,7 @@ export async function convertPointsToCredit(db: Db, memberId: number, points: nu
       idempotencyKey: `convert:${operationId}:credit`,
       expiresAt: null,
       meta: { points },
+      at: env.now,
     });
     const after = await trx.selectFrom('members').select(['points_balance', 'credit_balance']).where('id', '=', memberId).executeTakeFirstOrThrow();
     return { points, rials, pointsBalance: after.points_balance, creditBalance: after.credit_balance, duplicate: taken.duplicate };
@@ -50,13 +53,13 @@ export async function adjustPoints(db: Db, memberId: number, delta: number, reas
   if (!Number.isSafeInteger(delta) || delta === 0) throw new ClubError('errors.points_invalid');
   return db.transaction().execute(async (trx) => {
     const settings = await loyaltySettings(trx, env.defaults);
-    const common = { memberId, currency: 'points' as const, kind: 'adjust', reason: 'manual_adjustment', idempotencyKey: `adjust:${operationId}`, actorMemberId, meta: { reason: text } };
+    const common = { memberId, currency: 'points' as const, kind: 'adjust', reason: 'manual_adjustment', idempotencyKey: `adjust:${operationId}`, actorMemberId, meta: { reason: text }, at: env.now };
     if (delta > 0) {
       await credit(trx, { ...common, amount: delta, expiresAt: new Date(env.now.getTime() + settings.validity.days * 86_400_000) });
     } else {
       await debit(trx, { ...common, amount: -delta });
     }
-    await trx.insertInto('audit_log').values({ actor_member_id: actorMemberId, action: 'points.adjust', payload: JSON.stringify({ member_id: memberId, delta, reason: text }) }).execute();
+    await audit(trx, { actor: actorMemberId, action: 'points.adjust', payload: { member_id: memberId, delta, reason: text }, at: env.now });
     return trx.selectFrom('members').select(['points_balance', 'credit_balance']).where('id', '=', memberId).executeTakeFirstOrThrow();
   });
 }

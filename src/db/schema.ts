@@ -1,8 +1,11 @@
 import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
 
 // int8 columns come back as number and numeric as string on both drivers (see database.ts).
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/** Written by the club from its clock (`deps.now()`): required on insert, the database has no default. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string, never>;
+/** Bookkeeping of the bot itself (conversation storage): the database's clock is fine. */
+type ServerTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export type Platform = 'telegram' | 'bale';
 export type Locale = 'fa' | 'en';
@@ -123,7 +126,7 @@ export interface AuditLogTable {
 export interface ConversationStateTable {
   key: string;
   value: JSONColumnType<object, string, string>;
-  updated_at: Timestamp;
+  updated_at: ServerTimestamp;
 }
 
 export interface EarningRulesTable {

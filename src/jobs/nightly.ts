@@ -119,7 +119,7 @@ export async function warnExpiringPoints(deps: ClubDeps, now: Date): Promise<num
   for (const [memberId, warning] of byMember) {
     await db
       .insertInto('member_notices')
-      .values(warning.lots.map((id) => ({ member_id: memberId, kind: 'expiry', key: String(id) })))
+      .values(warning.lots.map((id) => ({ member_id: memberId, kind: 'expiry', key: String(id), created_at: now })))
       .onConflict((oc) => oc.doNothing())
       .execute();
     await deps.notifier.notify(memberId, ({ t, locale }) => ({

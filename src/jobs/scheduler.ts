@@ -8,12 +8,12 @@ import { sendDueSatisfactionChecks } from './feedback.ts';
 import { formatNumber } from '../lib/format.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
-export function postgresRunCoordinator(db: Db): RunCoordinator {
+export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator {
   return {
     async shouldRun(key) {
       const row = await db
         .insertInto('job_runs')
-        .values({ name: 'cron', run_key: key, status: 'done', started_at: new Date() })
+        .values({ name: 'cron', run_key: key, status: 'done', started_at: now() })
         .onConflict((oc) => oc.doNothing())
         .returning('name')
         .executeTakeFirst();
@@ -28,7 +28,7 @@ export function postgresRunCoordinator(db: Db): RunCoordinator {
  * which case they resume it. Pending till redemptions are expired every minute.
  */
 export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
-  const options = { timezone: deps.config.timeZone, noOverlap: true, runCoordinator: postgresRunCoordinator(deps.db) };
+  const options = { timezone: deps.config.timeZone, noOverlap: true, runCoordinator: postgresRunCoordinator(deps.db, deps.now) };
   const log = deps.logger.child({ component: 'scheduler' });
   const tasks: ScheduledTask[] = [
     cron.schedule('0 3-23 * * *', async () => {

@@ -12,6 +12,8 @@ import { testDatabase, usingPostgres } from '../support/db.ts';
 const TZ = 'Asia/Tehran';
 /** 11:00 Tehran time on a Jalali date. */
 const at = (jy: number, jm: number, jd: number) => new Date(zonedMidnight(jalaliToIso(jy, jm, jd), TZ).getTime() + 11 * 3_600_000);
+/** When the manager edits automations (the runs have their own days). */
+const edited = new Date('2026-03-01T08:00:00Z');
 const day = (now: Date) => ({ today: todayIso(now, TZ), now, timeZone: TZ });
 
 describe(`automations (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
@@ -50,7 +52,7 @@ describe(`automations (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   afterAll(() => handle.close());
 
   it('birthday: in the Jalali calendar, with the gift, once a year, however often it runs', async () => {
-    const birthday = await updateAutomation(handle.db, owner, (await automation('birthday')).id, { enabled: true, gift_points: 50 });
+    const birthday = await updateAutomation(handle.db, owner, (await automation('birthday')).id, { enabled: true, gift_points: 50 }, edited);
     const on = at(1405, 5, 12);
     expect(await previewAutomation(handle.db, birthday, day(on))).toEqual({ count: 1, names: ['Mina'] });
     const first = await runAutomation(handle.db, birthday, day(on));
@@ -74,10 +76,10 @@ describe(`automations (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   });
 
   it('birthday: days before, and 30 Esfand celebrated on the 29th in a common year', async () => {
-    const birthday = await updateAutomation(handle.db, owner, (await automation('birthday')).id, { days: 3, gift_points: 0 });
+    const birthday = await updateAutomation(handle.db, owner, (await automation('birthday')).id, { days: 3, gift_points: 0 }, edited);
     const r = await runAutomation(handle.db, birthday, day(at(1407, 5, 9)));
     expect(await outboxOf(r.campaignId)).toEqual([ids.Mina]);
-    await updateAutomation(handle.db, owner, birthday.id, { days: 0 });
+    await updateAutomation(handle.db, owner, birthday.id, { days: 0 }, edited);
     expect(jalaali.isLeapJalaaliYear(1404)).toBe(false);
     const esfand = await runAutomation(handle.db, { ...birthday, days: 0 }, day(at(1404, 12, 29)));
     expect(await outboxOf(esfand.campaignId)).toEqual([ids.Esfand30]);
@@ -85,7 +87,7 @@ describe(`automations (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
 
   it('win-back: after N quiet days, once per quiet spell', async () => {
     await recordPurchase(handle.db, { memberId: ids.Buyer!, branchId, cashierMemberId: owner, amountRials: 1_000_000, operationId: 'wb-1' }, { now: at(1405, 1, 10), timeZone: TZ });
-    const winback = await updateAutomation(handle.db, owner, (await automation('winback')).id, { enabled: true, days: 60 });
+    const winback = await updateAutomation(handle.db, owner, (await automation('winback')).id, { enabled: true, days: 60 }, edited);
     expect((await runAutomation(handle.db, winback, day(at(1405, 2, 20)))).recipients).toBe(0);
     const quiet = await runAutomation(handle.db, winback, day(at(1405, 3, 15)));
     expect(await outboxOf(quiet.campaignId)).toEqual([ids.Buyer]);
@@ -95,19 +97,19 @@ describe(`automations (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect((await runAutomation(handle.db, winback, day(at(1405, 5, 1)))).recipients).toBe(0);
     const again = await runAutomation(handle.db, winback, day(at(1405, 6, 5)));
     expect(await outboxOf(again.campaignId)).toEqual([ids.Buyer]);
-    await updateAutomation(handle.db, owner, winback.id, { enabled: false });
+    await updateAutomation(handle.db, owner, winback.id, { enabled: false }, edited);
   });
 
   it('Nowruz and custom occasions: everyone who takes offers, on the day, once; switched-off ones stay quiet', async () => {
-    const nowruz = await updateAutomation(handle.db, owner, (await automation('nowruz')).id, { enabled: true });
-    await updateAutomation(handle.db, owner, (await automation('birthday')).id, { enabled: false });
+    const nowruz = await updateAutomation(handle.db, owner, (await automation('nowruz')).id, { enabled: true }, edited);
+    await updateAutomation(handle.db, owner, (await automation('birthday')).id, { enabled: false }, edited);
     const runs = await runAutomations(handle.db, at(1406, 1, 1), TZ);
     const nowruzRun = runs.find((r) => r.automationId === nowruz.id)!;
     expect(await outboxOf(nowruzRun.campaignId)).toEqual([ids.Mina, ids.Esfand30, ids.Buyer].sort((a, b) => a! - b!));
     expect(runs.filter((r) => r.campaignId !== null)).toHaveLength(1);
     expect((await runAutomations(handle.db, at(1406, 1, 1), TZ)).every((r) => r.campaignId === null)).toBe(true);
 
-    const anniversary = await addOccasion(handle.db, owner, { name: 'Anniversary', jalaliMonth: 7, jalaliDay: 15, message: 'Ten years, {name}!', giftPoints: 10 });
+    const anniversary = await addOccasion(handle.db, owner, { name: 'Anniversary', jalaliMonth: 7, jalaliDay: 15, message: 'Ten years, {name}!', giftPoints: 10 }, edited);
     const before = await points(ids.Buyer!);
     const run = await runAutomation(handle.db, anniversary, day(at(1406, 7, 15)));
     expect(run.recipients).toBe(3);
@@ -115,7 +117,7 @@ describe(`automations (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     const campaign = await handle.db.selectFrom('campaigns').select('text').where('id', '=', run.campaignId!).executeTakeFirstOrThrow();
     expect(campaign.text).toBe('Ten years, {name}!');
     for (const bad of [{ jalaliMonth: 13, jalaliDay: 1 }, { jalaliMonth: 7, jalaliDay: 31 }, { jalaliMonth: 12, jalaliDay: 30 }]) {
-      await expect(addOccasion(handle.db, owner, { name: 'Bad', message: 'x', giftPoints: 0, ...bad })).rejects.toBeInstanceOf(ClubError);
+      await expect(addOccasion(handle.db, owner, { name: 'Bad', message: 'x', giftPoints: 0, ...bad }, edited)).rejects.toBeInstanceOf(ClubError);
     }
   });
 });

@@ -48,9 +48,9 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
   it('spends lots first-to-expire-first and expires what is left, once', async () => {
     const id = await newMember();
     await db.transaction().execute(async (trx) => {
-      await credit(trx, { memberId: id, currency: 'points', amount: 100, kind: 'earn', reason: 't', idempotencyKey: `a:${id}`, expiresAt: new Date(t0.getTime() + 10 * DAY) });
-      await credit(trx, { memberId: id, currency: 'points', amount: 50, kind: 'earn', reason: 't', idempotencyKey: `b:${id}`, expiresAt: new Date(t0.getTime() + 5 * DAY) });
-      await debit(trx, { memberId: id, currency: 'points', amount: 120, kind: 'spend', reason: 't', idempotencyKey: `spend:${id}` });
+      await credit(trx, { memberId: id, currency: 'points', amount: 100, kind: 'earn', reason: 't', idempotencyKey: `a:${id}`, expiresAt: new Date(t0.getTime() + 10 * DAY), at: t0 });
+      await credit(trx, { memberId: id, currency: 'points', amount: 50, kind: 'earn', reason: 't', idempotencyKey: `b:${id}`, expiresAt: new Date(t0.getTime() + 5 * DAY), at: t0 });
+      await debit(trx, { memberId: id, currency: 'points', amount: 120, kind: 'spend', reason: 't', idempotencyKey: `spend:${id}`, at: t0 });
     });
     expect((await lotOf(`b:${id}`)).remaining).toBe(0);
     expect((await lotOf(`a:${id}`)).remaining).toBe(30);
@@ -68,16 +68,16 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
 
   it('pays a retried credit or debit once and refuses to overdraw', async () => {
     const id = await newMember();
-    const once = () => db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'points', amount: 40, kind: 'earn', reason: 't', idempotencyKey: `retry:${id}`, expiresAt: null }));
+    const once = () => db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'points', amount: 40, kind: 'earn', reason: 't', idempotencyKey: `retry:${id}`, expiresAt: null, at: t0 }));
     expect((await once()).duplicate).toBe(false);
     expect((await once()).duplicate).toBe(true);
-    const spend = () => db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 30, kind: 'spend', reason: 't', idempotencyKey: `retry-spend:${id}` }));
+    const spend = () => db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 30, kind: 'spend', reason: 't', idempotencyKey: `retry-spend:${id}`, at: t0 }));
     await spend();
     expect((await spend()).duplicate).toBe(true);
     expect((await balance(id)).points_balance).toBe(10);
-    await expect(db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 11, kind: 'spend', reason: 't', idempotencyKey: `over:${id}` }))).rejects.toBeInstanceOf(InsufficientBalance);
+    await expect(db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 11, kind: 'spend', reason: 't', idempotencyKey: `over:${id}`, at: t0 }))).rejects.toBeInstanceOf(InsufficientBalance);
     // A negative rule takes what there is and never more.
-    const taken = await db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 25, kind: 'penalty', reason: 'offers_opt_out', idempotencyKey: `neg:${id}`, upTo: true }));
+    const taken = await db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 25, kind: 'penalty', reason: 'offers_opt_out', idempotencyKey: `neg:${id}`, upTo: true, at: t0 }));
     expect(taken.amount).toBe(10);
     expect((await balance(id)).points_balance).toBe(0);
     expect(await ledgerViolations(db, id)).toEqual([]);
@@ -109,8 +109,8 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect(purchasePoints(rule, 1_000_000, { earn_multiplier: '1.25' }, 0).total).toBe(125);
     expect(purchasePoints({ ...rule, min_purchase: 0 }, 30_000, { earn_multiplier: '1.25' }, 0).total).toBe(3); // 3.75 rounds down
 
-    const branch = await db.insertInto('branches').values({ name: `Rule branch ${nextPhone}` }).returning('id').executeTakeFirstOrThrow();
-    await db.insertInto('earning_rules').values({ branch_id: branch.id, rials_per_point: 5_000 }).execute();
+    const branch = await db.insertInto('branches').values({ name: `Rule branch ${nextPhone}`, created_at: t0 }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('earning_rules').values({ branch_id: branch.id, rials_per_point: 5_000, updated_at: t0 }).execute();
     const id = await newMember();
     const there = await recordPurchase(db, { memberId: id, branchId: branch.id, cashierMemberId: cashierId, amountRials: 100_000, operationId: randomUUID() }, env());
     expect(there.points).toBe(20);
@@ -130,12 +130,12 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
 
   it('voids after partial spending: takes back what is left, records what was spent, refunds credit', async () => {
     const id = await newMember(50); // signup lot: 50, expires in a year
-    await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 200_000, kind: 'convert', reason: 't', idempotencyKey: `cr:${id}`, expiresAt: null }));
+    await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 200_000, kind: 'convert', reason: 't', idempotencyKey: `cr:${id}`, expiresAt: null, at: t0 }));
     const sale = await purchase(id, 1_450_000, { creditToUse: 200_000 }); // 125 points on the 1,250,000 paid in money
     expect(sale.points).toBe(125);
     expect(sale.creditBalance).toBe(0);
     // The member spends 150: the purchase lot expires first? Both expire in a year; the signup lot is older.
-    await db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 150, kind: 'spend', reason: 't', idempotencyKey: `sp:${id}` }));
+    await db.transaction().execute((trx) => debit(trx, { memberId: id, currency: 'points', amount: 150, kind: 'spend', reason: 't', idempotencyKey: `sp:${id}`, at: t0 }));
     expect((await balance(id)).points_balance).toBe(25);
 
     const voided = await voidPurchase(db, sale.purchase.id, cashierId, 'wrong member', env());
@@ -156,11 +156,11 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect((await convertPointsToCredit(db, id, 20, op, env())).duplicate).toBe(true);
     expect(await balance(id)).toMatchObject({ points_balance: 30, credit_balance: 20_000 });
     await expect(convertPointsToCredit(db, id, 31, randomUUID(), env())).rejects.toBeInstanceOf(InsufficientBalance);
-    await saveLoyaltySettings(db, { rialsPerPointCredit: 1500 }, null);
+    await saveLoyaltySettings(db, { rialsPerPointCredit: 1500 }, null, t0);
     try {
       expect((await convertPointsToCredit(db, id, 10, randomUUID(), env())).rials).toBe(15_000);
     } finally {
-      await saveLoyaltySettings(db, { rialsPerPointCredit: 1000 }, null);
+      await saveLoyaltySettings(db, { rialsPerPointCredit: 1000 }, null, t0);
     }
   });
 
@@ -230,7 +230,7 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
       for (const tier of [null, silver]) {
         const id = await newMember();
         if (tier) await db.updateTable('members').set({ tier_id: tier }).where('id', '=', id).execute();
-        await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 30_000, kind: 'convert', reason: 't', idempotencyKey: `pv:${id}`, expiresAt: null }));
+        await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 30_000, kind: 'convert', reason: 't', idempotencyKey: `pv:${id}`, expiresAt: null, at: t0 }));
         for (const [i, amount] of c.amounts.entries()) {
           const creditToUse = i === 2 ? 30_000 : 0;
           const input = { memberId: id, branchId, cashierMemberId: cashierId, amountRials: amount, creditToUse };
@@ -249,13 +249,13 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect(await applyEventRule(db, id, 'survey_answered', 'survey-1', env())).toEqual({ points: 0, duplicate: true });
     expect((await balance(id)).points_balance).toBe(50);
     const events = { profile_completion: 100, survey_answered: 20, referral: 200, birthday: 100, offers_opt_out: -80 };
-    await saveLoyaltySettings(db, { events }, null);
+    await saveLoyaltySettings(db, { events }, null, t0);
     try {
       expect(await applyEventRule(db, id, 'offers_opt_out', String(id), env())).toEqual({ points: -50, duplicate: false });
       expect(await applyEventRule(db, id, 'offers_opt_out', String(id), env())).toEqual({ points: 0, duplicate: true });
       expect((await balance(id)).points_balance).toBe(0);
     } finally {
-      await saveLoyaltySettings(db, { events: { ...events, offers_opt_out: 0 } }, null);
+      await saveLoyaltySettings(db, { events: { ...events, offers_opt_out: 0 } }, null, t0);
     }
     expect(await ledgerViolations(db, id)).toEqual([]);
   });

@@ -34,7 +34,7 @@ describe(`referral rules (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => 
   afterAll(() => handle.close());
 
   it('pays the friend in points and the inviter at signup when the owner chooses so, once per friend', async () => {
-    await saveReferralSettings(handle.db, { friendReward: 'points', friendPoints: 70, inviterWhen: 'signup', inviterPoints: 150 }, null);
+    await saveReferralSettings(handle.db, { friendReward: 'points', friendPoints: 70, inviterWhen: 'signup', inviterPoints: 150 }, null, now);
     const inviter = await join();
     const friend = await join();
     const attempt = { code: inviter.referral_code, platform: 'bale' as const, userId: 5_000 + n };
@@ -44,11 +44,11 @@ describe(`referral rules (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => 
     expect(await points(inviter.id)).toBe(150);
     expect(await points(friend.id)).toBe(70);
     expect(await invitationStats(handle.db, inviter.id)).toEqual({ joined: 1, purchased: 0, pointsEarned: 150, pending: 0 });
-    await saveReferralSettings(handle.db, { friendReward: 'voucher', inviterWhen: 'first_purchase', inviterPoints: 200 }, null);
+    await saveReferralSettings(handle.db, { friendReward: 'voucher', inviterWhen: 'first_purchase', inviterPoints: 200 }, null, now);
   });
 
   it('holds referrals over the monthly cap, and the nightly job settles a purchase a crash left unsettled', async () => {
-    await saveReferralSettings(handle.db, { dailyCap: 10, monthlyCap: 2 }, null);
+    await saveReferralSettings(handle.db, { dailyCap: 10, monthlyCap: 2 }, null, now);
     const inviter = await join();
     const statuses: string[] = [];
     const friends = [];

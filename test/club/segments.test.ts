@@ -205,7 +205,7 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     db = handle.db;
     branchId = (await db.selectFrom('branches').select('id').executeTakeFirstOrThrow()).id;
     cashierId = (await join('telegram', new Date(now.getTime() - 900 * DAY))).id;
-    for (const slug of SLUGS) await createJoinLink(db, cashierId, slug, slug, null);
+    for (const slug of SLUGS) await createJoinLink(db, cashierId, slug, slug, null, now);
     const tierIds = new Map((await db.selectFrom('tiers').select(['id', 'code']).execute()).map((t) => [t.code, t.id]));
 
     // Birth dates on the edges: Jalali month starts, 29 February, Dey across the new year, today, after today.
@@ -267,7 +267,7 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       .execute();
     await db
       .insertInto('member_accounts')
-      .values(imported.flatMap(({ id }, i) => (i % 7 === 6 ? [] : [{ platform: (i % 2 ? 'bale' : 'telegram') as Platform, user_id: 9_500_000 + i, member_id: id, chat_id: 9_500_000 + i, blocked: i % 5 === 4 }])))
+      .values(imported.flatMap(({ id }, i) => (i % 7 === 6 ? [] : [{ platform: (i % 2 ? 'bale' : 'telegram') as Platform, user_id: 9_500_000 + i, member_id: id, chat_id: 9_500_000 + i, blocked: i % 5 === 4, created_at: now }])))
       .execute();
     await db
       .insertInto('purchases')

@@ -92,18 +92,18 @@ describe(`voucher pools and redemption (${usingPostgres() ? 'PostgreSQL' : 'PGli
   afterAll(() => handle.close());
 
   it('uploads codes, counting repeats and codes that another pool already has', async () => {
-    const first = await createPool(handle.db, owner, pool({ name: 'Upload' }), { upload: ['UPA1', 'UPA2', 'UPA2', 'UPA3'] });
+    const first = await createPool(handle.db, owner, pool({ name: 'Upload' }), { upload: ['UPA1', 'UPA2', 'UPA2', 'UPA3'] }, now);
     expect(first).toMatchObject({ codes: 3, duplicates: 1 });
-    const second = await createPool(handle.db, owner, pool({ name: 'Upload 2' }), { upload: ['UPA3', 'UPB1'] });
+    const second = await createPool(handle.db, owner, pool({ name: 'Upload 2' }), { upload: ['UPA3', 'UPB1'] }, now);
     expect(second).toMatchObject({ codes: 1, duplicates: 1 });
-    expect(await reason(() => createPool(handle.db, owner, pool({ name: 'Empty' }), { upload: ['UPA1'] }))).toBe('errors.voucher_no_codes');
+    expect(await reason(() => createPool(handle.db, owner, pool({ name: 'Empty' }), { upload: ['UPA1'] }, now))).toBe('errors.voucher_no_codes');
     // Nothing of a refused pool stays behind.
     expect(await handle.db.selectFrom('voucher_pools').select('id').where('name', '=', 'Empty').execute()).toEqual([]);
-    expect(await reason(() => createPool(handle.db, owner, pool({ validTo: new Date(now.getTime() - 2 * day) }), { generate: 1 }))).toBe('errors.voucher_window');
+    expect(await reason(() => createPool(handle.db, owner, pool({ validTo: new Date(now.getTime() - 2 * day) }), { generate: 1 }, now))).toBe('errors.voucher_window');
   });
 
   it('refuses a used, early, expired or foreign code with the reason, and changes nothing', async () => {
-    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Reasons' }), { generate: 3 });
+    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Reasons' }), { generate: 3 }, now);
     const [a, b] = await handle.db.selectFrom('voucher_codes').select('code').where('pool_id', '=', p.id).orderBy('id').execute();
     await handle.db.updateTable('voucher_codes').set({ member_id: members[0]! }).where('code', '=', b!.code).execute();
 
@@ -122,7 +122,7 @@ describe(`voucher pools and redemption (${usingPostgres() ? 'PostgreSQL' : 'PGli
   });
 
   it('an undo by the same cashier within 15 minutes makes the code usable again; later it is refused', async () => {
-    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Undo' }), { generate: 1 });
+    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Undo' }), { generate: 1 }, now);
     const { code } = await handle.db.selectFrom('voucher_codes').select('code').where('pool_id', '=', p.id).executeTakeFirstOrThrow();
     await redeem(code, members[1]!);
     await undoVoucher(handle.db, code, cashier, new Date(now.getTime() + 5 * 60_000));
@@ -132,8 +132,8 @@ describe(`voucher pools and redemption (${usingPostgres() ? 'PostgreSQL' : 'PGli
   });
 
   it('a pool for a segment refuses members outside it', async () => {
-    const segment = await saveSegment(handle.db, owner, 'Women', { groups: [[{ field: 'gender', value: 'female' }]] });
-    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Women only', segmentId: segment.id }), { generate: 2 });
+    const segment = await saveSegment(handle.db, owner, 'Women', { groups: [[{ field: 'gender', value: 'female' }]] }, now);
+    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Women only', segmentId: segment.id }), { generate: 2 }, now);
     const [a, b] = await handle.db.selectFrom('voucher_codes').select('code').where('pool_id', '=', p.id).execute();
     // members[1] is V2 (male), members[2] is V3 (female).
     expect(await reason(() => redeem(a!.code, members[1]!))).toBe('errors.voucher_segment');
@@ -141,7 +141,7 @@ describe(`voucher pools and redemption (${usingPostgres() ? 'PostgreSQL' : 'PGli
   });
 
   it('concurrent cashiers: one code is redeemed once; a member with a limit of one gets one of two codes', async () => {
-    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Race' }), { generate: 3 });
+    const { pool: p } = await createPool(handle.db, owner, pool({ name: 'Race' }), { generate: 3 }, now);
     const codes = (await handle.db.selectFrom('voucher_codes').select('code').where('pool_id', '=', p.id).orderBy('id').execute()).map((c) => c.code);
     const same = await Promise.all(Array.from({ length: 8 }, () => reason(() => redeem(codes[0]!, null))));
     expect(same.filter((r) => r === 'ok')).toHaveLength(1);

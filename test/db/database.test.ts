@@ -43,7 +43,7 @@ describe(`database (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       .executeTakeFirstOrThrow();
     const entry = await handle.db
       .insertInto('ledger_entries')
-      .values({ member_id: member.id, currency: 'points', amount: 5, kind: 'earn', reason: 'test', idempotency_key: 'append-only-test', expires_at: null, branch_id: null, actor_member_id: null, meta: null })
+      .values({ member_id: member.id, currency: 'points', amount: 5, kind: 'earn', reason: 'test', idempotency_key: 'append-only-test', expires_at: null, branch_id: null, actor_member_id: null, meta: null, created_at: new Date() })
       .returning('id')
       .executeTakeFirstOrThrow();
     await expect(handle.db.updateTable('ledger_entries').set({ reason: 'changed' }).where('id', '=', entry.id).execute()).rejects.toThrow(/append-only/);

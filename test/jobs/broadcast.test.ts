@@ -62,7 +62,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
     const optedOut = users.slice(3, 5);
     await database.db.updateTable('members').set({ marketing_opt_in: false }).where('id', 'in', optedOut.map((u) => memberIds.get(u.id)!)).execute();
 
-    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Yalda sale {name}!', photoFileId: null, button: { kind: 'card' } });
+    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Yalda sale {name}!', photoFileId: null, button: { kind: 'card' } }, new Date());
     expect(await startCampaign(database.db, campaign.id, new Date())).toBe(MEMBERS - 2);
     // A second start (a double tap, another process) adds nobody.
     expect(await startCampaign(database.db, campaign.id, new Date())).toBeNull();
@@ -87,7 +87,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
     expect((await database.db.selectFrom('campaigns').select('status').where('id', '=', campaign.id).executeTakeFirstOrThrow()).status).toBe('done');
 
     // The next campaign leaves the blocked accounts (and still the opted-out) out from the start.
-    const next = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Second', photoFileId: null, button: null });
+    const next = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Second', photoFileId: null, button: null }, new Date());
     expect(await startCampaign(database.db, next.id, new Date())).toBe(MEMBERS - 5);
     await setCampaignStatus(database.db, next.id, 'cancelled');
   });
@@ -98,9 +98,9 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
       database.db,
       ownerId,
       { name: 'Yalda', discount: { kind: 'percent', value: 20 }, validFrom: now, validTo: new Date(now.getTime() + 7 * 86_400_000), perMemberLimit: 1, segmentId: null },
-      { generate: 5 },
+      { generate: 5 }, new Date(),
     );
-    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Your gift', photoFileId: null, button: null, voucherPoolId: pool.id });
+    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Your gift', photoFileId: null, button: null, voucherPoolId: pool.id }, new Date());
     await startCampaign(database.db, campaign.id, now);
     club.deps.broadcaster.kick(campaign.id);
     await club.deps.broadcaster.settled(campaign.id);
@@ -118,7 +118,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
   });
 
   it('after a crash, rows in flight are marked lost and never sent; the rest go out once', async () => {
-    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'After the crash', photoFileId: null, button: null });
+    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'After the crash', photoFileId: null, button: null }, new Date());
     await startCampaign(database.db, campaign.id, new Date());
     // Another process held Telegram's lease, claimed a batch and was killed before confirming it.
     await database.db.deleteFrom('dispatch_leases').execute();
@@ -139,7 +139,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
   });
 
   it('a scheduled campaign starts once even when two processes look for it at the same moment', async () => {
-    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Scheduled hello', photoFileId: null, button: null });
+    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Scheduled hello', photoFileId: null, button: null }, new Date());
     await scheduleCampaign(database.db, campaign.id, new Date(Date.now() - 1000));
     // A second process: its own dispatcher and Bot API client on the same database.
     const apis = new Map<Platform, Api>([['telegram', new Api(TEST_TOKEN, { apiRoot: api.apiRoot })]]);
@@ -156,7 +156,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
 
   it('pause holds the rest back and resume finishes without repeats', async () => {
     api.setRateLimit(Infinity);
-    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Paused one', photoFileId: null, button: null });
+    const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Paused one', photoFileId: null, button: null }, new Date());
     await startCampaign(database.db, campaign.id, new Date());
     await setCampaignStatus(database.db, campaign.id, 'paused');
     club.deps.broadcaster.kick(campaign.id);

@@ -40,7 +40,7 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     );
     await handle.db.transaction().execute(async (trx) => {
       for (const [i, days] of earnedDaysAgo.entries()) {
-        await credit(trx, { memberId: member.id, currency: 'points', amount: amounts[i]!, kind: 'earn', reason: 'test', idempotencyKey: `n:${member.id}:${i}`, expiresAt: new Date(t0.getTime() + expiresInDays[i]! * DAY) });
+        await credit(trx, { memberId: member.id, currency: 'points', amount: amounts[i]!, kind: 'earn', reason: 'test', idempotencyKey: `n:${member.id}:${i}`, expiresAt: new Date(t0.getTime() + expiresInDays[i]! * DAY), at: new Date(t0.getTime() - days * DAY) });
       }
     });
     return member.id;

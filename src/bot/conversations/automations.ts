@@ -38,7 +38,7 @@ export function createAutomationConversations(deps: ClubDeps) {
         }
         patch = field === 'gift' ? { gift_points: n } : { days: n };
       }
-      const saved = await conversation.external(() => attempt(() => updateAutomation(deps.db, actor, id, patch)));
+      const saved = await conversation.external(() => attempt(() => updateAutomation(deps.db, actor, id, patch, deps.now())));
       if (!saved.ok) {
         prompt = t(saved.key, saved.params);
         continue;
@@ -72,7 +72,7 @@ export function createAutomationConversations(deps: ClubDeps) {
       if (raw === null) return;
       gift = wholeNumber(raw, 1_000_000);
     }
-    const added = await conversation.external(() => attempt(() => addOccasion(deps.db, actor, { name, jalaliMonth: date[0], jalaliDay: date[1], message, giftPoints: gift })));
+    const added = await conversation.external(() => attempt(() => addOccasion(deps.db, actor, { name, jalaliMonth: date[0], jalaliDay: date[1], message, giftPoints: gift }, deps.now())));
     if (!added.ok) return say(ctx, t(added.key, added.params), { remove_keyboard: true });
     await say(ctx, t('automations.occasion_added', { name }) + '\n' + t('automations.back_hint'), { remove_keyboard: true });
   }

@@ -41,7 +41,7 @@ export function createCampaignConversations(deps: ClubDeps) {
       ]);
       if (choice === 'cancel') return say(ctx, t('campaigns.cancelled'), { remove_keyboard: true });
       if (choice === 'edit') continue;
-      const saved = await conversation.external(() => attempt(() => saveSegment(deps.db, actor, name, parseSegment(expression))));
+      const saved = await conversation.external(() => attempt(() => saveSegment(deps.db, actor, name, parseSegment(expression), deps.now())));
       return say(ctx, saved.ok ? t('campaigns.segment_saved', { name, count: formatNumber(counted.value, locale) }) : t(saved.key), { remove_keyboard: true });
     }
   }
@@ -111,7 +111,7 @@ export function createCampaignConversations(deps: ClubDeps) {
     }
 
     const prepared = await conversation.external(async () => {
-      const campaign = await createCampaign(deps.db, actor, { segmentId, text, photoFileId: photo, button, voucherPoolId: pool?.id ?? null });
+      const campaign = await createCampaign(deps.db, actor, { segmentId, text, photoFileId: photo, button, voucherPoolId: pool?.id ?? null }, deps.now());
       const recipients = await countSegment(deps.db, await loadSegment(deps.db, segmentId), deps.now());
       const sender = await deps.db.selectFrom('members').select('first_name').where('id', '=', actor).executeTakeFirstOrThrow();
       return { id: campaign.id, recipients, senderName: sender.first_name };

@@ -69,7 +69,7 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       const result = await conversation.external(async () => {
         const r = await joinClub(deps.db, accountOf(ctx), { phone: verifiedPhone, firstName: suggestedName || '-' }, policy(deps));
         // Already a member through the other messenger: an invitation cannot make them new.
-        if (start.ref) await refuseReferral(deps.db, { code: start.ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'other_platform', r.member.id);
+        if (start.ref) await refuseReferral(deps.db, { code: start.ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'other_platform', r.member.id, deps.now());
         return { locale: r.member.locale, name: r.member.first_name };
       });
       const speech = result.locale ? { t: deps.i18n.getFixedT(result.locale) } : { t };
@@ -144,7 +144,7 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       let voucher: { percent: number; until: string } | null = null;
       let friendPoints = 0;
       if (attempt && !r.created) {
-        await refuseReferral(deps.db, attempt, 'already_member', r.member.id);
+        await refuseReferral(deps.db, attempt, 'already_member', r.member.id, deps.now());
       } else if (attempt) {
         const outcome = await recordReferral(deps.db, attempt, r.member, env);
         if (outcome && outcome.referral.status !== 'refused') {

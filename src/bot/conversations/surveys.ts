@@ -109,7 +109,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
     const created = await conversation.external(async () => {
       try {
         const closesAt = closesInDays === null ? null : new Date(deps.now().getTime() + closesInDays! * 86_400_000);
-        const survey = await createSurvey(deps.db, actor, { titleFa, titleEn, rewardPoints: reward, audience, closesAt, questions });
+        const survey = await createSurvey(deps.db, actor, { titleFa, titleEn, rewardPoints: reward, audience, closesAt, questions }, deps.now());
         return { ok: true as const, id: survey.id };
       } catch (error) {
         if (error instanceof ClubError) return { ok: false as const, key: error.i18nKey };

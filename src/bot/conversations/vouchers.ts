@@ -148,7 +148,7 @@ export function createVoucherConversations(deps: ClubDeps) {
     }
 
     const created = await conversation.external(() =>
-      attempt(() => createPool(deps.db, actor, { name, discount: discount!, validFrom: now, validTo: validTo!, perMemberLimit: limit, segmentId }, codes!)),
+      attempt(() => createPool(deps.db, actor, { name, discount: discount!, validFrom: now, validTo: validTo!, perMemberLimit: limit, segmentId }, codes!, deps.now())),
     );
     if (!created.ok) return say(ctx, t(created.key, created.params), { remove_keyboard: true });
     await say(

@@ -37,7 +37,7 @@ export function adminFeature() {
       const role = roleText === 'manager' || roleText === 'cashier' ? roleText : null;
       if (!phone || !role) return say(ctx, ctx.t('admin.staff_add_usage'));
       const branchId = branchText ? Number(toLatinDigits(branchText)) : null;
-      const added = await addStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, phone, role, branchId);
+      const added = await addStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, phone, role, branchId, ctx.deps.now());
       await say(ctx, ctx.t('admin.staff_added', { name: added.firstName, role: ctx.t(`roles.${role}`) }));
       await ctx.deps.notifier.notify(added.memberId, (speech) => ({ html: speech.t('admin.staff_welcome', { role: speech.t(`roles.${role}`) }) }));
     }),
@@ -47,7 +47,7 @@ export function adminFeature() {
     answering(ctx, async () => {
       const member = ctx.match.trim() ? await findMemberByQuery(ctx, ctx.match) : undefined;
       if (!member) return say(ctx, ctx.t('admin.staff_remove_usage'));
-      const role = await removeStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, member.id);
+      const role = await removeStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, member.id, ctx.deps.now());
       await say(ctx, ctx.t('admin.staff_removed', { name: member.first_name, role: ctx.t(`roles.${role}`) }));
     }),
   );
@@ -56,7 +56,7 @@ export function adminFeature() {
     answering(ctx, async () => {
       const [verb, ...rest] = ctx.match.trim().split(/\s+/);
       if (verb === 'add') {
-        const branch = await createBranch(ctx.deps.db, ctx.member!.id, rest.join(' '));
+        const branch = await createBranch(ctx.deps.db, ctx.member!.id, rest.join(' '), ctx.deps.now());
         return say(ctx, ctx.t('admin.branch_added', { id: formatNumber(branch.id, ctx.locale), name: branch.name }));
       }
       const branches = await listBranches(ctx.deps.db);
@@ -87,7 +87,7 @@ export function adminFeature() {
       const points = match ? Number(toLatinDigits(match[1]!)) : NaN;
       const stock = match && match[2] !== '-' ? Number(toLatinDigits(match[2]!)) : null;
       if (!match || !Number.isSafeInteger(points) || (stock !== null && !Number.isSafeInteger(stock))) return say(ctx, ctx.t('admin.reward_usage'));
-      const reward = await createReward(ctx.deps.db, ctx.member!.id, { titleFa: match[3]!, titleEn: match[4]!, pointsCost: points, stock });
+      const reward = await createReward(ctx.deps.db, ctx.member!.id, { titleFa: match[3]!, titleEn: match[4]!, pointsCost: points, stock }, ctx.deps.now());
       await say(ctx, ctx.t('admin.reward_added', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(points, ctx.locale) }));
     }),
   );
@@ -102,20 +102,20 @@ export function adminFeature() {
         if (!Number.isSafeInteger(branchId)) return say(ctx, ctx.t('admin.rules_usage'));
         args.splice(0, 2);
         if (args[0] === ('off' as string)) {
-          await removeBranchRule(ctx.deps.db, actor, branchId);
+          await removeBranchRule(ctx.deps.db, actor, branchId, ctx.deps.now());
           return say(ctx, ctx.t('admin.rules_saved'));
         }
       }
       const [what, a, b] = args;
       const n = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN);
-      if (what === 'spend' && n(a) > 0) await setEarningRule(ctx.deps.db, actor, branchId, { rials_per_point: n(a) });
-      else if (what === 'min' && n(a) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { min_purchase: n(a) });
-      else if (what === 'visit' && n(a) >= 0 && n(b) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { visit_points: n(a), visit_daily_cap: n(b) });
+      if (what === 'spend' && n(a) > 0) await setEarningRule(ctx.deps.db, actor, branchId, { rials_per_point: n(a) }, ctx.deps.now());
+      else if (what === 'min' && n(a) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { min_purchase: n(a) }, ctx.deps.now());
+      else if (what === 'visit' && n(a) >= 0 && n(b) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { visit_points: n(a), visit_daily_cap: n(b) }, ctx.deps.now());
       else if (branchId === null && what === 'validity' && (a === 'month' || a === 'year' || n(a) > 0)) {
         const validity = a === 'month' ? { mode: 'jalali_month_end' as const, days: 1 } : a === 'year' ? { mode: 'jalali_year_end' as const, days: 1 } : { mode: 'days' as const, days: n(a) };
-        await saveLoyaltySettings(ctx.deps.db, { validity }, actor);
-      } else if (branchId === null && what === 'rate' && n(a) > 0) await saveLoyaltySettings(ctx.deps.db, { rialsPerPointCredit: n(a) }, actor);
-      else if (branchId === null && what === 'window' && n(a) > 0) await saveLoyaltySettings(ctx.deps.db, { tierWindowDays: n(a) }, actor);
+        await saveLoyaltySettings(ctx.deps.db, { validity }, actor, ctx.deps.now());
+      } else if (branchId === null && what === 'rate' && n(a) > 0) await saveLoyaltySettings(ctx.deps.db, { rialsPerPointCredit: n(a) }, actor, ctx.deps.now());
+      else if (branchId === null && what === 'window' && n(a) > 0) await saveLoyaltySettings(ctx.deps.db, { tierWindowDays: n(a) }, actor, ctx.deps.now());
       else if (what !== undefined) return say(ctx, ctx.t('admin.rules_usage'));
       if (what !== undefined) await say(ctx, ctx.t('admin.rules_saved'));
 
@@ -154,7 +154,7 @@ export function adminFeature() {
       if (match) {
         const [, code, field, value] = match as unknown as [string, string, string, string];
         if (!(TIER_FIELDS as readonly string[]).includes(field)) return say(ctx, ctx.t('admin.tiers_usage'));
-        await updateTier(ctx.deps.db, ctx.member!.id, code, field as TierField, toLatinDigits(value));
+        await updateTier(ctx.deps.db, ctx.member!.id, code, field as TierField, toLatinDigits(value), ctx.deps.now());
         await say(ctx, ctx.t('admin.rules_saved'));
       } else if (ctx.match.trim()) return say(ctx, ctx.t('admin.tiers_usage'));
       const tiers = await listTiers(ctx.deps.db);

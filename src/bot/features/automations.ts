@@ -101,7 +101,7 @@ export function automationsFeature() {
     let a = await ctx.deps.db.selectFrom('automations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!a) return ctx.answerCallbackQuery({ text: ctx.t('errors.automation_not_found'), show_alert: true });
     if (ctx.match[1] === 't') {
-      a = await updateAutomation(ctx.deps.db, ctx.member!.id, id, { enabled: !a.enabled });
+      a = await updateAutomation(ctx.deps.db, ctx.member!.id, id, { enabled: !a.enabled }, ctx.deps.now());
       await ctx.answerCallbackQuery({ text: ctx.t(a.enabled ? 'automations.now_on' : 'automations.now_off') });
     } else await ctx.answerCallbackQuery();
     const screen = await detailScreen(ctx, a);
@@ -134,7 +134,7 @@ export function automationsFeature() {
   managerPress.callbackQuery(/^au:set:(\d+):([sv]):(\d+)$/, async (ctx) => {
     const [, id, what, value] = ctx.match;
     const chosen = Number(value) || null;
-    const a = await updateAutomation(ctx.deps.db, ctx.member!.id, Number(id), what === 's' ? { segment_id: chosen } : { voucher_pool_id: chosen });
+    const a = await updateAutomation(ctx.deps.db, ctx.member!.id, Number(id), what === 's' ? { segment_id: chosen } : { voucher_pool_id: chosen }, ctx.deps.now());
     await ctx.answerCallbackQuery({ text: ctx.t('automations.updated') });
     const screen = await detailScreen(ctx, a);
     await showScreen(ctx, screen.html, screen.keyboard);

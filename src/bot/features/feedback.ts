@@ -82,8 +82,8 @@ export function feedbackFeature() {
 
   composer.chatType('private').command('feedback', staffOnly('owner', 'manager'), async (ctx) => {
     const [what, value] = toLatinDigits(ctx.match.trim()).split(/\s+/);
-    if (what === 'on' || what === 'off') await saveFeedbackSettings(ctx.deps.db, { satisfactionEnabled: what === 'on' }, ctx.member!.id);
-    else if (what === 'delay' && /^\d+$/.test(value ?? '')) await saveFeedbackSettings(ctx.deps.db, { satisfactionDelayMinutes: Number(value) }, ctx.member!.id);
+    if (what === 'on' || what === 'off') await saveFeedbackSettings(ctx.deps.db, { satisfactionEnabled: what === 'on' }, ctx.member!.id, ctx.deps.now());
+    else if (what === 'delay' && /^\d+$/.test(value ?? '')) await saveFeedbackSettings(ctx.deps.db, { satisfactionDelayMinutes: Number(value) }, ctx.member!.id, ctx.deps.now());
     else if (what) return say(ctx, ctx.t('feedback.usage'));
     const s = await feedbackSettings(ctx.deps.db);
     await say(ctx, ctx.t(s.satisfactionEnabled ? 'feedback.status_on' : 'feedback.status_off', { minutes: formatNumber(s.satisfactionDelayMinutes, ctx.locale) }) + '\n' + ctx.t('feedback.usage'));

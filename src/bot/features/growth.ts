@@ -23,7 +23,7 @@ export function growthFeature() {
       const nameParts = branchAt > 0 ? args.slice(2, branchAt) : args.slice(2);
       if (!args[1] || nameParts.length === 0 || (branchId !== null && !Number.isSafeInteger(branchId))) return say(ctx, ctx.t('growth.links_usage'));
       try {
-        const link = await createJoinLink(ctx.deps.db, ctx.member!.id, args[1], nameParts.join(' '), branchId);
+        const link = await createJoinLink(ctx.deps.db, ctx.member!.id, args[1], nameParts.join(' '), branchId, ctx.deps.now());
         const url = ctx.adapter.deepLink(ctx.me.username, JOIN_LINK_PREFIX + link.slug);
         const png = await QRCode.toBuffer(url, { type: 'png', width: 720, margin: 2, errorCorrectionLevel: 'M' });
         const { text, parse_mode } = ctx.adapter.render(ctx.t('growth.link_created', { name: link.name, url }));
@@ -66,7 +66,7 @@ export function growthFeature() {
     else if (what === 'when' && (a === 'purchase' || a === 'signup')) patch = { inviterWhen: a === 'purchase' ? 'first_purchase' : 'signup' };
     else if (what === 'caps' && n(a) >= 0 && n(b) >= 0) patch = { dailyCap: n(a), monthlyCap: n(b) };
     else if (what !== undefined) return say(ctx, ctx.t('growth.rules_usage'));
-    const s = patch ? await saveReferralSettings(ctx.deps.db, patch, ctx.member!.id) : await referralSettings(ctx.deps.db);
+    const s = patch ? await saveReferralSettings(ctx.deps.db, patch, ctx.member!.id, ctx.deps.now()) : await referralSettings(ctx.deps.db);
     const num = (v: number) => formatNumber(v, ctx.locale);
     await say(
       ctx,

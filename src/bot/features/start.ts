@@ -20,7 +20,7 @@ export function startFeature(menus: ClubMenus) {
     const link = payload.startsWith(JOIN_LINK_PREFIX) ? payload.slice(JOIN_LINK_PREFIX.length) : undefined;
     if (ctx.member) {
       if (ref) {
-        const refused = await refuseReferral(ctx.deps.db, { code: ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'already_member', ctx.member.id);
+        const refused = await refuseReferral(ctx.deps.db, { code: ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'already_member', ctx.member.id, ctx.deps.now());
         if (refused) await say(ctx, ctx.t(refused.reason === 'self' ? 'referral.own_link' : 'referral.already_member'));
       }
       return menus.showHome(ctx);

@@ -68,7 +68,7 @@ export function surveysFeature() {
         return;
       }
       if (action === 'close') {
-        const closed = await closeSurvey(ctx.deps.db, id, ctx.member!.id);
+        const closed = await closeSurvey(ctx.deps.db, id, ctx.member!.id, ctx.deps.now());
         return say(ctx, ctx.t(closed ? 'surveys.closed_done' : 'surveys.not_open', { id: formatNumber(id, ctx.locale) }));
       }
       if (action === 'csv') {

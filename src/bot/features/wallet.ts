@@ -160,7 +160,7 @@ export function walletFeature() {
     const purchaseId = Number(ctx.match[1]);
     const purchase = await ctx.deps.db.selectFrom('purchases').selectAll().where('id', '=', purchaseId).where('member_id', '=', ctx.member.id).executeTakeFirst();
     if (!purchase) return say(ctx, ctx.t('errors.purchase_not_found'));
-    const opened = await ctx.deps.db.insertInto('disputes').values({ member_id: ctx.member.id, purchase_id: purchaseId }).onConflict((oc) => oc.column('purchase_id').doNothing()).returning('id').executeTakeFirst();
+    const opened = await ctx.deps.db.insertInto('disputes').values({ member_id: ctx.member.id, purchase_id: purchaseId, created_at: ctx.deps.now() }).onConflict((oc) => oc.column('purchase_id').doNothing()).returning('id').executeTakeFirst();
     await say(ctx, ctx.t(opened ? 'dispute.opened' : 'dispute.already', { id: formatNumber(purchaseId, ctx.locale) }));
     if (!opened) return;
     const managers = await ctx.deps.db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute();
