@@ -61,7 +61,7 @@ const schema = z.object({
   }),
   DATA_DIR: optionalText.transform((v) => v ?? './data'),
   OWNER_PHONES: ownerPhones,
-  DEFAULT_LOCALE: optionalText.pipe(z.enum(['fa', 'en']).optional()).transform((v) => v ?? 'fa'),
+  DEFAULT_LOCALE: optionalText.pipe(z.enum(['fa', 'en']).optional()),
   TZ_CLUB: timeZone,
   SIGNUP_BONUS_POINTS: intWithDefault(50, 0, 1_000_000),
   POINTS_VALIDITY_DAYS: intWithDefault(365, 1, 3650),
@@ -80,7 +80,10 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   ownerPhones: string[];
+  /** DEFAULT_LOCALE, else fa: what members who never chose a language are spoken to in. */
   defaultLocale: 'fa' | 'en';
+  /** DEFAULT_LOCALE is not set: a newcomer's app language picks which language the welcome shows first. */
+  newcomerByAppLanguage: boolean;
   timeZone: string;
   signupBonusPoints: number;
   pointsValidityDays: number;
@@ -117,7 +120,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     ownerPhones: e.OWNER_PHONES,
-    defaultLocale: e.DEFAULT_LOCALE,
+    defaultLocale: e.DEFAULT_LOCALE ?? 'fa',
+    newcomerByAppLanguage: e.DEFAULT_LOCALE === undefined,
     timeZone: e.TZ_CLUB,
     signupBonusPoints: e.SIGNUP_BONUS_POINTS,
     pointsValidityDays: e.POINTS_VALIDITY_DAYS,

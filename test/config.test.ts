@@ -18,8 +18,14 @@ describe('configuration', () => {
     expect(config.databaseUrl).toBeUndefined();
     expect(config.dataDir).toBe('./data');
     expect(config.defaultLocale).toBe('fa');
+    expect(config.newcomerByAppLanguage).toBe(true);
     expect(config.timeZone).toBe('Asia/Tehran');
     expect(config.signupBonusPoints).toBe(50);
+  });
+
+  it('a DEFAULT_LOCALE that is set is what newcomers see first, whatever their app says', () => {
+    expect(loadConfig({ BOT_TOKEN: token, DEFAULT_LOCALE: 'fa' })).toMatchObject({ defaultLocale: 'fa', newcomerByAppLanguage: false });
+    expect(loadConfig({ BOT_TOKEN: token, DEFAULT_LOCALE: 'en' })).toMatchObject({ defaultLocale: 'en', newcomerByAppLanguage: false });
   });
 
   it('runs Bale alone with its own API root', () => {

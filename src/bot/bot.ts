@@ -1,10 +1,11 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { sequentialize } from '@grammyjs/runner';
 import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn, type Transformer } from 'grammy';
 import { loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
 import { ClubError } from '../club/errors.ts';
-import type { Platform } from '../db/schema.ts';
+import type { Locale, Platform } from '../db/schema.ts';
 import type { ClubDeps, Context, ConversationContext } from './context.ts';
 import { postgresConversationStorage } from './conversation-storage.ts';
 import { createSignup, SIGNUP } from './conversations/signup.ts';
@@ -31,7 +32,7 @@ import { tillFeature } from './features/till.ts';
 import { walletFeature } from './features/wallet.ts';
 import { ADJUST, createAdminConversations, VOID } from './conversations/admin.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
-import { resolveLocale } from './i18n.ts';
+import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
 import { adapterFor, type PlatformAdapter } from './platform.ts';
 import { say } from './ui.ts';
@@ -66,18 +67,20 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.api.config.use(...transformers);
 
   const menus = createMenus();
+  // The language clubContext resolved for the update being handled, read by conversations (see `speech`).
+  const spoken = new AsyncLocalStorage<Locale>();
 
   bot.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
-  bot.use(clubContext(platform, adapter, deps));
+  bot.use(clubContext(platform, adapter, deps, spoken));
   bot.use(
     conversations<Context, ConversationContext>({
       storage: { type: 'key', version: CONVERSATION_VERSION, prefix: `${platform}:`, adapter: postgresConversationStorage(deps.db) },
     }),
   );
-  bot.use(createConversation(createSignup(deps, menus.main), { id: SIGNUP, plugins: [speech(adapter, deps, transformers)] }));
+  bot.use(createConversation(createSignup(deps, menus.main), { id: SIGNUP, plugins: [speech(adapter, deps, transformers, spoken)] }));
   const till = createTillConversations(deps);
   const admin = createAdminConversations(deps);
-  const inner = { plugins: [speech(adapter, deps, transformers)] };
+  const inner = { plugins: [speech(adapter, deps, transformers, spoken)] };
   bot.use(createConversation(till.purchase, { id: PURCHASE, ...inner }));
   bot.use(createConversation(till.spend, { id: SPEND, ...inner }));
   bot.use(createConversation(till.rewardCode, { id: REWARD_CODE, ...inner }));
@@ -133,7 +136,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
 }
 
 /** Puts the club on the context: dependencies, the member and their role, and their language. */
-function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDeps): MiddlewareFn<Context> {
+function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDeps, spoken: AsyncLocalStorage<Locale>): MiddlewareFn<Context> {
   return async (ctx, next) => {
     ctx.deps = deps;
     ctx.adapter = adapter;
@@ -141,23 +144,31 @@ function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDep
     const loaded = from ? await loadAccountMember(deps.db, platform, from.id) : undefined;
     ctx.member = loaded?.member ?? null;
     ctx.role = loaded?.role ?? null;
-    ctx.locale = resolveLocale(ctx.member?.locale, from?.language_code, deps.config.defaultLocale);
+    ctx.locale = resolveLocale(ctx.member, from?.language_code, deps.config);
     ctx.t = deps.i18n.getFixedT(ctx.locale);
     if (loaded) {
       if (loaded.blocked) await markAccountReachable(deps.db, platform, from!.id);
       await touchMember(deps.db, loaded.member.id, deps.now());
     }
-    await next();
+    await spoken.run(ctx.locale, next);
   };
 }
 
-/** Inside conversations: the API's transformers, the language and platform manners, without touching the database. */
-function speech(adapter: PlatformAdapter, deps: ClubDeps, transformers: Transformer[]): MiddlewareFn<ConversationContext> {
+/**
+ * Inside conversations: the API's transformers, the language and platform manners, without touching
+ * the database. The language is the one clubContext just resolved for this update (the member's saved
+ * choice, read fresh on every update, so a restart or a change made in another chat is followed):
+ * every context of the replay gets it, and typed answers are matched in any language (`isLabel`),
+ * so the replay takes the path it took when those answers arrived.
+ */
+function speech(adapter: PlatformAdapter, deps: ClubDeps, transformers: Transformer[], spoken: AsyncLocalStorage<Locale>): MiddlewareFn<ConversationContext> {
   return (ctx, next) => {
     ctx.api.config.use(...transformers);
     ctx.adapter = adapter;
-    ctx.locale = resolveLocale(null, ctx.from?.language_code, deps.config.defaultLocale);
+    // Conversations are only resumed from inside clubContext; the fallback is the same resolution.
+    ctx.locale = spoken.getStore() ?? resolveLocale(null, ctx.from?.language_code, deps.config);
     ctx.t = deps.i18n.getFixedT(ctx.locale);
+    ctx.isLabel = (text, label) => isLabel(deps.i18n, text, label);
     return next();
   };
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Locale, Member, StaffRole } from '../db/schema.ts';
-import type { Translate } from './i18n.ts';
+import type { Label, Translate } from './i18n.ts';
 import type { PlatformAdapter } from './platform.ts';
 import type { Notifier } from './notifier.ts';
 import type { SurveyDispatcher } from '../jobs/surveys.ts';
@@ -40,5 +40,9 @@ interface ClubFlavor extends Speech {
 }
 
 export type Context = ConversationFlavor<BaseContext & ClubFlavor>;
-/** Inside a conversation: a plain context plus the speech plugin (see conversations/). */
-export type ConversationContext = BaseContext & Speech;
+/** Inside a conversation: a plain context plus the speech plugin (see `speech` in bot.ts). */
+export type ConversationContext = BaseContext &
+  Speech & {
+    /** Whether a typed answer is this button's label in any language (see `isLabel`). */
+    isLabel: (text: string | undefined, label: Label) => boolean;
+  };

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import i18next, { type i18n as I18nInstance, type TFunction } from 'i18next';
-import type { Locale } from '../db/schema.ts';
+import type { Config } from '../config.ts';
+import type { Locale, Member } from '../db/schema.ts';
 
 export const LOCALES: readonly Locale[] = ['fa', 'en'];
 export const LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../locales');
@@ -34,11 +35,38 @@ export async function createI18n(): Promise<I18nInstance> {
   return i18n;
 }
 
-/** The member's stored choice, else the messenger's language (en* -> en, fa* -> fa), else the club default. */
-export function resolveLocale(stored: Locale | null | undefined, languageCode: string | undefined, fallback: Locale): Locale {
-  if (stored) return stored;
-  const code = languageCode?.toLowerCase() ?? '';
-  if (code.startsWith('en')) return 'en';
-  if (code.startsWith('fa')) return 'fa';
-  return fallback;
+/** What resolving a language needs of the club's configuration. */
+export type LocaleConfig = Pick<Config, 'defaultLocale' | 'newcomerByAppLanguage'>;
+
+/**
+ * The one answer to "which language do we speak to this person", used for every screen, every
+ * conversation and every message the club sends on its own. A member: their saved choice (else the
+ * club's default), never the app's language, which says little in Iran (many run Telegram in
+ * English). A newcomer: the club's DEFAULT_LOCALE; only when that is not set does the app's language
+ * pick (en* -> en, fa* -> fa, anything else -> fa). The welcome screen offers the other one.
+ */
+export function resolveLocale(member: Pick<Member, 'locale'> | null | undefined, languageCode: string | undefined, club: LocaleConfig): Locale {
+  if (member) return member.locale ?? club.defaultLocale;
+  if (club.newcomerByAppLanguage) {
+    const code = languageCode?.toLowerCase() ?? '';
+    if (code.startsWith('en')) return 'en';
+    if (code.startsWith('fa')) return 'fa';
+  }
+  return club.defaultLocale;
+}
+
+/** A button's label: an i18n key, or built from a speech (for labels with values in them). */
+export type Label = string | ((speech: { t: Translate; locale: Locale }) => string);
+
+/**
+ * Whether `text` is `label` as written in any of the club's languages. Typed answers are matched
+ * this way inside conversations: a reply keyboard sent before the member changed language still
+ * works, and a replayed conversation takes the same path whatever the language is now.
+ */
+export function isLabel(i18n: I18nInstance, text: string | undefined, label: Label): boolean {
+  if (text === undefined) return false;
+  return LOCALES.some((locale) => {
+    const t = i18n.getFixedT(locale);
+    return text === (typeof label === 'string' ? t(label) : label({ t, locale }));
+  });
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { i18n as I18nInstance } from 'i18next';
 import type { Speech } from './context.ts';
 import { adapterFor } from './platform.ts';
+import { resolveLocale } from './i18n.ts';
 
 export interface Notice {
   html: string;
@@ -14,7 +15,8 @@ export interface Notice {
 
 /**
  * Messages the club sends on its own (purchase receipts, approvals, reminders) to every messenger
- * account a member has, in the member's language, through whichever bots are running.
+ * account a member has, in the member's saved language (whatever their app is set to), through
+ * whichever bots are running.
  */
 export class Notifier {
   private readonly apis = new Map<Platform, Api>();
@@ -43,7 +45,8 @@ export class Notifier {
     for (const account of accounts) {
       const api = this.apis.get(account.platform);
       if (!api) continue;
-      const locale = account.locale ?? this.defaultLocale;
+      // Every recipient is a member: their saved language, else the club's (never an app's language).
+      const locale = resolveLocale(account, undefined, { defaultLocale: this.defaultLocale, newcomerByAppLanguage: false });
       const adapter = adapterFor(account.platform);
       const notice = build({ locale, t: this.i18n.getFixedT(locale), adapter });
       const { text, parse_mode } = adapter.render(notice.html);

@@ -105,6 +105,11 @@ async function joinClubOnce(trx: Trx, account: AccountRef, profile: SignupProfil
   const existing = await trx.selectFrom('members').selectAll().where('phone', '=', profile.phone).forUpdate().executeTakeFirst();
   if (existing) {
     await linkAccount(trx, existing.id, account, policy.now);
+    // A member who never chose a language keeps the one chosen on this welcome screen.
+    if (existing.locale === null && profile.locale) {
+      await trx.updateTable('members').set({ locale: profile.locale }).where('id', '=', existing.id).execute();
+      existing.locale = profile.locale;
+    }
     await bootstrapOwner(trx, existing.id, existing.phone, policy.ownerPhones, policy.now);
     return { member: existing, created: false, bonus: 0, role: await roleOf(trx, existing.id) };
   }

@@ -3,6 +3,7 @@ import { GrammyError, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { ClubDeps } from '../bot/context.ts';
 import { adapterFor } from '../bot/platform.ts';
+import { resolveLocale } from '../bot/i18n.ts';
 import {
   acquireDispatchLease,
   campaignProgress,
@@ -88,7 +89,7 @@ export function renderCampaign(
   campaign: Pick<Campaign, 'text' | 'button' | 'photo_file_id'>,
   member: Pick<OutboxRow, 'first_name' | 'locale' | 'voucher_code'>,
 ): { text: string; keyboard: InlineKeyboardMarkup | null } {
-  const locale = member.locale ?? deps.config.defaultLocale;
+  const locale = resolveLocale(member, undefined, deps.config);
   const t = deps.i18n.getFixedT(locale);
   let text: string;
   if (campaign.text.startsWith(I18N_TEXT)) {
@@ -268,7 +269,7 @@ export class BroadcastDispatcher {
     const api = this.apis.get(campaign.status_platform);
     if (!api) return;
     const sender = await this.deps.db.selectFrom('members').select('locale').where('id', '=', campaign.created_by).executeTakeFirst();
-    const locale = sender?.locale ?? this.deps.config.defaultLocale;
+    const locale = resolveLocale(sender, undefined, this.deps.config);
     const t = this.deps.i18n.getFixedT(locale);
     const remaining = p.pending + p.sending;
     const rate = [...this.apis.keys()].reduce((sum, platform) => sum + this.deps.config.broadcastRate[platform], 0);

@@ -167,6 +167,42 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     expect(user.callbackAnswers.at(-1)?.text).toMatch(/قدیمی/);
   });
 
+  it('with no DEFAULT_LOCALE the app picks the first language; one tap switches, and the choice holds through signup', async () => {
+    const user = api.user({ id: 7100000004, first_name: 'Yasaman', language_code: 'en', phone: '989120000004' });
+    await startSignup(user);
+    expect(user.replyKeyboard()?.flat().map((b: { text: string }) => b.text)).toEqual(['📱 Share my phone number', 'فارسی']);
+    await user.tapReply('فارسی');
+    await user.waitFor(hasText(/به باشگاه مشتریان خوش آمدید/));
+    expect(user.replyKeyboard()?.flat().map((b: { text: string }) => b.text)).toEqual(['📱 ارسال شماره موبایل من', 'English']);
+    await user.shareContact();
+    await user.waitFor(hasText(/شما را چه صدا کنیم/));
+    await user.send('یاسمن');
+    await user.waitFor(hasText(/تاریخ تولدتان چیست/));
+    await user.tapReply('رد شدن');
+    await user.waitFor(hasText(/جنسیت/));
+    const home$ = user.waitFor((m) => inlineButtons(m).includes('⭐ امتیازهای من'));
+    await user.tapReply('رد شدن');
+    await home$;
+    const member = await database.db.selectFrom('members').select('locale').where('phone', '=', '+989120000004').executeTakeFirstOrThrow();
+    expect(member.locale).toBe('fa');
+  });
+
+  it('a member who never chose a language keeps the one chosen on the welcome screen when linking another account', async () => {
+    await database.db
+      .insertInto('members')
+      .values({ phone: '+989120000021', first_name: 'Parvin', locale: null, referral_code: 'LINKNULL', tier_id: 1, joined_at: new Date(), last_active_at: new Date() })
+      .execute();
+    const user = api.user({ id: 7100000021, first_name: 'Parvin', language_code: 'en', phone: '989120000021' });
+    await startSignup(user);
+    await user.tapReply('فارسی');
+    await user.waitFor(hasText(/به باشگاه مشتریان خوش آمدید/));
+    const home = user.waitFor((m) => inlineButtons(m).includes('⭐ امتیازهای من'));
+    await user.shareContact();
+    await home;
+    const member = await database.db.selectFrom('members').select('locale').where('phone', '=', '+989120000021').executeTakeFirstOrThrow();
+    expect(member.locale).toBe('fa');
+  });
+
   it('makes the verified owner phone an owner and keeps staff commands from others', async () => {
     const owner = api.user({ id: 7100000009, first_name: 'Owner', language_code: 'en', phone: '989129999999' });
     await startSignup(owner);

@@ -39,7 +39,7 @@ export async function askText(conversation: Conversation<Context, ConversationCo
       continue;
     }
     const text = (update.message?.text ?? update.message?.caption)?.trim();
-    if (text === t('till.cancel') || text === '/cancel') {
+    if (ctx.isLabel(text, 'till.cancel') || text === '/cancel') {
       await say(update, t(options.cancelledKey), { remove_keyboard: true });
       return null;
     }

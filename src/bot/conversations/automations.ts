@@ -29,7 +29,7 @@ export function createAutomationConversations(deps: ClubDeps) {
       const raw = await askText(conversation, ctx, prompt, { ...opts, max: 3000, ...(field === 'message' ? { extra: [t('automations.default_message')] } : {}) });
       if (raw === null) return;
       let patch;
-      if (field === 'message') patch = { message: raw === t('automations.default_message') ? null : raw };
+      if (field === 'message') patch = { message: ctx.isLabel(raw, 'automations.default_message') ? null : raw };
       else {
         const n = wholeNumber(raw, field === 'gift' ? 1_000_000 : 3650);
         if (n === null) {

@@ -97,10 +97,10 @@ export function createProfileConversation(
           continue;
         }
         if (field === 'gender') {
-          value = text === t('signup.gender_female') ? 'female' : text === t('signup.gender_male') ? 'male' : undefined;
+          value = ctx.isLabel(text, 'signup.gender_female') ? 'female' : ctx.isLabel(text, 'signup.gender_male') ? 'male' : undefined;
           if (value === undefined) await say(update, t('signup.gender_invalid'), kb);
         } else if (field === 'heard_from') {
-          value = HEARD_FROM.find((h) => t(`profile.heard_${h}`) === text);
+          value = HEARD_FROM.find((h) => ctx.isLabel(text, `profile.heard_${h}`));
           if (value === undefined) await say(update, t('signup.gender_invalid'), kb);
         } else if (field === 'birth_date') {
           const nowIso = await conversation.external(() => deps.now().toISOString());

@@ -3,13 +3,14 @@ import { Keyboard } from 'grammy';
 import { findMemberByPhone, joinClub } from '../../club/members.ts';
 import { attributeJoinLink, recordReferral, refuseReferral } from '../../club/referrals.ts';
 import { formatDate } from '../../lib/jalali.ts';
-import type { Gender, Member } from '../../db/schema.ts';
+import type { Gender, Locale, Member } from '../../db/schema.ts';
 import { parseJalaliBirthday } from '../../lib/jalali.ts';
 import { normalizePhone } from '../../lib/phone.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { homeText, loadMember, memberNumber } from '../screens.ts';
 import { say } from '../ui.ts';
+import { LOCALES } from '../i18n.ts';
 import type { ClubMenu } from '../menus/main.ts';
 
 export const SIGNUP = 'signup';
@@ -34,12 +35,19 @@ export interface SignupStart {
 
 export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
   return async function signup(conversation: SignupConversation, ctx: ConversationContext, start: SignupStart = {}) {
-    const { t } = ctx;
-    const shareKeyboard = new Keyboard().requestContact(t('signup.share_button')).resized();
-    const skipKeyboard = new Keyboard().text(t('signup.skip')).resized();
+    // The welcome speaks the club's language (see resolveLocale) with a button for the other one;
+    // the person's choice holds for the rest of signup and is saved on the member.
+    let locale = ctx.locale;
+    let t = ctx.t;
+    const shareKeyboard = () =>
+      new Keyboard()
+        .requestContact(t('signup.share_button'))
+        .row()
+        .text(languageName(deps, otherLocale(locale)))
+        .resized();
     const suggestedName = (ctx.from?.first_name ?? '').trim().slice(0, MAX_NAME);
 
-    await say(ctx, t('signup.welcome'), shareKeyboard);
+    await say(ctx, t('signup.welcome'), shareKeyboard());
 
     // 1. Phone number: only a contact whose user_id is the sender's own.
     let phone: string | null = null;
@@ -51,14 +59,21 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       }
       const message = update.message;
       if (isCancel(message?.text)) return cancel(update);
+      const chosen = LOCALES.find((l) => message?.text === languageName(deps, l));
+      if (chosen) {
+        locale = chosen;
+        t = deps.i18n.getFixedT(locale);
+        await say(update, t('signup.welcome'), shareKeyboard());
+        continue;
+      }
       const contact = message?.contact;
       if (!contact) {
-        await say(update, t('signup.need_contact'), shareKeyboard);
+        await say(update, t('signup.need_contact'), shareKeyboard());
       } else if (contact.user_id === undefined || contact.user_id !== update.from?.id) {
-        await say(update, t('signup.contact_not_yours'), shareKeyboard);
+        await say(update, t('signup.contact_not_yours'), shareKeyboard());
       } else {
         phone = normalizePhone(contact.phone_number);
-        if (phone === null) await say(update, t('signup.phone_invalid'), shareKeyboard);
+        if (phone === null) await say(update, t('signup.phone_invalid'), shareKeyboard());
       }
     }
     const verifiedPhone = phone;
@@ -67,14 +82,14 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     const existingId = await conversation.external(async () => (await findMemberByPhone(deps.db, verifiedPhone))?.id ?? null);
     if (existingId !== null) {
       const result = await conversation.external(async () => {
-        const r = await joinClub(deps.db, accountOf(ctx), { phone: verifiedPhone, firstName: suggestedName || '-' }, policy(deps));
+        const r = await joinClub(deps.db, accountOf(ctx), { phone: verifiedPhone, firstName: suggestedName || '-', locale }, policy(deps));
         // Already a member through the other messenger: an invitation cannot make them new.
         if (start.ref) await refuseReferral(deps.db, { code: start.ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'other_platform', r.member.id, deps.now());
         return { locale: r.member.locale, name: r.member.first_name };
       });
       const speech = result.locale ? { t: deps.i18n.getFixedT(result.locale) } : { t };
       await say(ctx, speech.t('signup.linked', { name: result.name }), { remove_keyboard: true });
-      return showHome(conversation, ctx, existingId);
+      return showHome(conversation, ctx, existingId, locale);
     }
 
     // 2. First name, with the messenger's name as a one-tap answer.
@@ -87,11 +102,12 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
       else if (!text || text.startsWith('/') || text.length > MAX_NAME || !/\p{L}/u.test(text)) {
-        await say(update, t('signup.name_invalid', { max: formatNumber(MAX_NAME, ctx.locale) }), nameKeyboard);
+        await say(update, t('signup.name_invalid', { max: formatNumber(MAX_NAME, locale) }), nameKeyboard);
       } else firstName = text;
     }
 
     // 3. Birthday in the Jalali calendar (optional).
+    const skipKeyboard = new Keyboard().text(t('signup.skip')).resized();
     await say(ctx, t('signup.ask_birthday'), skipKeyboard);
     let birthDate: string | null | undefined;
     while (birthDate === undefined) {
@@ -102,7 +118,7 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
         await update.answerCallbackQuery({ text: t('signup.finish_first') });
         continue;
       }
-      if (text === t('signup.skip')) {
+      if (ctx.isLabel(text, 'signup.skip')) {
         birthDate = null;
         continue;
       }
@@ -126,9 +142,9 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       const text = update.message?.text?.trim();
       if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
-      else if (text === t('signup.gender_female')) gender = 'female';
-      else if (text === t('signup.gender_male')) gender = 'male';
-      else if (text === t('signup.skip')) gender = null;
+      else if (ctx.isLabel(text, 'signup.gender_female')) gender = 'female';
+      else if (ctx.isLabel(text, 'signup.gender_male')) gender = 'male';
+      else if (ctx.isLabel(text, 'signup.skip')) gender = null;
       else await say(update, t('signup.gender_invalid'), genderKeyboard);
     }
 
@@ -136,7 +152,7 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       const r = await joinClub(
         deps.db,
         accountOf(ctx),
-        { phone: verifiedPhone, firstName, birthDate, gender, locale: ctx.locale },
+        { phone: verifiedPhone, firstName, birthDate, gender, locale },
         policy(deps),
       );
       const env = { now: deps.now(), timeZone: deps.config.timeZone };
@@ -162,31 +178,31 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       if (start.link && r.created) await attributeJoinLink(deps.db, r.member.id, start.link);
       return { memberId: r.member.id, name: r.member.first_name, bonus: r.bonus, created: r.created, role: r.role, voucher, friendPoints };
     });
-    const number = memberNumber({ id: joined.memberId }, ctx.locale);
+    const number = memberNumber({ id: joined.memberId }, locale);
     await say(
       ctx,
       joined.bonus > 0
-        ? t('signup.done', { name: joined.name, number, bonus: formatNumber(joined.bonus, ctx.locale) })
+        ? t('signup.done', { name: joined.name, number, bonus: formatNumber(joined.bonus, locale) })
         : t('signup.done_no_bonus', { name: joined.name, number }),
       { remove_keyboard: true },
     );
     if (joined.role) await say(ctx, t('signup.role', { role: t(`roles.${joined.role}`) }));
     if (joined.voucher) {
-      await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, ctx.locale), until: formatDate(joined.voucher.until, ctx.locale, deps.config.timeZone) }));
+      await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, locale), until: formatDate(joined.voucher.until, locale, deps.config.timeZone) }));
     } else if (joined.friendPoints > 0) {
-      await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, ctx.locale) }));
+      await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, locale) }));
     }
-    return showHome(conversation, ctx, joined.memberId);
+    return showHome(conversation, ctx, joined.memberId, locale);
 
     async function cancel(update: ConversationContext) {
       await say(update, t('signup.cancelled'), { remove_keyboard: true });
     }
   };
 
-  async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number) {
+  async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number, spoken: Locale) {
     const { text, locale, completed } = await conversation.external(async () => {
       const member = await loadMember(deps.db, memberId);
-      const locale = member.locale ?? ctx.locale;
+      const locale = member.locale ?? spoken;
       const text = await homeText(deps, member, { locale, t: deps.i18n.getFixedT(locale), adapter: ctx.adapter });
       return { text, locale, completed: member.profile_completed_at !== null };
     });
@@ -195,6 +211,15 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     const inline_keyboard = await mainMenu.keyboard({ locale, t: deps.i18n.getFixedT(locale), member });
     await say(ctx, text, { inline_keyboard });
   }
+}
+
+function otherLocale(locale: Locale): Locale {
+  return LOCALES.find((l) => l !== locale)!;
+}
+
+/** A language's name in itself («فارسی», «English»): the label of the button that switches to it. */
+function languageName(deps: ClubDeps, locale: Locale) {
+  return deps.i18n.getFixedT(locale)(`settings.language_${locale}`);
 }
 
 function accountOf(ctx: ConversationContext) {

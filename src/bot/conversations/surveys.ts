@@ -98,7 +98,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
     while (closesInDays === undefined) {
       const raw = await askText(conversation, ctx, t('surveys.ask_closes'), { extra: [t('signup.skip')], cancelledKey: 'surveys.cancelled' });
       if (raw === null) return;
-      if (raw === t('signup.skip')) closesInDays = null;
+      if (ctx.isLabel(raw, 'signup.skip')) closesInDays = null;
       else {
         const n = Number(toLatinDigits(raw));
         if (Number.isSafeInteger(n) && n > 0 && n <= 365) closesInDays = n;

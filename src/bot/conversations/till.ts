@@ -9,7 +9,7 @@ import { scheduleSatisfactionCheck } from '../../club/satisfaction.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import { parsePoints, parseRials } from '../../lib/amount.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
-import type { ClubDeps, Context, ConversationContext } from '../context.ts';
+import type { ClubDeps, Context, ConversationContext, Speech } from '../context.ts';
 import { tierName } from '../screens.ts';
 import { say } from '../ui.ts';
 import { askText, attempt } from './ask.ts';
@@ -96,7 +96,7 @@ export function createTillConversations(deps: ClubDeps) {
     for (let prompt = t('till.ask_receipt'); receiptNo === undefined; ) {
       const text = await askText(conversation, ctx, prompt, { keyboard: skipKb, cancelledKey: 'till.cancelled' });
       if (text === null) return;
-      if (text === t('till.skip')) receiptNo = null;
+      if (ctx.isLabel(text, 'till.skip')) receiptNo = null;
       else if (/^[\p{L}\p{N}\-_/#.]{1,32}$/u.test(text)) receiptNo = text;
       else prompt = t('till.receipt_invalid');
     }
@@ -104,13 +104,13 @@ export function createTillConversations(deps: ClubDeps) {
     let creditToUse = 0;
     const usable = Math.min(start.credit, amount);
     if (usable > 0 && withCredit) {
-      const allLabel = t('till.credit_all', { credit: formatRials(usable, locale) });
-      const creditKb = new Keyboard().text(allLabel).row().text(t('till.credit_none')).text(t('till.cancel')).resized();
+      const allLabel = (sp: Pick<Speech, 't' | 'locale'>) => sp.t('till.credit_all', { credit: formatRials(usable, sp.locale) });
+      const creditKb = new Keyboard().text(allLabel(ctx)).row().text(t('till.credit_none')).text(t('till.cancel')).resized();
       for (let prompt = t('till.ask_credit', { credit: formatRials(start.credit, locale) }), done = false; !done; ) {
         const text = await askText(conversation, ctx, prompt, { keyboard: creditKb, cancelledKey: 'till.cancelled' });
         if (text === null) return;
-        if (text === allLabel) [creditToUse, done] = [usable, true];
-        else if (text === t('till.credit_none')) done = true;
+        if (ctx.isLabel(text, allLabel)) [creditToUse, done] = [usable, true];
+        else if (ctx.isLabel(text, 'till.credit_none')) done = true;
         else {
           const parsed = parseRials(text);
           if (parsed.ok && parsed.value <= usable) [creditToUse, done] = [parsed.value, true];
