@@ -15,15 +15,17 @@ async function main() {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const club = await startClub({ config, logger });
-
+  // Signals are taken from the first moment: a SIGTERM while the club is still starting (its bots
+  // may already be answering) waits for the start to finish, then stops cleanly.
   let stopping = false;
+  let starting: Promise<Awaited<ReturnType<typeof startClub>>> | undefined;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: finishing updates in flight');
     try {
-      await club.stop();
+      const club = await starting;
+      await club?.stop();
       logger.info('stopped');
       process.exit(0);
     } catch (error) {
@@ -33,6 +35,8 @@ async function main() {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  starting = startClub({ config, logger });
+  await starting;
 }
 
 main().catch((error: unknown) => {
