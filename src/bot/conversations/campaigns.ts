@@ -64,7 +64,6 @@ export function createCampaignConversations(deps: ClubDeps) {
     let photo: string | null = null;
     while (!text) {
       const update = await conversation.wait();
-      if (update.message?.text === '/cancel') return say(update, t('campaigns.cancelled'));
       const sizes = update.message?.photo;
       const body = (update.message?.text ?? update.message?.caption ?? '').trim();
       if (sizes?.length && !body) await say(update, t('campaigns.caption_needed'));

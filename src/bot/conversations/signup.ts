@@ -17,10 +17,6 @@ const MAX_NAME = 64;
 
 type SignupConversation = Conversation<Context, ConversationContext>;
 
-function isCancel(text: string | undefined) {
-  return text === '/cancel';
-}
-
 /**
  * Joining the club: a verified phone number (only the sender's own contact), a name, and
  * optionally a Jalali birthday and gender. Each step is a wait, so the state between steps is
@@ -50,7 +46,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
         continue;
       }
       const message = update.message;
-      if (isCancel(message?.text)) return cancel(update);
       const contact = message?.contact;
       if (!contact) {
         await say(update, t('signup.need_contact'), shareKeyboard);
@@ -84,7 +79,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     while (firstName === null) {
       const update = await conversation.wait();
       const text = update.message?.text?.trim();
-      if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
       else if (!text || text.startsWith('/') || text.length > MAX_NAME || !/\p{L}/u.test(text)) {
         await say(update, t('signup.name_invalid', { max: formatNumber(MAX_NAME, ctx.locale) }), nameKeyboard);
@@ -97,7 +91,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     while (birthDate === undefined) {
       const update = await conversation.wait();
       const text = update.message?.text?.trim();
-      if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) {
         await update.answerCallbackQuery({ text: t('signup.finish_first') });
         continue;
@@ -124,7 +117,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     while (gender === undefined) {
       const update = await conversation.wait();
       const text = update.message?.text?.trim();
-      if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
       else if (text === t('signup.gender_female')) gender = 'female';
       else if (text === t('signup.gender_male')) gender = 'male';
@@ -177,10 +169,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, ctx.locale) }));
     }
     return showHome(conversation, ctx, joined.memberId);
-
-    async function cancel(update: ConversationContext) {
-      await say(update, t('signup.cancelled'), { remove_keyboard: true });
-    }
   };
 
   async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number) {

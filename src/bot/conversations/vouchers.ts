@@ -122,7 +122,7 @@ export function createVoucherConversations(deps: ClubDeps) {
       while (!codes) {
         const update = await conversation.wait();
         const text = update.message?.text;
-        if (text === '/cancel' || text === t('till.cancel')) return say(update, t('vouchers.cancelled'), { remove_keyboard: true });
+        if (text === t('till.cancel')) return say(update, t('vouchers.cancelled'), { remove_keyboard: true });
         const document = update.message?.document;
         if (!document) {
           await say(update, t('vouchers.ask_file'));
