@@ -2,7 +2,7 @@ import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { findMemberByPhone, joinClub } from '../../club/members.ts';
 import { attributeJoinLink, recordReferral, refuseReferral } from '../../club/referrals.ts';
-import { formatDate } from '../../lib/jalali.ts';
+import { formatValidUntil } from '../../lib/jalali.ts';
 import type { Gender, Member } from '../../db/schema.ts';
 import { parseJalaliBirthday } from '../../lib/jalali.ts';
 import { normalizePhone } from '../../lib/phone.ts';
@@ -164,7 +164,7 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     );
     if (joined.role) await say(ctx, t('signup.role', { role: t(`roles.${joined.role}`) }));
     if (joined.voucher) {
-      await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, ctx.locale), until: formatDate(joined.voucher.until, ctx.locale, deps.config.timeZone) }));
+      await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, ctx.locale), until: formatValidUntil(joined.voucher.until, ctx.locale, deps.config.timeZone) }));
     } else if (joined.friendPoints > 0) {
       await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, ctx.locale) }));
     }
