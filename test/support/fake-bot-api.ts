@@ -298,8 +298,8 @@ export class FakeUser {
 const servers = new Set<FakeBotApi>();
 
 /**
- * Throws if any fake server received a text with HTML markup but no parse_mode since the last
- * call. Run after every test (test/support/setup.ts): a send the product swallows (a notification,
+ * Throws if any fake server received, since the last call, a text whose reader would see HTML
+ * markup: tags or entities without parse_mode, or escaped twice with it. Run after every test (test/support/setup.ts): a send the product swallows (a notification,
  * a campaign row marked failed) still fails the test that caused it.
  */
 export function assertNoFormattingViolations() {
@@ -308,7 +308,7 @@ export function assertNoFormattingViolations() {
     found.push(...server.violations.splice(0).map((text) => `${server.platform}: ${JSON.stringify(text)}`));
     if (server.isStopped) servers.delete(server);
   }
-  if (found.length) throw new Error(`text with HTML markup sent without parse_mode:\n${found.join('\n')}`);
+  if (found.length) throw new Error(`a person would read HTML markup (sent without parse_mode, or escaped twice):\n${found.join('\n')}`);
 }
 
 export class FakeBotApi {
@@ -532,6 +532,9 @@ export class FakeBotApi {
     if (params.parse_mode === 'HTML') {
       const problem = checkHtml(text);
       if (problem) throw new ApiFailure(400, `Bad Request: can't parse entities: ${problem}`);
+      // Escaped twice (`&amp;amp;`, `&lt;b&gt;`): Telegram accepts it, and the person reads the markup.
+      const rendered = text.replace(/<[^>]+>/g, '').replace(/&(lt|gt|quot|amp);/g, (e) => ({ '&lt;': '<', '&gt;': '>', '&quot;': '"', '&amp;': '&' })[e]!);
+      if (HTML_LEFTOVER.test(rendered)) this.violations.push(text);
     } else if (params.parse_mode !== undefined) {
       throw new ApiFailure(400, `Bad Request: unsupported parse_mode ${String(params.parse_mode)}`);
     }
