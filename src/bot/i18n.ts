@@ -10,6 +10,7 @@ export const LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 export type Translate = TFunction;
 
+// Re-exported for code that imported it from here; the one escape lives in src/lib/html.ts.
 export { escapeHtml };
 
 export async function createI18n(): Promise<I18nInstance> {
