@@ -9,6 +9,7 @@ import type { Locale, Platform } from '../db/schema.ts';
 import type { ClubDeps, Context, ConversationContext } from './context.ts';
 import { postgresConversationStorage } from './conversation-storage.ts';
 import { createSignup, SIGNUP } from './conversations/signup.ts';
+import { commandsLeaveConversations } from './conversations/interrupt.ts';
 import { memberFeature } from './features/member.ts';
 import { staffFeature } from './features/staff.ts';
 import { startFeature } from './features/start.ts';
@@ -77,6 +78,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
       storage: { type: 'key', version: CONVERSATION_VERSION, prefix: `${platform}:`, adapter: postgresConversationStorage(deps.db) },
     }),
   );
+  bot.use(commandsLeaveConversations());
   bot.use(createConversation(createSignup(deps, menus.main), { id: SIGNUP, plugins: [speech(adapter, deps, transformers, spoken)] }));
   const till = createTillConversations(deps);
   const admin = createAdminConversations(deps);

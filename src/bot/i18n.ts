@@ -4,16 +4,15 @@ import { fileURLToPath } from 'node:url';
 import i18next, { type i18n as I18nInstance, type TFunction } from 'i18next';
 import type { Config } from '../config.ts';
 import type { Locale, Member } from '../db/schema.ts';
+import { escapeHtml } from '../lib/html.ts';
 
 export const LOCALES: readonly Locale[] = ['fa', 'en'];
 export const LOCALES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../locales');
 
 export type Translate = TFunction;
 
-/** Telegram's HTML needs only these four escaped; Bale's renderer strips the markup again. */
-export function escapeHtml(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
+// Re-exported for code that imported it from here; the one escape lives in src/lib/html.ts.
+export { escapeHtml };
 
 export async function createI18n(): Promise<I18nInstance> {
   const resources = Object.fromEntries(

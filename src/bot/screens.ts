@@ -3,7 +3,7 @@ import type { Locale, Member, Tier } from '../db/schema.ts';
 import { tierProgress } from '../club/tiers.ts';
 import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
 import { maskPhone } from '../lib/phone.ts';
-import { formatDate } from '../lib/jalali.ts';
+import { formatValidUntil } from '../lib/jalali.ts';
 import { activeWelcomeVoucher } from '../club/referrals.ts';
 import type { ClubDeps, Speech } from './context.ts';
 
@@ -72,7 +72,7 @@ export async function staffView(deps: ClubDeps, member: Member, speech: Speech) 
   });
   const voucher = await activeWelcomeVoucher(deps.db, member.id, deps.now());
   const voucherLine = voucher
-    ? `\n${t('till.welcome_voucher', { percent: formatNumber(voucher.percent, locale), until: formatDate(voucher.expires_at, locale, deps.config.timeZone) })}`
+    ? `\n${t('till.welcome_voucher', { percent: formatNumber(voucher.percent, locale), until: formatValidUntil(voucher.expires_at, locale, deps.config.timeZone) })}`
     : '';
   const keyboard = {
     inline_keyboard: [

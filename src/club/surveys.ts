@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { stringify } from 'csv-stringify/sync';
 import type { Db } from '../db/database.ts';
 import type { Survey, SurveyAnswers, SurveyAudience, SurveyQuestion, SurveyQuestionKind } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
@@ -7,6 +6,7 @@ import { credit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { audit } from './audit.ts';
+import { toCsv } from '../lib/csv.ts';
 
 export const QUESTION_KINDS: readonly SurveyQuestionKind[] = ['rating', 'nps', 'single', 'multi', 'text'];
 export const MAX_ANSWER_TEXT = 2000;
@@ -268,6 +268,5 @@ export async function surveyCsv(db: Db, surveyId: number): Promise<string> {
       return String(v);
     }),
   ]);
-  // A byte-order mark so spreadsheet programs read the Persian text as UTF-8.
-  return '\ufeff' + stringify([header, ...rows]);
+  return toCsv([header, ...rows]);
 }

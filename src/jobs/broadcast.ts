@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { GrammyError, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { ClubDeps } from '../bot/context.ts';
-import { adapterFor } from '../bot/platform.ts';
+import { adapterFor, type PlatformAdapter } from '../bot/platform.ts';
 import { resolveLocale } from '../bot/i18n.ts';
 import {
   acquireDispatchLease,
@@ -23,6 +23,7 @@ import { markAccountBlocked } from '../club/members.ts';
 import { displayCode } from '../club/vouchers.ts';
 import type { Campaign, Platform } from '../db/schema.ts';
 import { formatNumber } from '../lib/format.ts';
+import { escapeHtml } from '../lib/html.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,25 +84,30 @@ export class Lane {
   }
 }
 
-/** A campaign message for one member (also the preview the sender sees). */
+/**
+ * A campaign message for one member (also the preview the sender sees), rendered for the
+ * platform: the manager's text and the member's name are escaped, the club's own lines (the
+ * voucher code, a greeting) carry markup, so Telegram gets HTML and Bale plain text.
+ */
 export function renderCampaign(
   deps: Pick<ClubDeps, 'i18n' | 'config'>,
   campaign: Pick<Campaign, 'text' | 'button' | 'photo_file_id'>,
   member: Pick<OutboxRow, 'first_name' | 'locale' | 'voucher_code'>,
-): { text: string; keyboard: InlineKeyboardMarkup | null } {
+  adapter: PlatformAdapter,
+): { text: string; parse_mode?: 'HTML'; keyboard: InlineKeyboardMarkup | null } {
   const locale = resolveLocale(member, undefined, deps.config);
   const t = deps.i18n.getFixedT(locale);
-  let text: string;
+  let html: string;
   if (campaign.text.startsWith(I18N_TEXT)) {
     const [key, gift] = campaign.text.slice(I18N_TEXT.length).split('|');
     const points = Number(gift ?? 0);
-    text = t(key!, { name: member.first_name });
-    if (points > 0) text += `\n${t('automations.gift_line', { points: formatNumber(points, locale) })}`;
-  } else text = campaign.text.replaceAll('{name}', member.first_name);
-  if (member.voucher_code) text += `\n\n${t('vouchers.your_code', { code: displayCode(member.voucher_code) })}`;
+    html = t(key!, { name: member.first_name });
+    if (points > 0) html += `\n${t('automations.gift_line', { points: formatNumber(points, locale) })}`;
+  } else html = escapeHtml(campaign.text.replaceAll('{name}', member.first_name));
+  if (member.voucher_code) html += `\n\n${t('vouchers.your_code', { code: displayCode(member.voucher_code) })}`;
   const b = campaign.button;
   const keyboard = !b ? null : b.kind === 'url' ? { inline_keyboard: [[{ text: b.text, url: b.url }]] } : { inline_keyboard: [[{ text: t('menu.card'), callback_data: 'mycard' }]] };
-  return { text, keyboard };
+  return { ...adapter.render(html), keyboard };
 }
 
 /** At most this many requests in flight per platform (a slow Bot API must not slow the pace). */
@@ -241,11 +247,11 @@ export class BroadcastDispatcher {
   /** Sends one message; returns retry_after seconds on 429, else null. */
   private async deliver(api: Api, campaign: Campaign, row: OutboxRow): Promise<number | null> {
     const { db } = this.deps;
-    const { text, keyboard } = renderCampaign(this.deps, campaign, row);
-    const markup = keyboard ? { reply_markup: keyboard } : {};
+    const { text, parse_mode, keyboard } = renderCampaign(this.deps, campaign, row, adapterFor(row.platform));
+    const other = { ...(parse_mode ? { parse_mode } : {}), ...(keyboard ? { reply_markup: keyboard } : {}) };
     try {
-      if (campaign.photo_file_id) await api.sendPhoto(row.chat_id, campaign.photo_file_id, { caption: text, ...markup });
-      else await api.sendMessage(row.chat_id, text, { ...markup, link_preview_options: { is_disabled: true } });
+      if (campaign.photo_file_id) await api.sendPhoto(row.chat_id, campaign.photo_file_id, { caption: text, ...other });
+      else await api.sendMessage(row.chat_id, text, { ...other, link_preview_options: { is_disabled: true } });
       await markOutbox(db, row, 'sent', this.deps.now());
       return null;
     } catch (error) {

@@ -7,7 +7,7 @@ import { reviewTiers } from '../club/tiers.ts';
 import { referralSettings, settleReferralPurchase } from '../club/referrals.ts';
 import type { Db } from '../db/database.ts';
 import { formatNumber } from '../lib/format.ts';
-import { formatDate, todayIso } from '../lib/jalali.ts';
+import { formatValidUntil, todayIso } from '../lib/jalali.ts';
 import { tierName } from '../bot/screens.ts';
 
 export const EXPIRY_WARNING_DAYS = 7;
@@ -123,7 +123,7 @@ export async function warnExpiringPoints(deps: ClubDeps, now: Date): Promise<num
       .onConflict((oc) => oc.doNothing())
       .execute();
     await deps.notifier.notify(memberId, ({ t, locale }) => ({
-      html: t('expiry.warning', { points: formatNumber(warning.points, locale), date: formatDate(warning.first, locale, deps.config.timeZone) }),
+      html: t('expiry.warning', { points: formatNumber(warning.points, locale), date: formatValidUntil(warning.first, locale, deps.config.timeZone) }),
       keyboard: { inline_keyboard: [[{ text: t('menu.rewards'), callback_data: 'rewards' }]] },
     }));
   }

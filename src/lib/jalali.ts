@@ -60,6 +60,15 @@ export function formatDate(d: Date | string, locale: Locale, tz: string): string
   return new Intl.DateTimeFormat(locale === 'fa' ? 'fa-IR-u-ca-persian' : 'en-GB', options).format(at);
 }
 
+/**
+ * The last day something is valid, for every "valid until …" (voucher pools, welcome vouchers,
+ * points). Ends are stored as the first instant that is no longer valid: a pool valid until
+ * 30 Azar ends at 00:00 on 1 Dey, which must read "30 Azar", not "1 Dey".
+ */
+export function formatValidUntil(end: Date | string, locale: Locale, tz: string): string {
+  return formatDate(new Date(new Date(end).getTime() - 1), locale, tz);
+}
+
 export function formatJalaliNumeric(iso: string, locale: Locale): string {
   const { jy, jm, jd } = isoToJalali(iso);
   const text = `${jy}/${pad(jm)}/${pad(jd)}`;

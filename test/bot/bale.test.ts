@@ -5,6 +5,7 @@ import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type BotMessage, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText } from '../support/messages.ts';
+import { createPool, displayCode } from '../../src/club/vouchers.ts';
 import { decodeQr } from '../support/qr.ts';
 
 const inlineButtons = (m: BotMessage | undefined) =>
@@ -15,6 +16,8 @@ describe(`the club on Bale (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () =
   let api: FakeBotApi;
   let club: RunningClub;
   let clock = new Date('2026-11-22T08:00:00Z');
+  let arash: FakeUser;
+  let boss: FakeUser;
 
   beforeAll(async () => {
     database = await testDatabase();
@@ -43,7 +46,7 @@ describe(`the club on Bale (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () =
   }
 
   it('signs up and shows menus with no parse_mode and no HTML left in any text', async () => {
-    const user = api.user({ id: 880001, first_name: 'Arash', language_code: 'fa', phone: '989121110001' });
+    const user = (arash = api.user({ id: 880001, first_name: 'Arash', language_code: 'fa', phone: '989121110001' }));
     const home = await join(user, 'آرش');
     expect(home.text).toContain('آرش، به باشگاه خودتان خوش آمدید');
     await user.press('⭐ امتیازهای من');
@@ -79,7 +82,7 @@ describe(`the club on Bale (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () =
     await stranger.waitFor(hasText(/member card/));
     expect(stranger.messages.some(hasText(/Shirin/))).toBe(false);
 
-    const owner = api.user({ id: 880009, first_name: 'Owner', language_code: 'en', phone: '989129999999' });
+    const owner = (boss = api.user({ id: 880009, first_name: 'Owner', language_code: 'en', phone: '989129999999' }));
     await join(owner, 'Owner');
     await owner.send(`/start ${payload}`);
     const view = await owner.waitFor(hasText(/Shirin/));
@@ -94,5 +97,36 @@ describe(`the club on Bale (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () =
     await owner.send(`/start ${payload}`);
     await owner.waitFor(hasText(/This card has expired/));
     expect(api.violations).toEqual([]);
+  });
+
+  it('sends a voucher campaign, and its preview, as plain text: the code readable, the manager\'s & and < as typed', async () => {
+    const owner = boss;
+    const ownerId = (await database.db.selectFrom('member_accounts').select('member_id').where('platform', '=', 'bale').where('user_id', '=', owner.id).executeTakeFirstOrThrow()).member_id;
+    await createPool(
+      database.db,
+      ownerId,
+      { name: 'Yalda', discount: { kind: 'percent', value: 20 }, validFrom: clock, validTo: new Date(clock.getTime() + 7 * 86_400_000), perMemberLimit: 1, segmentId: null },
+      { generate: 5 },
+      clock,
+    );
+    await owner.send('/broadcast');
+    await owner.waitFor(hasText(/Who receives this message/));
+    await owner.press('👥 All members');
+    await owner.waitFor(hasText(/Send the message/));
+    await owner.send('Sale for {name} & friends <today>');
+    await owner.waitFor(hasText(/Add a button/));
+    await owner.press('No button');
+    await owner.waitFor(hasText(/Attach a voucher pool/));
+    const preview = owner.waitFor(hasText(/Sale for Owner/));
+    const confirm = owner.waitFor(hasText(/Send it to \d+ members/));
+    await owner.press('Yalda');
+    expect((await preview).text).toBe('Sale for Owner & friends <today>\n\n🎟 Your voucher code: SAMP-LE00');
+    await confirm;
+    const inbox = arash.waitFor(hasText(/Sale for/), 15_000);
+    await owner.press('🚀 Send now');
+    const received = await inbox;
+    const code = await database.db.selectFrom('voucher_codes').innerJoin('member_accounts', 'member_accounts.member_id', 'voucher_codes.member_id').select('code').where('member_accounts.user_id', '=', arash.id).executeTakeFirstOrThrow();
+    expect(received.text).toBe(`Sale for آرش & friends <today>\n\n🎟 کد تخفیف شما: ${displayCode(code.code)}`);
+    expect(received.parse_mode).toBeUndefined();
   });
 });

@@ -212,7 +212,7 @@ describe(`the member's language everywhere (${usingPostgres() ? 'PostgreSQL' : '
     await database.db.transaction().execute((trx) =>
       credit(trx, { memberId: minaId, currency: 'points', amount: 30, kind: 'earn', reason: 'test', idempotencyKey: `lang:${minaId}`, expiresAt: new Date(clock.getTime() + 3 * DAY), at: clock }),
     );
-    const warning$ = mina.waitFor(hasText(/⏳ ۳۰ امتیاز شما در تاریخ ۴ آذر ۱۴۰۵ منقضی می‌شود/));
+    const warning$ = mina.waitFor(hasText(/⏳ ۳۰ امتیاز شما تا ۴ آذر ۱۴۰۵ معتبر است/));
     expect(await warnExpiringPoints(club.deps, clock)).toBeGreaterThanOrEqual(1);
     const warning = await warning$;
     expect(buttonTexts(warning)).toEqual(['🎁 جایزه‌ها']);
@@ -249,7 +249,7 @@ describe(`the member's language everywhere (${usingPostgres() ? 'PostgreSQL' : '
     await mina.send('کارت‌خوان دوم بگذارید');
     await mina.waitFor(hasText(/عکس هم بفرستید/));
     await mina.send('/cancel');
-    await mina.waitFor(hasText(/لغو شد؛ چیزی فرستاده نشد/));
+    await mina.waitFor(hasText(/لغو شد. چیزی تغییر نکرد/));
   });
 
   it('a language changed in another chat is followed mid-conversation, and answers typed from the old keyboard still count', async () => {

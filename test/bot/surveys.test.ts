@@ -7,6 +7,7 @@ import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText, plain } from '../support/messages.ts';
+import { parse as parseCsv } from 'csv-parse/sync';
 
 
 describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
@@ -126,10 +127,12 @@ describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL
     await a.waitFor(hasText(/4\/5 Would you recommend us/));
     await a.press('10');
     await a.waitFor(hasText(/5\/5 Anything else/));
-    await a.send('More cakes please');
+    // Answers are what members typed: `&` and `<` must not break the results message.
+    await a.send('More cakes & <fresh> bread, please');
     await a.waitFor(hasText(/Thank you for answering: \+30 points/));
 
-    // Babak skips the optional ones; pressing an old button is answered, not crashed.
+    // Babak skips the optional choice, answers with what a spreadsheet would run as a formula;
+    // pressing an old button is answered, not crashed.
     const b = babak!.user;
     await b.press('▶️ Start');
     await b.waitFor(hasText(/1\/5/));
@@ -141,7 +144,7 @@ describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL
     await b.waitFor(hasText(/4\/5/));
     await b.press('3');
     await b.waitFor(hasText(/5\/5/));
-    await b.press('Skip');
+    await b.send('=HYPERLINK("http://evil.example","win")');
     await b.waitFor(hasText(/Thank you for answering: \+30 points/));
     await b.press('▶️ Start');
     await b.waitFor(hasText(/already answered this survey/));
@@ -158,13 +161,18 @@ describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL
     expect(plain(results)).toMatch(/average 3\n  شعبهٔ مرکزی: average 4 \(1\)/);
     expect(plain(results)).toMatch(/3\. What do you buy\? \(1\)\n  Bread: 0 · Cake: 1 · Coffee: 1/);
     expect(plain(results)).toMatch(/NPS 0/); // one promoter (10), one detractor (3)
-    expect(plain(results)).toContain('“More cakes please”');
+    expect(plain(results)).toContain('5. Anything else? (2)\n  “More cakes & <fresh> bread, please”\n  “=HYPERLINK("http://evil.example","win")”');
     await owner.press('📄 CSV file');
     const file = await owner.waitFor((m) => m.document === true);
     const csv = file.documentBytes!.toString('utf8');
     expect(csv.split('\n')[0]).toBe('\ufeffmember,completed_at,کیفیت کالا؟,Which branch do you visit most?,What do you buy?,Would you recommend us?,Anything else?');
     expect(csv).toContain(`${ava!.id},`);
-    expect(csv).toMatch(/,4,South,Cake; Coffee,10,More cakes please/);
+    const rows = parseCsv(csv.replace(/^\ufeff/, '')) as string[][];
+    expect(rows.slice(1).map((r) => r.slice(2))).toEqual([
+      ['4', 'South', 'Cake; Coffee', '10', 'More cakes & <fresh> bread, please'],
+      // Neutralised: a spreadsheet shows it as text instead of running it.
+      ['2', 'North', '', '3', `'=HYPERLINK("http://evil.example","win")`],
+    ]);
 
     await owner.press(`🔒 Close #${survey.id}`);
     await owner.waitFor(hasText(/is closed/));

@@ -46,9 +46,10 @@ describe(`complaints and their threads (${usingPostgres() ? 'PostgreSQL' : 'PGli
     club = await startTestClub({ api, database });
     await member.send('x'.repeat(2001));
     await member.waitFor(hasText(/حداکثر ۲٬۰۰۰ نویسه/));
-    await member.send('صندوقدار بی‌ادب بود');
+    // What the member typed reaches the manager as typed, `&` and `<` included.
+    await member.send('صندوقدار بی‌ادب بود & قیمت‌ها <بالا>');
     await member.waitFor(hasText(/عکس هم بفرستید/));
-    const toOwner = owner.waitFor(hasText(/New complaint #\d+ \(Staff\) from حمید:\nصندوقدار بی‌ادب بود/));
+    const toOwner = owner.waitFor(hasText(/New complaint #\d+ \(Staff\) from حمید:\nصندوقدار بی‌ادب بود & قیمت‌ها <بالا>/));
     const opened = member.waitFor(hasText(/شمارهٔ پیگیری شما [۰-۹]+ است/));
     await member.sendPhoto();
     const note = await toOwner;

@@ -72,7 +72,7 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect(balances.map((b) => b.points_balance)).toEqual([0, 50, 10]);
     const warnings = notifier.sent.filter((n) => n.memberId === soon);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.html).toMatch(/^⏳ 50 of your points expire on 25 November 2026/);
+    expect(warnings[0]!.html).toMatch(/^⏳ 50 of your points are valid until 25 November 2026/);
     expect(JSON.stringify(warnings[0]!.keyboard)).toContain('"callback_data":"rewards"');
     expect(notifier.sent.some((n) => n.memberId === later || n.memberId === due)).toBe(false);
 

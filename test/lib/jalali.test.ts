@@ -1,6 +1,6 @@
 import jalaali from 'jalaali-js';
 import { describe, expect, it } from 'vitest';
-import { formatDate, formatJalaliNumeric, isoToJalali, jalaliToIso, parseJalaliBirthday, parseJalaliMoment, todayIso } from '../../src/lib/jalali.ts';
+import { formatDate, formatJalaliNumeric, formatValidUntil, isoToJalali, jalaliToIso, parseJalaliBirthday, parseJalaliMoment, todayIso } from '../../src/lib/jalali.ts';
 
 const today = new Date('2026-11-22T10:00:00Z');
 const tz = 'Asia/Tehran';
@@ -69,5 +69,14 @@ describe('parseJalaliMoment', () => {
       expect(parseJalaliMoment(bad, TZ), bad).toBeNull();
     }
     expect(parseJalaliMoment('1403/12/30', TZ)).not.toBeNull(); // 1403 is a leap year
+  });
+
+  it('shows the last valid day of an exclusive end, in fa and en', () => {
+    const dey1 = parseJalaliMoment('1405/10/1', tz)!.at; // 00:00 on 1 Dey in Tehran: the end of "until 30 Azar"
+    expect(formatValidUntil(dey1, 'fa', tz)).toBe('۳۰ آذر ۱۴۰۵');
+    expect(formatValidUntil(dey1, 'en', tz)).toBe('21 December 2026');
+    // An end in the middle of a day: that day is still (partly) valid.
+    expect(formatValidUntil(new Date(dey1.getTime() + 9 * 3_600_000), 'fa', tz)).toBe('۱ دی ۱۴۰۵');
+    expect(formatValidUntil(dey1.toISOString(), 'en', tz)).toBe('21 December 2026');
   });
 });

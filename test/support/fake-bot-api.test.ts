@@ -1,6 +1,6 @@
 import { Bot, GrammyError, InputFile } from 'grammy';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeBotApi } from './fake-bot-api.ts';
+import { assertNoFormattingViolations, FakeBotApi } from './fake-bot-api.ts';
 
 // The fake must refuse what Telegram refuses, or the journeys that rely on it prove nothing.
 describe('the fake Bot API', () => {
@@ -65,13 +65,34 @@ describe('the fake Bot API', () => {
     expect(user.lastMessage()!.photoBytes!.toString()).toBe('PNGDATA');
   });
 
-  it('in Bale mode refuses parse_mode and records HTML left in text', async () => {
+  it('in Bale mode refuses parse_mode', async () => {
     const bot = await botOn('bale');
     api.user({ id: 14, first_name: 'U' });
     await expect(bot.api.sendMessage(14, '<b>x</b>', { parse_mode: 'HTML' })).rejects.toMatchObject({ error_code: 400 });
-    await bot.api.sendMessage(14, 'plain <b>bold</b>');
-    await bot.api.sendMessage(14, 'a &amp; b');
-    await bot.api.sendMessage(14, 'clean text, 3 < 4');
-    expect(api.violations).toEqual(['plain <b>bold</b>', 'a &amp; b']);
+    await bot.api.sendMessage(14, 'clean text, 3 < 4 & 5 > 2');
   });
+
+  // The guard: what a person would read as raw markup fails, on both platforms, in texts, captions and edits.
+  for (const platform of ['telegram', 'bale'] as const) {
+    it(`on ${platform} refuses HTML tags or entities sent without parse_mode (and notes double escaping), and reports them after the test`, async () => {
+      const bot = await botOn(platform);
+      api.user({ id: 15, first_name: 'U' });
+      const refused = (p: Promise<unknown>) => p.then(() => null, (e: GrammyError) => e.error_code);
+      expect(await refused(bot.api.sendMessage(15, 'code: <b>DCD4-AWAD</b>'))).toBe(400);
+      expect(await refused(bot.api.sendMessage(15, 'Tom &amp; Jerry'))).toBe(400);
+      expect(await refused(bot.api.sendPhoto(15, new InputFile(Buffer.from('PNG'), 'a.png'), { caption: '<i>offer</i>' }))).toBe(400);
+      const sent = await bot.api.sendMessage(15, 'plain: 3 < 4 & a>b');
+      expect(await refused(bot.api.editMessageText(15, sent.message_id, '<code>x</code>'))).toBe(400);
+      if (platform === 'telegram') {
+        // Escaped twice: accepted, but the person would read `&amp;` and `<b>`: reported after the test.
+        await bot.api.sendMessage(15, 'Tom &amp;amp; Jerry', { parse_mode: 'HTML' });
+        await bot.api.sendMessage(15, '&lt;b&gt;code&lt;/b&gt;', { parse_mode: 'HTML' });
+        await bot.api.sendMessage(15, '<b>fine</b> &amp; 3 &lt; 4', { parse_mode: 'HTML' });
+      }
+      expect(api.violations).toHaveLength(platform === 'telegram' ? 6 : 4);
+      expect(() => assertNoFormattingViolations()).toThrow(/would read HTML markup[\s\S]*DCD4-AWAD/);
+      // Reported once: the next test starts clean.
+      expect(() => assertNoFormattingViolations()).not.toThrow();
+    });
+  }
 });

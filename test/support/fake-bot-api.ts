@@ -294,6 +294,23 @@ export class FakeUser {
   }
 }
 
+/** Every fake server started in this worker, for the after-each check of formatting violations. */
+const servers = new Set<FakeBotApi>();
+
+/**
+ * Throws if any fake server received, since the last call, a text whose reader would see HTML
+ * markup: tags or entities without parse_mode, or escaped twice with it. Run after every test (test/support/setup.ts): a send the product swallows (a notification,
+ * a campaign row marked failed) still fails the test that caused it.
+ */
+export function assertNoFormattingViolations() {
+  const found: string[] = [];
+  for (const server of servers) {
+    found.push(...server.violations.splice(0).map((text) => `${server.platform}: ${JSON.stringify(text)}`));
+    if (server.isStopped) servers.delete(server);
+  }
+  if (found.length) throw new Error(`a person would read HTML markup (sent without parse_mode, or escaped twice):\n${found.join('\n')}`);
+}
+
 export class FakeBotApi {
   readonly platform: FakePlatform;
   readonly calls: ApiCall[] = [];
@@ -333,7 +350,12 @@ export class FakeBotApi {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  get isStopped() {
+    return this.stopped;
+  }
+
   async start() {
+    servers.add(this);
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -500,10 +522,19 @@ export class FakeBotApi {
   private checkFormatting(text: string | undefined, params: Record<string, unknown>) {
     if (params.parse_mode !== undefined && this.platform === 'bale') throw new ApiFailure(400, 'Bad Request: parse_mode is not supported');
     if (text === undefined) return;
-    if (this.platform === 'bale' && HTML_LEFTOVER.test(text)) this.violations.push(text);
+    // Without parse_mode a person would read the raw markup (`<b>CODE</b>`, `&amp;`): a real server
+    // shows it, this one refuses it (on Bale there is never a parse_mode, so never markup either),
+    // and the test that caused it fails (see assertNoFormattingViolations).
+    if (params.parse_mode === undefined && HTML_LEFTOVER.test(text)) {
+      this.violations.push(text);
+      throw new ApiFailure(400, 'Bad Request: HTML markup in a text sent without parse_mode (fake Bot API guard)');
+    }
     if (params.parse_mode === 'HTML') {
       const problem = checkHtml(text);
       if (problem) throw new ApiFailure(400, `Bad Request: can't parse entities: ${problem}`);
+      // Escaped twice (`&amp;amp;`, `&lt;b&gt;`): Telegram accepts it, and the person reads the markup.
+      const rendered = text.replace(/<[^>]+>/g, '').replace(/&(lt|gt|quot|amp);/g, (e) => ({ '&lt;': '<', '&gt;': '>', '&quot;': '"', '&amp;': '&' })[e]!);
+      if (HTML_LEFTOVER.test(rendered)) this.violations.push(text);
     } else if (params.parse_mode !== undefined) {
       throw new ApiFailure(400, `Bad Request: unsupported parse_mode ${String(params.parse_mode)}`);
     }
@@ -625,7 +656,11 @@ export class FakeBotApi {
         else delete message.reply_markup;
         message.edits++;
         message.version = ++this.version;
-        if (params.parse_mode) message.parse_mode = String(params.parse_mode);
+        // A new text or caption is parsed as this edit says; a keyboard edit keeps the old parsing.
+        if (method === 'editMessageText' || method === 'editMessageCaption') {
+          if (params.parse_mode) message.parse_mode = String(params.parse_mode);
+          else delete message.parse_mode;
+        }
         user.changed(message);
         return this.toMessage(message);
       }

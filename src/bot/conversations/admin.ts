@@ -22,10 +22,6 @@ export function createAdminConversations(deps: ClubDeps) {
     while (!reason) {
       const update = await conversation.waitFor('message:text', { otherwise: (o) => say(o, t('admin.ask_reason')) });
       const text = update.message.text.trim();
-      if (text === '/cancel') {
-        await say(update, t('till.cancelled'));
-        return null;
-      }
       if (text.length > MAX_REASON) await say(update, t('errors.text_too_long', { max: formatNumber(MAX_REASON, ctx.locale) }));
       else reason = text;
     }

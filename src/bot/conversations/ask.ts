@@ -19,7 +19,8 @@ export interface AskOptions {
 }
 
 /**
- * Asks for one text answer. Cancel or /cancel ends with null; a button pressed meanwhile is
+ * Asks for one text answer. The Cancel button ends with null (/cancel and other commands never
+ * reach a conversation: see interrupt.ts); a button pressed meanwhile is
  * answered; an empty or over-long answer is explained and the question stays.
  */
 export async function askText(conversation: Conversation<Context, ConversationContext>, ctx: ConversationContext, prompt: string, options: AskOptions): Promise<string | null> {
@@ -39,7 +40,7 @@ export async function askText(conversation: Conversation<Context, ConversationCo
       continue;
     }
     const text = (update.message?.text ?? update.message?.caption)?.trim();
-    if (ctx.isLabel(text, 'till.cancel') || text === '/cancel') {
+    if (ctx.isLabel(text, 'till.cancel')) {
       await say(update, t(options.cancelledKey), { remove_keyboard: true });
       return null;
     }

@@ -64,7 +64,6 @@ export function createCampaignConversations(deps: ClubDeps) {
     let photo: string | null = null;
     while (!text) {
       const update = await conversation.wait();
-      if (update.message?.text === '/cancel') return say(update, t('campaigns.cancelled'));
       const sizes = update.message?.photo;
       const body = (update.message?.text ?? update.message?.caption ?? '').trim();
       if (sizes?.length && !body) await say(update, t('campaigns.caption_needed'));
@@ -117,11 +116,11 @@ export function createCampaignConversations(deps: ClubDeps) {
       return { id: campaign.id, recipients, senderName: sender.first_name };
     });
     // The preview is the message exactly as members receive it (here with the sender's name and a sample code).
-    const preview = renderCampaign(deps, { text, button, photo_file_id: photo }, { first_name: prepared.senderName, locale, voucher_code: pool ? 'SAMPLE00' : null });
-    const markup = preview.keyboard ? { reply_markup: preview.keyboard } : {};
+    const preview = renderCampaign(deps, { text, button, photo_file_id: photo }, { first_name: prepared.senderName, locale, voucher_code: pool ? 'SAMPLE00' : null }, ctx.adapter);
+    const other = { ...(preview.parse_mode ? { parse_mode: preview.parse_mode } : {}), ...(preview.keyboard ? { reply_markup: preview.keyboard } : {}) };
     await say(ctx, t('campaigns.preview_intro'), { remove_keyboard: true });
-    if (photo) await ctx.replyWithPhoto(photo, { caption: preview.text, ...markup });
-    else await ctx.reply(preview.text, { ...markup, link_preview_options: { is_disabled: true } });
+    if (photo) await ctx.replyWithPhoto(photo, { caption: preview.text, ...other });
+    else await ctx.reply(preview.text, { ...other, link_preview_options: { is_disabled: true } });
     if (pool && pool.source === 'uploaded' && pool.free < prepared.recipients) {
       await say(ctx, t('campaigns.voucher_short', { free: formatNumber(pool.free, locale), recipients: formatNumber(prepared.recipients, locale) }));
     }

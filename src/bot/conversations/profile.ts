@@ -91,7 +91,7 @@ export function createProfileConversation(
           await say(update, t('till.text_please'), kb);
           continue;
         }
-        if (text === cancel || text === '/cancel') return say(update, t('profile.cancelled'), { remove_keyboard: true });
+        if (text === cancel) return say(update, t('profile.cancelled'), { remove_keyboard: true });
         if (text.length > MAX_TEXT) {
           await say(update, t('errors.text_too_long', { max: formatNumber(MAX_TEXT, locale) }), kb);
           continue;

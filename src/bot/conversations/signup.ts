@@ -2,7 +2,7 @@ import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { findMemberByPhone, joinClub } from '../../club/members.ts';
 import { attributeJoinLink, recordReferral, refuseReferral } from '../../club/referrals.ts';
-import { formatDate } from '../../lib/jalali.ts';
+import { formatValidUntil } from '../../lib/jalali.ts';
 import type { Gender, Locale, Member } from '../../db/schema.ts';
 import { parseJalaliBirthday } from '../../lib/jalali.ts';
 import { normalizePhone } from '../../lib/phone.ts';
@@ -17,10 +17,6 @@ export const SIGNUP = 'signup';
 const MAX_NAME = 64;
 
 type SignupConversation = Conversation<Context, ConversationContext>;
-
-function isCancel(text: string | undefined) {
-  return text === '/cancel';
-}
 
 /**
  * Joining the club: a verified phone number (only the sender's own contact), a name, and
@@ -58,7 +54,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
         continue;
       }
       const message = update.message;
-      if (isCancel(message?.text)) return cancel(update);
       const chosen = LOCALES.find((l) => message?.text === languageName(deps, l));
       if (chosen) {
         locale = chosen;
@@ -99,7 +94,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     while (firstName === null) {
       const update = await conversation.wait();
       const text = update.message?.text?.trim();
-      if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
       else if (!text || text.startsWith('/') || text.length > MAX_NAME || !/\p{L}/u.test(text)) {
         await say(update, t('signup.name_invalid', { max: formatNumber(MAX_NAME, locale) }), nameKeyboard);
@@ -113,7 +107,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     while (birthDate === undefined) {
       const update = await conversation.wait();
       const text = update.message?.text?.trim();
-      if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) {
         await update.answerCallbackQuery({ text: t('signup.finish_first') });
         continue;
@@ -140,7 +133,6 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     while (gender === undefined) {
       const update = await conversation.wait();
       const text = update.message?.text?.trim();
-      if (isCancel(text)) return cancel(update);
       if (update.callbackQuery) await update.answerCallbackQuery({ text: t('signup.finish_first') });
       else if (ctx.isLabel(text, 'signup.gender_female')) gender = 'female';
       else if (ctx.isLabel(text, 'signup.gender_male')) gender = 'male';
@@ -188,15 +180,12 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
     );
     if (joined.role) await say(ctx, t('signup.role', { role: t(`roles.${joined.role}`) }));
     if (joined.voucher) {
-      await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, locale), until: formatDate(joined.voucher.until, locale, deps.config.timeZone) }));
+      await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, locale), until: formatValidUntil(joined.voucher.until, locale, deps.config.timeZone) }));
     } else if (joined.friendPoints > 0) {
       await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, locale) }));
     }
     return showHome(conversation, ctx, joined.memberId, locale);
 
-    async function cancel(update: ConversationContext) {
-      await say(update, t('signup.cancelled'), { remove_keyboard: true });
-    }
   };
 
   async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number, spoken: Locale) {

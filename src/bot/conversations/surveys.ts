@@ -145,7 +145,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
           const update = await conversation.wait();
           const data = update.callbackQuery?.data;
           if (data) await update.answerCallbackQuery();
-          if (data === 'sa:cancel' || update.message?.text === '/cancel') return say(update, t('surveys.left'));
+          if (data === 'sa:cancel') return say(update, t('surveys.left'));
           if (data === 'sa:skip' && q.optional) {
             answers[String(q.id)] = null;
             break;
@@ -174,7 +174,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
       const hint = q.kind === 'nps' ? `\n${t('surveys.nps_hint')}` : q.kind === 'multi' ? `\n${t('surveys.multi_hint')}` : '';
       const message = await say(ctx, header + hint, keyboard());
       for (;;) {
-        const press = await conversation.waitForCallbackQuery(/^sa:/, { otherwise: (o) => (o.message?.text === '/cancel' ? undefined : say(o, t('till.use_buttons'))) });
+        const press = await conversation.waitForCallbackQuery(/^sa:/, { otherwise: (o) => say(o, t('till.use_buttons')) });
         const data = press.callbackQuery.data.slice(3);
         if (data === 'cancel') {
           await press.answerCallbackQuery();

@@ -65,7 +65,7 @@ export function createTicketConversations(deps: ClubDeps) {
       }
       const answer = update.message?.text?.trim();
       if (ctx.isLabel(answer, 'signup.skip')) break;
-      if (ctx.isLabel(answer, 'till.cancel') || answer === '/cancel') return say(update, t('tickets.cancelled'), { remove_keyboard: true });
+      if (ctx.isLabel(answer, 'till.cancel')) return say(update, t('tickets.cancelled'), { remove_keyboard: true });
       if (update.callbackQuery) await update.answerCallbackQuery({ text: t('till.finish_first') });
       else await say(update, t('tickets.photo_or_skip'));
     }

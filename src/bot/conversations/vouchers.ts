@@ -5,7 +5,8 @@ import { checkVoucher, createPool, displayCode, parseCodeFile, parseDiscount, ty
 import type { Locale, VoucherPool } from '../../db/schema.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
-import { formatDate, parseJalaliMoment } from '../../lib/jalali.ts';
+import { formatValidUntil, parseJalaliMoment, todayIso } from '../../lib/jalali.ts';
+import { zonedMidnight } from '../../lib/zoned.ts';
 import type { ClubDeps, Context, ConversationContext, Speech } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
@@ -19,12 +20,17 @@ type VoucherConversation = Conversation<Context, ConversationContext>;
 /** Uploaded code files larger than this are refused (a million codes fit in about 10 MB). */
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
-/** "30" (days from today) or a Jalali date "1405/10/30" (valid through that day), in the club's zone. */
+/**
+ * "30" (through the 30th day from today) or a Jalali date "1405/10/30" (through that day), in the
+ * club's zone, as the end it is stored as: the midnight that starts the next day.
+ */
 export function parseValidUntil(text: string, now: Date, tz: string): Date | null {
   const latin = toLatinDigits(text).trim();
   if (/^\d{1,4}$/.test(latin)) {
     const days = Number(latin);
-    return days >= 1 && days <= 3650 ? new Date(now.getTime() + days * 86_400_000) : null;
+    if (days < 1 || days > 3650) return null;
+    const next = new Date(Date.parse(`${todayIso(now, tz)}T00:00:00Z`) + (days + 1) * 86_400_000).toISOString().slice(0, 10);
+    return zonedMidnight(next, tz);
   }
   const day = parseJalaliMoment(latin, tz);
   if (!day || day.hasTime) return null;
@@ -50,7 +56,7 @@ export async function voucherCard(deps: ClubDeps, speech: Speech, input: string,
     code: displayCode(code.code),
     pool: pool.name,
     discount: formatDiscount(pool, locale),
-    until: formatDate(pool.valid_to, locale, deps.config.timeZone),
+    until: formatValidUntil(pool.valid_to, locale, deps.config.timeZone),
     holder: holder ? [holder.first_name, holder.last_name].filter(Boolean).join(' ') : t('vouchers.anyone'),
   });
   return {
@@ -122,7 +128,7 @@ export function createVoucherConversations(deps: ClubDeps) {
       while (!codes) {
         const update = await conversation.wait();
         const text = update.message?.text;
-        if (text === '/cancel' || ctx.isLabel(text, 'till.cancel')) return say(update, t('vouchers.cancelled'), { remove_keyboard: true });
+        if (ctx.isLabel(text, 'till.cancel')) return say(update, t('vouchers.cancelled'), { remove_keyboard: true });
         const document = update.message?.document;
         if (!document) {
           await say(update, t('vouchers.ask_file'));

@@ -2,6 +2,7 @@ import { Composer } from 'grammy';
 import { greetingKey, occasionDate, previewAutomation, updateAutomation } from '../../club/automations.ts';
 import type { Automation } from '../../db/schema.ts';
 import { formatNumber } from '../../lib/format.ts';
+import { escapeHtml } from '../../lib/html.ts';
 import { formatDate, todayIso } from '../../lib/jalali.ts';
 import type { Context } from '../context.ts';
 import { AUTOMATION_EDIT, AUTOMATION_NEW, type AutomationField } from '../conversations/automations.ts';
@@ -53,7 +54,11 @@ async function detailScreen(ctx: Context, a: Automation) {
     summary(ctx, a),
     ctx.t('automations.audience', { segment: segment?.name ?? ctx.t('campaigns.all_members'), voucher: pool?.name ?? ctx.t('campaigns.no_voucher') }),
     '',
-    ctx.t('automations.message_is', { message: a.message ?? ctx.t(greetingKey(a), { name: ctx.member?.first_name ?? '', points: formatNumber(a.gift_points, ctx.locale) }) }),
+    // The greeting is already HTML (the name escaped in it): escaping it again would show `&amp;`.
+    ctx.t('automations.message_is', {
+      message: a.message !== null ? escapeHtml(a.message) : ctx.t(greetingKey(a), { name: ctx.member?.first_name ?? '', points: formatNumber(a.gift_points, ctx.locale) }),
+      interpolation: { escapeValue: false },
+    }),
     '',
     ctx.t('automations.preview', { count: formatNumber(preview.count, ctx.locale), names: preview.names.join('، ') || '—' }),
   ].join('\n');

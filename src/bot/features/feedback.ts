@@ -24,7 +24,7 @@ export function createSatisfactionComment(deps: ClubDeps) {
     for (;;) {
       const update = await conversation.waitFor('message:text', { otherwise: (o) => say(o, t('till.text_please'), kb) });
       const text = update.message.text.trim();
-      if (ctx.isLabel(text, 'till.cancel') || text === '/cancel') return say(update, t('tickets.cancelled'), { remove_keyboard: true });
+      if (ctx.isLabel(text, 'till.cancel')) return say(update, t('tickets.cancelled'), { remove_keyboard: true });
       const saved = await conversation.external(async () => {
         const me = await deps.db.selectFrom('member_accounts').innerJoin('members', 'members.id', 'member_accounts.member_id').select(['members.id', 'members.first_name']).where('platform', '=', ctx.adapter.platform).where('user_id', '=', ctx.from!.id).executeTakeFirst();
         if (!me) return { ok: false as const, key: 'errors.not_member', params: {} };

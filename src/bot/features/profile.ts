@@ -3,6 +3,7 @@ import { missingFields, PROFILE_FIELDS, type ProfileField } from '../../club/pro
 import { loyaltySettings } from '../../club/rules.ts';
 import type { Db } from '../../db/database.ts';
 import { formatNumber } from '../../lib/format.ts';
+import { escapeHtml } from '../../lib/html.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, Speech } from '../context.ts';
 import { PROFILE } from '../conversations/profile.ts';
@@ -21,7 +22,7 @@ export async function profileScreen(deps: ClubDeps, db: Db, memberId: number, sp
     if (f === 'gender') return t(`signup.gender_${v as string}`);
     if (f === 'interests') return (v as string[]).map((i) => t(`profile.interest_${i}`)).join('، ');
     if (f === 'heard_from') return t(`profile.heard_${v as string}`);
-    return String(v);
+    return escapeHtml(String(v));
   };
   const lines = PROFILE_FIELDS.map((f) => `${t(`profile.field_${f}`)}: ${value(f)}`);
   const settings = await loyaltySettings(db);

@@ -8,7 +8,7 @@ import { CARD_PAYLOAD_PREFIX, type ClubMenus } from '../menus/main.ts';
 import { showStaffView } from './till.ts';
 import { say } from '../ui.ts';
 
-/** /start (with or without a deep-link payload) and /menu. */
+/** /start (with or without a deep-link payload), /menu and /cancel. */
 export function startFeature(menus: ClubMenus) {
   const composer = new Composer<Context>();
   const privateChat = composer.chatType('private');
@@ -33,6 +33,16 @@ export function startFeature(menus: ClubMenus) {
     if (ctx.member) return menus.showHome(ctx);
     await ctx.conversation.enter(SIGNUP);
   });
+
+  // Conversations have been left by now (see conversations/interrupt.ts). The Cancel button of a
+  // reply keyboard left on screen by a conversation that ended on another command does the same.
+  const cancel = async (ctx: Context) => {
+    if (!ctx.member) return say(ctx, ctx.t('signup.cancelled'), { remove_keyboard: true });
+    await say(ctx, ctx.t('menu.cancelled'), { remove_keyboard: true });
+    await menus.showHome(ctx);
+  };
+  privateChat.command('cancel', cancel);
+  privateChat.filter((ctx) => ctx.message?.text === ctx.t('till.cancel'), cancel);
 
   // "Show my card" under a campaign message.
   composer.callbackQuery('mycard', async (ctx) => {

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { ClubError } from '../../club/errors.ts';
 import { closeSurvey, publishSurvey, surveyCsv, surveyResults, surveyWithQuestions } from '../../club/surveys.ts';
 import { formatNumber } from '../../lib/format.ts';
+import { escapeHtml } from '../../lib/html.ts';
 import type { Context } from '../context.ts';
 import { SURVEY_ANSWER, SURVEY_BUILD } from '../conversations/surveys.ts';
 import { say } from '../ui.ts';
@@ -54,8 +55,8 @@ export function surveysFeature() {
         const loaded = await surveyWithQuestions(ctx.deps.db, id);
         if (!loaded) return say(ctx, ctx.t('errors.survey_not_found'));
         const qs = loaded.questions.map((q, i) => {
-          const extra = q.options.length ? ` (${q.options.join(' / ')})` : '';
-          return `${formatNumber(i + 1, ctx.locale)}. ${(ctx.locale === 'en' && q.text_en) || q.text_fa} · ${ctx.t(`surveys.kind_${q.kind}`)}${extra}${q.optional ? ` · ${ctx.t('surveys.optional')}` : ''}`;
+          const extra = q.options.length ? ` (${escapeHtml(q.options.join(' / '))})` : '';
+          return `${formatNumber(i + 1, ctx.locale)}. ${escapeHtml((ctx.locale === 'en' && q.text_en) || q.text_fa)} · ${ctx.t(`surveys.kind_${q.kind}`)}${extra}${q.optional ? ` · ${ctx.t('surveys.optional')}` : ''}`;
         });
         const title = (ctx.locale === 'en' && loaded.survey.title_en) || loaded.survey.title_fa;
         return say(ctx, [ctx.t('surveys.preview_title', { title, points: formatNumber(loaded.survey.reward_points, ctx.locale) }), '', ...qs].join('\n'), surveyActions(ctx.t, id, loaded.survey.status));
@@ -79,11 +80,13 @@ export function surveysFeature() {
       const results = await surveyResults(ctx.deps.db, id);
       if (!results) return say(ctx, ctx.t('errors.survey_not_found'));
       const n = (v: number) => formatNumber(v, ctx.locale);
+      // Questions, choices and above all members' answers are text people typed: escaped, so an
+      // answer with `&` or `<` reads as typed and cannot break the message.
       const blocks = results.questions.map((r, i) => {
         const q = r.question;
-        const head = `${n(i + 1)}. ${(ctx.locale === 'en' && q.text_en) || q.text_fa} (${n(r.answered)})`;
-        if (q.kind === 'text') return [head, ...r.texts.slice(-10).map((x) => `  “${x}”`)].join('\n');
-        const labels = q.kind === 'rating' ? [1, 2, 3, 4, 5].map((v) => `${n(v)}⭐`) : q.kind === 'nps' ? Array.from({ length: 11 }, (_, v) => n(v)) : q.options;
+        const head = `${n(i + 1)}. ${escapeHtml((ctx.locale === 'en' && q.text_en) || q.text_fa)} (${n(r.answered)})`;
+        if (q.kind === 'text') return [head, ...r.texts.slice(-10).map((x) => `  “${escapeHtml(x)}”`)].join('\n');
+        const labels = q.kind === 'rating' ? [1, 2, 3, 4, 5].map((v) => `${n(v)}⭐`) : q.kind === 'nps' ? Array.from({ length: 11 }, (_, v) => n(v)) : q.options.map(escapeHtml);
         const offset = q.kind === 'rating' ? 1 : 0;
         const counts = labels.map((label, j) => `${label}: ${n(r.counts[j + offset] ?? 0)}`).join(' · ');
         const summary = [r.average !== null ? ctx.t('surveys.average', { value: n(r.average) }) : '', r.nps !== null ? ctx.t('surveys.nps', { value: n(r.nps) }) : ''].filter(Boolean).join(' · ');

@@ -3,7 +3,7 @@ import { listPools, redeemVoucher, undoVoucher, displayCode } from '../../club/v
 import { ClubError } from '../../club/errors.ts';
 import { staffBranch } from '../../club/staff.ts';
 import { formatNumber } from '../../lib/format.ts';
-import { formatDate } from '../../lib/jalali.ts';
+import { formatValidUntil } from '../../lib/jalali.ts';
 import type { Context } from '../context.ts';
 import { formatDiscount, VOUCHER_CHECK, VOUCHER_POOL_NEW, voucherCard } from '../conversations/vouchers.ts';
 import { say, showScreen } from '../ui.ts';
@@ -32,7 +32,7 @@ export function vouchersFeature() {
         id: n(p.id),
         name: p.name,
         discount: formatDiscount(p, ctx.locale),
-        until: formatDate(p.valid_to, ctx.locale, ctx.deps.config.timeZone),
+        until: formatValidUntil(p.valid_to, ctx.locale, ctx.deps.config.timeZone),
         total: n(p.total),
         assigned: n(p.assigned),
         redeemed: n(p.redeemed),
