@@ -139,7 +139,11 @@ export function createVoucherConversations(deps: ClubDeps) {
           if (!response.ok) return null;
           return parseCodeFile(Buffer.from(await response.arrayBuffer()).toString('utf8'));
         });
-        if (!parsed || parsed.codes.length === 0) await say(update, t('errors.voucher_no_codes'));
+        if (parsed?.malformedLines) {
+          // The wizard stays at the file: a fixed file, or Cancel.
+          const lines = parsed.malformedLines.slice(0, 5).map((n) => formatNumber(n, locale));
+          await say(update, t('vouchers.file_malformed', { lines: lines.join(locale === 'fa' ? '، ' : ', ') }));
+        } else if (!parsed || parsed.codes.length === 0) await say(update, t('errors.voucher_no_codes'));
         else {
           codes = { upload: parsed.codes };
           rejected = parsed.rejected;
