@@ -7,13 +7,14 @@ import { Notifier } from './bot/notifier.ts';
 import { adapterFor } from './bot/platform.ts';
 import { cardSecret } from './club/settings.ts';
 import type { Config } from './config.ts';
-import { createDatabase, type DatabaseHandle } from './db/database.ts';
+import { createDatabase, describeDatabaseError, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { SurveyDispatcher } from './jobs/surveys.ts';
 import { BroadcastDispatcher } from './jobs/broadcast.ts';
 import { Api } from 'grammy';
 import type { Platform } from './db/schema.ts';
+import { withPrivateErrors } from './logger.ts';
 
 export interface StartOptions {
   config: Config;
@@ -34,10 +35,14 @@ export interface RunningClub {
 
 /** config -> database -> migrations -> one bot per configured platform. */
 export async function startClub(options: StartOptions): Promise<RunningClub> {
-  const { config, logger } = options;
+  const { config } = options;
+  const logger = withPrivateErrors(options.logger);
   const database =
     options.database ?? (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const ownsDatabase = !options.database;
+  const unwatch = database.onConnectionLost((error) =>
+    logger.warn({ db: describeDatabaseError(error) }, 'a database connection was closed by the server; the pool opens a new one when needed'),
+  );
   logger.info({ driver: database.driver, dataDir: database.driver === 'pglite' ? config.dataDir : undefined }, 'database open');
   const migrations = await migrateToLatest(database);
   for (const r of migrations.results ?? []) logger.info({ migration: r.migrationName, status: r.status }, 'migration');
@@ -77,6 +82,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     }
   } catch (error) {
     await Promise.all(bots.map((b) => b.stop()));
+    unwatch();
     if (ownsDatabase) await database.close();
     throw error;
   }
@@ -92,6 +98,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
       await deps.surveyDispatcher.stop();
       await deps.broadcaster.stop();
       await Promise.all(bots.map((b) => b.stop()));
+      unwatch();
       if (ownsDatabase) await database.close();
     },
   };

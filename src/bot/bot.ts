@@ -5,6 +5,7 @@ import { sequentialize } from '@grammyjs/runner';
 import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn, type Transformer } from 'grammy';
 import { loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
 import { ClubError } from '../club/errors.ts';
+import { describeDatabaseError, isDatabaseUnavailable } from '../db/database.ts';
 import type { Locale, Platform } from '../db/schema.ts';
 import type { ClubDeps, Context, ConversationContext } from './context.ts';
 import { postgresConversationStorage } from './conversation-storage.ts';
@@ -37,6 +38,7 @@ import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
 import { adapterFor, type PlatformAdapter } from './platform.ts';
 import { say } from './ui.ts';
+import { askToRetryLater, onceEach, refuseInvalidText } from './guards.ts';
 
 export interface BotOptions {
   token: string;
@@ -72,7 +74,9 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const spoken = new AsyncLocalStorage<Locale>();
 
   bot.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
+  bot.use(onceEach(platform, deps));
   bot.use(clubContext(platform, adapter, deps, spoken));
+  bot.use(refuseInvalidText());
   bot.use(
     conversations<Context, ConversationContext>({
       storage: { type: 'key', version: CONVERSATION_VERSION, prefix: `${platform}:`, adapter: postgresConversationStorage(deps.db) },
@@ -127,6 +131,13 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
     const cause = error.error;
     if (cause instanceof ClubError) {
       await say(ctx, ctx.t(cause.i18nKey, cause.params)).catch(() => undefined);
+      return;
+    }
+    // With long polling the update is already confirmed: nothing will bring it back, so the
+    // person is asked to send it again (see README, "a database outage").
+    if (isDatabaseUnavailable(cause)) {
+      log.warn({ db: describeDatabaseError(cause), update_id: ctx.update.update_id }, 'database unavailable; asked to try again later');
+      await askToRetryLater(ctx, adapter, deps);
       return;
     }
     const kind = cause instanceof GrammyError ? 'api_refused' : cause instanceof HttpError ? 'network' : 'bug';

@@ -9,7 +9,7 @@ export function postgresConversationStorage<S>(db: Db): VersionedStateStorage<st
       return row?.value as VersionedState<S> | undefined;
     },
     async write(key, state) {
-      const value = JSON.stringify(state);
+      const value = storableJson(state);
       await db
         .insertInto('conversation_state')
         .values({ key, value, updated_at: new Date() })
@@ -20,4 +20,13 @@ export function postgresConversationStorage<S>(db: Db): VersionedStateStorage<st
       await db.deleteFrom('conversation_state').where('key', '=', key).execute();
     },
   };
+}
+
+/**
+ * JSON that jsonb accepts: PostgreSQL refuses the escape \u0000, which a kept update can carry (a
+ * menu button's hash bytes, a profile name). It becomes U+FFFD; an escaped backslash before
+ * "u0000" ("\\u0000", typed text) is left alone.
+ */
+export function storableJson(value: unknown): string {
+  return JSON.stringify(value).replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
 }

@@ -13,6 +13,8 @@ export interface RunningBot {
   username: string;
   /** Stops fetching updates and waits for the ones in flight to finish. */
   stop(): Promise<void>;
+  /** Resolves once no update is being handled (tests: an answer goes out before the state is saved). */
+  settled(): Promise<void>;
 }
 
 /** Calls a platform may lack (Bale has no setMyCommands, for one): a failure is logged, never fatal. */
@@ -45,6 +47,9 @@ export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, dep
       // stop() ends fetching; updates already handed to middleware may still be running.
       const deadline = Date.now() + 30_000;
       while (handle.size() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    },
+    async settled() {
+      while (handle.size() > 0) await new Promise((r) => setTimeout(r, 5));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { parse as parseCsv } from 'csv-parse/sync';
+import { CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { DiscountKind, VoucherCode, VoucherPool } from '../db/schema.ts';
@@ -103,12 +103,31 @@ export async function generateCodes(trx: Trx | Db, poolId: number, count: number
   return added;
 }
 
+const CSV_OPTIONS = { relax_column_count: true, skip_empty_lines: true, trim: true, delimiter: [',', ';', '\t'] };
+
+export interface CodeFile {
+  codes: string[];
+  /** Rows that are not codes (counted as skipped). */
+  rejected: number;
+  /** When the file is not valid CSV (an unclosed or stray quote): the lines at fault, from 1. */
+  malformedLines?: number[];
+}
+
 /**
  * Codes from an uploaded CSV or TXT: the first column of each row (a header row that does not look
- * like a code is skipped), normalised; rows that are not codes are reported, not guessed.
+ * like a code is skipped), normalised; rows that are not codes are reported, not guessed. A file
+ * that is not valid CSV yields no codes and the lines at fault: an unclosed quote would otherwise
+ * swallow the rest of the file into one field.
  */
-export function parseCodeFile(content: string): { codes: string[]; rejected: number } {
-  const rows: string[][] = parseCsv(content.replace(/^\uFEFF/, ''), { relax_column_count: true, skip_empty_lines: true, trim: true, delimiter: [',', ';', '\t'] });
+export function parseCodeFile(content: string): CodeFile {
+  const text = content.replace(/^\uFEFF/, '');
+  let rows: string[][];
+  try {
+    rows = parseCsv(text, CSV_OPTIONS);
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    return { codes: [], rejected: 0, malformedLines: malformedLines(text, error) };
+  }
   const codes: string[] = [];
   let rejected = 0;
   for (const [i, row] of rows.entries()) {
@@ -118,6 +137,19 @@ export function parseCodeFile(content: string): { codes: string[]; rejected: num
     else if (i > 0) rejected++;
   }
   return { codes, rejected };
+}
+
+/** A code fits on one line, so each line must be valid CSV by itself; else where the parser stopped. */
+function malformedLines(text: string, error: CsvError): number[] {
+  const lines: number[] = [];
+  for (const [i, line] of text.split(/\r\n|\n|\r/).entries()) {
+    try {
+      parseCsv(line, CSV_OPTIONS);
+    } catch {
+      lines.push(i + 1);
+    }
+  }
+  return lines.length > 0 ? lines : [Number((error as { lines?: number }).lines ?? 1)];
 }
 
 /**

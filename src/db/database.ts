@@ -16,6 +16,8 @@ export interface DatabaseOptions {
   /** Reuse an already open PGlite instead of opening `dataDir` (tests share one per worker). */
   pglite?: PGlite | undefined;
   poolSize?: number | undefined;
+  /** Shown in pg_stat_activity (tests name their own connections to terminate them). */
+  applicationName?: string | undefined;
 }
 
 export interface DatabaseHandle {
@@ -23,6 +25,11 @@ export interface DatabaseHandle {
   driver: 'pg' | 'pglite';
   schema: string | undefined;
   close(): Promise<void>;
+  /**
+   * Called once for each pooled connection the server closes (restart, failover, a proxy's idle
+   * timeout, pg_terminate_backend). The pool drops that connection and opens a new one when needed.
+   */
+  onConnectionLost(listener: (error: Error) => void): () => void;
 }
 
 const OID = { int8: 20, numeric: 1700, date: 1082 } as const;
@@ -73,11 +80,18 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
       types: pgTypes,
+      application_name: options.applicationName ?? 'bashgah',
+      // While the server is down or unreachable an update fails within seconds (and its sender is
+      // asked to try again) instead of waiting for the operating system's connect timeout.
+      connectionTimeoutMillis: 5_000,
+      // A proxy or firewall that silently drops idle connections is noticed.
+      keepAlive: true,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
+    const lost = watchConnections(pool);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-    return { db, driver: 'pg', schema, close: () => db.destroy() };
+    return { db, driver: 'pg', schema, close: () => db.destroy(), onConnectionLost: (l) => (lost.add(l), () => lost.delete(l)) };
   }
 
   const owned = !options.pglite;
@@ -94,5 +108,58 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       await db.destroy();
       if (owned) await pglite.close();
     },
+    // The embedded database lives in this process: there is no connection to lose.
+    onConnectionLost: () => () => undefined,
   };
+}
+
+/**
+ * A connection the server closes emits 'error' on its client (and on the pool when it was idle);
+ * an EventEmitter without a listener throws that error and ends the process. Every client gets a
+ * listener for its whole life, checked out or idle: a broken client is not returned to the pool
+ * (pg drops clients that are no longer queryable) and the query that was running on it fails like
+ * any other database error, which the bot answers with "try again in a minute".
+ */
+function watchConnections(pool: pg.Pool): Set<(error: Error) => void> {
+  const listeners = new Set<(error: Error) => void>();
+  const reported = new WeakSet<pg.PoolClient>();
+  pool.on('error', () => undefined); // idle clients: reported through their own listener below
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      // A terminated connection reports twice (the server's message, then the closed socket).
+      if (reported.has(client)) return;
+      reported.add(client);
+      for (const listener of listeners) listener(error);
+    });
+  });
+  return listeners;
+}
+
+/**
+ * SQLSTATEs that mean the server went away, not that the statement was wrong: connection
+ * exceptions (08...), shutting down or starting up (57P01-57P03), too many connections (53300), and
+ * a write reaching a standby during a failover (25006).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300|25006)$/;
+const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * True for errors that say the database cannot be reached right now (down, restarting, failing
+ * over, connections terminated): worth "try again in a minute", not a bug report.
+ */
+/** A short account of a database error for the log (an outage logs one per update: no stacks). */
+export function describeDatabaseError(error: unknown): { code?: string; message: string } {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return { ...(typeof e?.code === 'string' ? { code: e.code } : {}), message: String(e?.message ?? error) };
+}
+
+export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown } | null | undefined;
+  if (!e || typeof e !== 'object' || depth > 4) return false;
+  if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATE.test(e.code) || UNAVAILABLE_ERRNO.has(e.code))) return true;
+  // pg's own words for a connection that closed or could not be made in time.
+  if (typeof e.message === 'string' && /^Connection terminated|not queryable|timeout exceeded when trying to connect/.test(e.message)) return true;
+  // Connecting to a name with several addresses fails with one error per address.
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isDatabaseUnavailable(inner, depth + 1))) return true;
+  return isDatabaseUnavailable(e.cause, depth + 1);
 }

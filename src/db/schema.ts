@@ -229,6 +229,13 @@ export interface JobRunsTable {
   finished_at: Date | null;
 }
 
+export interface HandledUpdatesTable {
+  platform: Platform;
+  bot_id: number;
+  update_id: number;
+  handled_at: Generated<Date>;
+}
+
 export interface JoinLinksTable {
   id: Generated<number>;
   slug: string;
@@ -464,6 +471,7 @@ export interface Database {
   disputes: DisputesTable;
   member_notices: MemberNoticesTable;
   job_runs: JobRunsTable;
+  handled_updates: HandledUpdatesTable;
   join_links: JoinLinksTable;
   referrals: ReferralsTable;
   member_vouchers: MemberVouchersTable;

@@ -5,6 +5,7 @@ import { expireRedemptions } from '../club/redemptions.ts';
 import { loyaltySettings } from '../club/rules.ts';
 import { reviewTiers } from '../club/tiers.ts';
 import { referralSettings, settleReferralPurchase } from '../club/referrals.ts';
+import { pruneHandledUpdates } from '../club/updates.ts';
 import type { Db } from '../db/database.ts';
 import { formatNumber } from '../lib/format.ts';
 import { formatValidUntil, todayIso } from '../lib/jalali.ts';
@@ -76,6 +77,7 @@ export async function runNightly(deps: ClubDeps, now = deps.now()): Promise<Nigh
       html: t('tiers.warning', { tier: tierName(w.tier, locale), points: formatNumber(w.toKeep, locale), days: formatNumber(TIER_WARNING_DAYS, locale) }),
     }));
   }
+  await pruneHandledUpdates(db, now);
   await finishRun(db, 'nightly', runKey, now);
   deps.logger.info({ runKey, ...report }, 'nightly run done');
   return report;

@@ -55,6 +55,10 @@ describe('voucher codes and discounts', () => {
   it('takes the first column of a CSV or each line of a TXT, skipping a header and reporting junk', () => {
     expect(parseCodeFile('code,note\nAB12CD,first\nab-99-zz,second\n\n??,bad\n')).toEqual({ codes: ['AB12CD', 'AB99ZZ'], rejected: 1 });
     expect(parseCodeFile('\uFEFFYALDA001\r\nYALDA002\r\n')).toEqual({ codes: ['YALDA001', 'YALDA002'], rejected: 0 });
+    // An unclosed quote would swallow the rest of the file into one field: no codes, and the line at fault.
+    expect(parseCodeFile('code\nAB12CD\n"EF34GH\nIJ56KL\n')).toEqual({ codes: [], rejected: 0, malformedLines: [3] });
+    expect(parseCodeFile('code\r\nAB12CD\r\nEF"34"GH\r\n"IJ56"KL\r\n').malformedLines).toEqual([3, 4]);
+    expect(parseCodeFile('code\n"AB12CD"\n').codes).toEqual(['AB12CD']);
   });
 });
 

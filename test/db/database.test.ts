@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseInt8, type DatabaseHandle } from '../../src/db/database.ts';
+import { createDatabase, isDatabaseUnavailable, parseInt8, type DatabaseHandle } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 
@@ -16,6 +16,19 @@ describe(`database (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       select 9007199254740991::int8 as big, 7123456789::int8 as telegram, 1.25::numeric(5,2) as n,
              '1991-08-03'::date as d, count(*) as c from tiers`.execute(handle.db);
     expect(rows[0]).toEqual({ big: 9007199254740991, telegram: 7123456789, n: '1.25', d: '1991-08-03', c: 4 });
+  });
+
+  it('tells a database that cannot be reached from a statement that is wrong', async () => {
+    const wrong = await sql`select * from no_such_table`.execute(handle.db).catch((e: unknown) => e);
+    expect(isDatabaseUnavailable(wrong)).toBe(false);
+    // Nothing listens on port 1.
+    const away = await createDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' });
+    try {
+      const refused = await sql`select 1`.execute(away.db).catch((e: unknown) => e);
+      expect(isDatabaseUnavailable(refused)).toBe(true);
+    } finally {
+      await away.close();
+    }
   });
 
   it('refuses an int8 that a JavaScript number cannot hold exactly', async () => {

@@ -9,6 +9,7 @@ import { joinClub } from '../../src/club/members.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { claimRun, runNightly } from '../../src/jobs/nightly.ts';
+import { claimUpdate } from '../../src/club/updates.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 
 const DAY = 86_400_000;
@@ -110,5 +111,16 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     // Warned once a month, not every night.
     await runNightly(deps, new Date(night.getTime() + DAY));
     expect(notifier.sent.filter((n) => n.memberId === fading)).toHaveLength(1);
+  });
+
+  it('forgets handled update ids after two days (Telegram redelivers for one)', async () => {
+    const night = new Date(t0.getTime() + 10 * DAY);
+    const ref = (updateId: number) => ({ platform: 'telegram' as const, botId: 4242, updateId });
+    expect(await claimUpdate(handle.db, ref(1), new Date(night.getTime() - 3 * DAY))).toBe(true);
+    expect(await claimUpdate(handle.db, ref(2), new Date(night.getTime() - DAY))).toBe(true);
+    expect(await claimUpdate(handle.db, ref(2), night)).toBe(false);
+    await runNightly(deps, night);
+    const kept = await handle.db.selectFrom('handled_updates').select('update_id').orderBy('update_id').execute();
+    expect(kept.map((r) => r.update_id)).toEqual([2]);
   });
 });

@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { startClub, type RunningClub } from '../../src/club.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
@@ -11,6 +11,8 @@ export interface TestClubOptions {
   database: DatabaseHandle;
   env?: Record<string, string>;
   now?: () => Date;
+  /** Where the club logs (default: silent, or TEST_LOG_LEVEL). */
+  logger?: Logger;
 }
 
 /** The real club (config, migrations, bots, runner) against the fake Bot API and a test database. */
@@ -22,7 +24,7 @@ export async function startTestClub(options: TestClubOptions): Promise<RunningCl
   const config = loadConfig({ ...platformEnv, LOG_LEVEL: 'silent', ...options.env });
   return startClub({
     config,
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     database: options.database,
     scheduler: false,
     ...(options.now ? { now: options.now } : {}),

@@ -325,6 +325,8 @@ export class FakeBotApi {
   private port = 0;
   private readonly users = new Map<number, FakeUser>();
   private updates: { update_id: number; [k: string]: unknown }[] = [];
+  /** Updates delivered once more (same update_id) on the next getUpdates, whatever the offset. */
+  private redeliveries: { update_id: number; [k: string]: unknown }[] = [];
   private updateId = 0;
   private confirmed = 0;
   private pollers: (() => void)[] = [];
@@ -402,8 +404,20 @@ export class FakeBotApi {
     return ++this.callbackId;
   }
 
-  pushUpdate(update: Record<string, unknown>) {
+  pushUpdate(update: Record<string, unknown>): number {
     this.updates.push({ update_id: ++this.updateId, ...update });
+    for (const wake of this.pollers.splice(0)) wake();
+    return this.updateId;
+  }
+
+  /**
+   * Delivers an update again with the same update_id, as Telegram does when the bot did not confirm
+   * it (a crash before the next getUpdates, a webhook answered too late). Default: the newest one.
+   */
+  redeliver(updateId = this.updateId) {
+    const update = this.updates.find((u) => u.update_id === updateId);
+    if (!update) throw new Error(`no update ${updateId}`);
+    this.redeliveries.push(update);
     for (const wake of this.pollers.splice(0)) wake();
   }
 
@@ -701,7 +715,8 @@ export class FakeBotApi {
     if (offset > 0) this.confirmed = Math.max(this.confirmed, offset - 1);
     const limit = Math.min(Number(params.limit ?? 100), 100);
     const timeout = Number(params.timeout ?? 0);
-    const pending = () => this.updates.filter((u) => u.update_id > this.confirmed).slice(0, limit);
+    // Redeliveries come first, so the offset the bot derives from the batch's last update still moves on.
+    const pending = () => [...this.redeliveries, ...this.updates.filter((u) => u.update_id > this.confirmed)].slice(0, limit);
     if (pending().length === 0 && timeout > 0 && !this.stopped) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeout * 1000);
@@ -711,6 +726,9 @@ export class FakeBotApi {
         });
       });
     }
-    return this.stopped ? [] : pending();
+    if (this.stopped) return [];
+    const batch = pending();
+    this.redeliveries = this.redeliveries.filter((u) => !batch.includes(u));
+    return batch;
   }
 }

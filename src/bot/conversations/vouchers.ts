@@ -138,14 +138,20 @@ export function createVoucherConversations(deps: ClubDeps) {
           await say(update, t('vouchers.file_too_big'));
           continue;
         }
-        const parsed = await conversation.external(async () => {
-          const file = await update.api.getFile(document.file_id);
+        // The outside context's API: a call through `update` inside `external` would be recorded
+        // as a step of its own that a replay never makes, and the next upload would wait forever.
+        const parsed = await conversation.external(async (outside) => {
+          const file = await outside.api.getFile(document.file_id);
           const platform = deps.config[ctx.adapter.platform]!;
           const response = await fetch(`${platform.apiRoot}/file/bot${platform.token}/${file.file_path}`);
           if (!response.ok) return null;
           return parseCodeFile(Buffer.from(await response.arrayBuffer()).toString('utf8'));
         });
-        if (!parsed || parsed.codes.length === 0) await say(update, t('errors.voucher_no_codes'));
+        if (parsed?.malformedLines) {
+          // The wizard stays at the file: a fixed file, or Cancel.
+          const lines = parsed.malformedLines.slice(0, 5).map((n) => formatNumber(n, locale));
+          await say(update, t('vouchers.file_malformed', { lines: lines.join(locale === 'fa' ? '، ' : ', ') }));
+        } else if (!parsed || parsed.codes.length === 0) await say(update, t('errors.voucher_no_codes'));
         else {
           codes = { upload: parsed.codes };
           rejected = parsed.rejected;

@@ -1,6 +1,6 @@
 import { Composer } from 'grammy';
 import { findMemberById } from '../../club/members.ts';
-import { verifyCardToken } from '../../lib/card-token.ts';
+import { isValidStartPayload, verifyCardToken } from '../../lib/card-token.ts';
 import type { Context } from '../context.ts';
 import { SIGNUP, type SignupStart } from '../conversations/signup.ts';
 import { JOIN_LINK_PREFIX, REFERRAL_PREFIX, refuseReferral } from '../../club/referrals.ts';
@@ -15,6 +15,9 @@ export function startFeature(menus: ClubMenus) {
 
   privateChat.command('start', async (ctx) => {
     const payload = ctx.match.trim();
+    // Links the club makes use only Telegram's payload alphabet ([A-Za-z0-9_-], at most 64);
+    // anything else was typed or mangled and is not looked up.
+    if (payload !== '' && !isValidStartPayload(payload)) return say(ctx, ctx.t('errors.link_invalid'));
     if (payload.startsWith(CARD_PAYLOAD_PREFIX)) return cardScanned(ctx, payload.slice(CARD_PAYLOAD_PREFIX.length));
     const ref = payload.startsWith(REFERRAL_PREFIX) ? payload.slice(REFERRAL_PREFIX.length) : undefined;
     const link = payload.startsWith(JOIN_LINK_PREFIX) ? payload.slice(JOIN_LINK_PREFIX.length) : undefined;
