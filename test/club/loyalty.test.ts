@@ -121,9 +121,11 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     const id = await newMember();
     const big = await purchase(id, 10_000_000); // 1000 points: Silver
     expect(big.promotedTo?.code).toBe('silver');
-    const silver = await purchase(id, 1_000_000); // 100 x 1.25
-    expect(silver.points).toBe(125);
-    expect(await earnedInWindow(db, id, t0, 365)).toBe(1125);
+    // Silver takes 3% off (970,000 paid), and earns 97 x 1.25 on what was paid.
+    const silver = await purchase(id, 1_000_000);
+    expect(silver.points).toBe(121);
+    expect(silver.purchase.tier_discount_rials).toBe(30_000);
+    expect(await earnedInWindow(db, id, t0, 365)).toBe(1121);
     await voidPurchase(db, silver.purchase.id, cashierId, 'test', env());
     expect(await earnedInWindow(db, id, t0, 365)).toBe(1000);
   });
