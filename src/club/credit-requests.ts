@@ -43,6 +43,8 @@ export interface CreditDecision {
   request: CreditRequest;
   /** False when it was already decided or had expired: a second tap changes nothing. */
   changed: boolean;
+  /** This answer came too late and found the request expired: the cashier is told now. */
+  expiredNow?: boolean;
   /** The purchase recorded on approval. */
   outcome: PurchaseOutcome | null;
   creditBalance: number;
@@ -57,7 +59,7 @@ export async function decideCreditRequest(db: Db, requestId: number, memberId: n
     const finish = async (status: CreditRequest['status'], extra: Partial<Pick<CreditRequest, 'error' | 'purchase_id'>> = {}) =>
       trx.updateTable('credit_requests').set({ status, decided_at: env.now, ...extra }).where('id', '=', found.id).returningAll().executeTakeFirstOrThrow();
     if (found.status !== 'pending') return { request: found, changed: false, outcome: null, creditBalance: await balance() };
-    if (found.expires_at <= env.now) return { request: await finish('expired'), changed: false, outcome: null, creditBalance: await balance() };
+    if (found.expires_at <= env.now) return { request: await finish('expired'), changed: false, expiredNow: true, outcome: null, creditBalance: await balance() };
     if (!approve) return { request: await finish('declined'), changed: true, outcome: null, creditBalance: await balance() };
     // The cashier who asked must still be staff when the money moves.
     if ((await roleOf(trx, found.cashier_member_id)) === null) {

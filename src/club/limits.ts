@@ -8,6 +8,4 @@ export const LIMITS = {
   purchaseRials: 10_000_000_000,
   /** One manual adjustment (/adjust), either way. */
   adjustPoints: 1_000_000,
-  /** One spend of points at the till. */
-  spendPoints: 1_000_000,
 } as const;

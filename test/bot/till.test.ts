@@ -319,8 +319,10 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
 
     const second = await askCredit();
     offsetMs += 6 * 60_000;
+    const expiredTold = cashier.waitFor(hasText(/the request to pay 5,000 Toman \(50,000 Rials\) from credit expired and nothing was recorded/));
     await member.press('✅ تأیید', { messageId: second.message_id });
     await member.waitFor(hasText(/مهلت این درخواست تمام شده/));
+    await expiredTold;
     offsetMs = 0;
 
     expect(await points(memberId)).toMatchObject({ credit_balance: 75_000 });

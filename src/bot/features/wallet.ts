@@ -168,6 +168,9 @@ export function walletFeature() {
       const key = !decision.changed ? `credit_request.already_${r.status}` : `credit_request.${r.status}_member`;
       await ctx.answerCallbackQuery();
       await showScreen(ctx, ctx.t(key, { credit, balance, reason: r.error ? ctx.t(r.error, { balance }) : '' }), { inline_keyboard: [] });
+      if (decision.expiredNow) {
+        await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({ html: speech.t('credit_request.expired_cashier', { credit: formatMoney(r.credit_rials, speech.locale) }) }));
+      }
       if (!decision.changed) return;
       const o = decision.outcome;
       if (o && !o.duplicate) await announcePurchase(ctx.deps, o);
