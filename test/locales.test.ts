@@ -42,7 +42,10 @@ describe('locales', () => {
     for (const p of ['telegram', 'bale']) used.add(`platforms.${p}`);
     for (const l of ['fa', 'en']) used.add(`settings.language_${l}`);
     for (const c of ['start', 'menu', 'points', 'card', 'whoami', 'help']) used.add(`commands.${c}`);
-    for (const r of ['format', 'zero', 'too_large']) used.add(`till.amount_${r}`);
+    for (const r of ['format_toman', 'format_rial', 'zero', 'too_large']) used.add(`till.amount_${r}`);
+    for (const u of ['toman', 'rial']) used.add(`till.ask_amount_${u}`);
+    for (const s of ['approved', 'declined', 'expired', 'failed', 'pending']) used.add(`credit_request.already_${s}`);
+    for (const s of ['approved', 'declined', 'failed']) for (const who of ['member', 'cashier']) used.add(`credit_request.${s}_${who}`);
     for (const s of ['approved', 'declined', 'expired', 'pending']) used.add(`redeem.already_${s}`);
     for (const k of ['approved_member', 'declined_member', 'approved_cashier', 'declined_cashier']) used.add(`redeem.${k}`);
     for (const k of ['opened', 'already']) used.add(`dispute.${k}`);

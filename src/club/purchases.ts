@@ -8,6 +8,8 @@ import { credit, debit, lockMember, type Trx } from './ledger.ts';
 import { reverseReferralForPurchase } from './referrals.ts';
 import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
 import { audit } from './audit.ts';
+import { LIMITS } from './limits.ts';
+import { checkVoucher } from './vouchers.ts';
 
 /** The clock, zone and defaults a loyalty operation runs under. */
 export interface LoyaltyEnv {
@@ -16,7 +18,7 @@ export interface LoyaltyEnv {
   defaults?: Partial<LoyaltySettings>;
 }
 
-export const MAX_PURCHASE_RIALS = 100_000_000_000_000; // 100 trillion Rials: far beyond any single sale
+export const MAX_PURCHASE_RIALS = LIMITS.purchaseRials;
 
 export interface PurchaseInput {
   memberId: number;
@@ -25,6 +27,10 @@ export interface PurchaseInput {
   amountRials: number;
   receiptNo?: string | null;
   creditToUse?: number;
+  /** Use the member's welcome voucher (from an invitation) on this purchase. */
+  applyWelcome?: boolean;
+  /** A pool voucher code (voucher_codes.id) the cashier applies; used up with the purchase. */
+  voucherCodeId?: number | null;
   /** Unique per attempt at the till (the conversation's id): a retry of the same attempt pays once. */
   operationId: string;
 }
@@ -56,30 +62,94 @@ async function visitsToday(trx: Trx, memberId: number, env: LoyaltyEnv) {
   return row.n;
 }
 
-function checkAmounts(input: Pick<PurchaseInput, 'amountRials' | 'creditToUse'>) {
-  if (!Number.isSafeInteger(input.amountRials) || input.amountRials <= 0 || input.amountRials > MAX_PURCHASE_RIALS) {
-    throw new ClubError('errors.amount_invalid');
-  }
+function checkAmounts(input: Pick<PurchaseInput, 'amountRials' | 'creditToUse' | 'memberId' | 'cashierMemberId'>) {
+  if (input.memberId === input.cashierMemberId) throw new ClubError('errors.own_purchase');
+  if (!Number.isSafeInteger(input.amountRials) || input.amountRials <= 0) throw new ClubError('errors.amount_invalid');
+  if (input.amountRials > MAX_PURCHASE_RIALS) throw new ClubError('errors.amount_too_large', { max: MAX_PURCHASE_RIALS });
   const creditToUse = input.creditToUse ?? 0;
   if (!Number.isSafeInteger(creditToUse) || creditToUse < 0 || creditToUse > input.amountRials) throw new ClubError('errors.credit_over_amount');
   return creditToUse;
 }
 
-/** What a purchase would earn, for the cashier's confirmation screen. Writes nothing. */
-export async function previewPurchase(db: Db, input: Omit<PurchaseInput, 'operationId'>, env: LoyaltyEnv): Promise<PointsBreakdown> {
+export type VoucherDiscount = { kind: 'percent' | 'rials'; value: number };
+
+/** The money side of a purchase, as the confirmation screen shows it and the till applies it. */
+export interface PurchaseTotals {
+  amount: number;
+  tierDiscount: number;
+  voucherDiscount: number;
+  /** Amount less both discounts: what the purchase costs the member. */
+  net: number;
+  credit: number;
+  /** What the member pays in money: net less credit. Points are earned on this. */
+  toPay: number;
+}
+
+/**
+ * Tier discount first (in hundredths of a percent, rounded down), then one voucher on what is
+ * left: a percent, or Rials up to the whole. club_record_purchase does the same arithmetic.
+ */
+export function purchaseTotals(amount: number, tierPercent: string | number, voucher: VoucherDiscount | null, credit: number): PurchaseTotals {
+  const tierDiscount = Math.floor((amount * Math.round(Number(tierPercent) * 100)) / 10_000);
+  const afterTier = amount - tierDiscount;
+  const voucherDiscount = !voucher ? 0 : voucher.kind === 'percent' ? Math.floor((afterTier * voucher.value) / 100) : Math.min(voucher.value, afterTier);
+  const net = afterTier - voucherDiscount;
+  return { amount, tierDiscount, voucherDiscount, net, credit, toPay: net - credit };
+}
+
+export interface PurchaseQuote {
+  points: PointsBreakdown;
+  totals: PurchaseTotals;
+  tier: Tier;
+  /** The voucher applied: the welcome voucher's percent, or the pool code and its discount. */
+  voucher: { kind: 'welcome'; percent: number } | { kind: 'pool'; code: string; discount: VoucherDiscount } | null;
+}
+
+/**
+ * What a purchase would cost and earn, for the cashier's confirmation screen. Writes nothing.
+ * Points are earned on the amount paid in money: after the tier and voucher discounts and after
+ * credit (a discount is not spending, and credit was earned by spending already).
+ */
+export async function quotePurchase(db: Db, input: Omit<PurchaseInput, 'operationId'>, env: LoyaltyEnv): Promise<PurchaseQuote> {
   const creditToUse = checkAmounts(input);
   return db.transaction().execute(async (trx) => {
-    const member = await trx.selectFrom('members').selectAll().where('id', '=', input.memberId).executeTakeFirstOrThrow();
-    if (creditToUse > member.credit_balance) throw new ClubError('errors.insufficient_credit', { balance: member.credit_balance });
+    const member = await trx.selectFrom('members').selectAll().where('id', '=', input.memberId).executeTakeFirst();
+    if (!member) throw new ClubError('errors.member_not_found');
     const tier = await trx.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
+    let voucher: PurchaseQuote['voucher'] = null;
+    if (input.applyWelcome) {
+      const welcome = await trx.selectFrom('member_vouchers').select('percent').where('member_id', '=', input.memberId).where('kind', '=', 'welcome')
+        .where('used_purchase_id', 'is', null).where('expires_at', '>', env.now).executeTakeFirst();
+      if (!welcome) throw new ClubError('errors.voucher_gone');
+      voucher = { kind: 'welcome', percent: welcome.percent };
+    } else if (input.voucherCodeId) {
+      const code = await trx.selectFrom('voucher_codes').select('code').where('id', '=', input.voucherCodeId).executeTakeFirst();
+      if (!code) throw new ClubError('errors.voucher_unknown');
+      const { pool } = await checkVoucher(trx, code.code, input.memberId, env.now);
+      voucher = { kind: 'pool', code: code.code, discount: { kind: pool.discount_kind, value: pool.discount_value } };
+    }
+    const discount: VoucherDiscount | null = !voucher ? null : voucher.kind === 'welcome' ? { kind: 'percent', value: voucher.percent } : voucher.discount;
+    const totals = purchaseTotals(input.amountRials, tier.discount_percent, discount, creditToUse);
+    if (totals.toPay < 0) throw new ClubError('errors.credit_over_amount');
+    if (creditToUse > member.credit_balance) throw new ClubError('errors.insufficient_credit', { balance: member.credit_balance });
     const rule = await effectiveRule(trx, input.branchId, env.now);
-    return purchasePoints(rule, input.amountRials - creditToUse, tier, await visitsToday(trx, input.memberId, env));
+    return { points: purchasePoints(rule, totals.toPay, tier, await visitsToday(trx, input.memberId, env)), totals, tier, voucher };
   });
 }
 
+/** What a purchase would earn (see quotePurchase). */
+export async function previewPurchase(db: Db, input: Omit<PurchaseInput, 'operationId'>, env: LoyaltyEnv): Promise<PointsBreakdown> {
+  return (await quotePurchase(db, input, env)).points;
+}
+
+type RecordError =
+  | 'member_not_found' | 'receipt_used' | 'insufficient_credit' | 'own_purchase' | 'credit_over_amount'
+  | 'voucher_gone' | 'voucher_used' | 'voucher_not_yet' | 'voucher_expired' | 'voucher_foreign' | 'voucher_limit_reached';
+
 interface RecordedRow {
-  error?: 'member_not_found' | 'receipt_used' | 'insufficient_credit';
+  error?: RecordError;
   balance?: number;
+  limit?: number;
   duplicate: boolean;
   purchase: Omit<Purchase, 'created_at' | 'voided_at'> & { created_at: string; voided_at: string | null };
   points: number;
@@ -94,16 +164,19 @@ interface RecordedRow {
 }
 
 /**
- * Records a sale at the till: the purchase row, the credit spent, the points lot earned, and an
- * immediate promotion, all at once under the member's row lock. Points are earned on what was
- * paid in money (amount less credit used). The same receipt at the same branch, or the same
- * operation retried, returns the original purchase and pays nothing.
+ * Records a sale at the till: the purchase row, the discounts and the voucher used up, the credit
+ * spent, the points lot earned, and an immediate promotion, all at once under the member's row
+ * lock. Points are earned on what was paid in money (amount less discounts less credit). The same
+ * receipt at the same branch, or the same operation retried, returns the original purchase and
+ * pays nothing. Credit moves only with the member's approval: the till calls this with credit
+ * from decideCreditRequest (see credit-requests.ts), never straight from the cashier.
  *
  * The till is the club's hottest write, so the work happens in one database call
- * (club_record_purchase, see migrations/20261122170000_record_purchase_function.ts) whose rules
- * match purchasePoints and lotExpiry here; the preview uses those, and tests hold the two together.
+ * (club_record_purchase, see migrations/20261129211000_till_consent_and_discounts.ts) whose rules
+ * match purchaseTotals, purchasePoints and lotExpiry here; the preview uses those, and tests hold
+ * the two together. `db` may be a transaction (the member's approval records inside its own).
  */
-export async function recordPurchase(db: Db, input: PurchaseInput, env: LoyaltyEnv): Promise<PurchaseOutcome> {
+export async function recordPurchase(db: Db | Trx, input: PurchaseInput, env: LoyaltyEnv): Promise<PurchaseOutcome> {
   const creditToUse = checkAmounts(input);
   const key = purchaseKey(input);
   const tz = env.timeZone;
@@ -113,12 +186,12 @@ export async function recordPurchase(db: Db, input: PurchaseInput, env: LoyaltyE
       ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
       ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${zonedMidnight(todayIso(env.now, tz), tz)},
       ${lotExpiry(env.now, { mode: 'jalali_month_end', days: 1 }, tz)}, ${lotExpiry(env.now, { mode: 'jalali_year_end', days: 1 }, tz)},
-      ${JSON.stringify(defaults)}::jsonb
+      ${JSON.stringify(defaults)}::jsonb, ${input.applyWelcome ?? false}, ${input.voucherCodeId ?? null}::int8
     ) as result`.execute(db);
   const r = rows[0]!.result;
-  if (r.error === 'member_not_found') throw new ClubError('errors.member_not_found');
-  if (r.error === 'receipt_used') throw new ClubError('errors.receipt_used');
   if (r.error === 'insufficient_credit') throw new ClubError('errors.insufficient_credit', { balance: r.balance });
+  if (r.error === 'voucher_limit_reached') throw new ClubError('errors.voucher_limit_reached', { limit: r.limit });
+  if (r.error) throw new ClubError(`errors.${r.error}`);
   const purchase: Purchase = { ...r.purchase, created_at: new Date(r.purchase.created_at), voided_at: r.purchase.voided_at ? new Date(r.purchase.voided_at) : null };
   if (r.duplicate) {
     return { purchase, points: purchase.points_earned, breakdown: null, duplicate: true, pointsBalance: r.points_balance, creditBalance: r.credit_balance, promotedTo: null };

@@ -11,6 +11,7 @@ export async function requestRedemption(
   minutes: number,
 ): Promise<Redemption> {
   if (!Number.isSafeInteger(input.points) || input.points <= 0) throw new ClubError('errors.points_invalid');
+  if (input.memberId === input.cashierMemberId) throw new ClubError('errors.own_purchase');
   const member = await db.selectFrom('members').select('points_balance').where('id', '=', input.memberId).executeTakeFirstOrThrow();
   if (member.points_balance < input.points) throw new InsufficientBalance('points', member.points_balance);
   return db

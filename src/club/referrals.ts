@@ -190,8 +190,8 @@ export interface Settlement {
 }
 
 /**
- * After a purchase: the friend's welcome voucher is used up, and the inviter is rewarded if this
- * is the friend's first qualifying purchase. Idempotent, so the nightly job can run it again for
+ * After a purchase: the inviter is rewarded if this is the friend's first qualifying purchase.
+ * (The friend's welcome voucher is used up only when the cashier applies it: club_record_purchase.) Idempotent, so the nightly job can run it again for
  * any purchase a crash left unsettled.
  */
 export async function settleReferralPurchase(db: Db, refereeId: number, purchaseId: number, env: LoyaltyEnv): Promise<Settlement | null> {
@@ -199,14 +199,6 @@ export async function settleReferralPurchase(db: Db, refereeId: number, purchase
   return db.transaction().execute(async (trx) => {
     const purchase = await trx.selectFrom('purchases').selectAll().where('id', '=', purchaseId).executeTakeFirst();
     if (!purchase || purchase.status !== 'recorded' || purchase.member_id !== refereeId) return null;
-    await trx
-      .updateTable('member_vouchers')
-      .set({ used_purchase_id: purchaseId })
-      .where('member_id', '=', refereeId)
-      .where('kind', '=', 'welcome')
-      .where('used_purchase_id', 'is', null)
-      .where('expires_at', '>', purchase.created_at)
-      .execute();
     const referral = await trx.selectFrom('referrals').selectAll().where('referee_id', '=', refereeId).where('status', '=', 'pending').forUpdate().executeTakeFirst();
     if (!referral || settings.inviterWhen !== 'first_purchase' || purchase.amount_rials < settings.inviterMinPurchase) return null;
     const rewarded = await rewardInviter(trx, referral, purchaseId, settings, env);

@@ -86,6 +86,8 @@ export async function confirmRewardCode(db: Db, code: string, staffMemberId: num
     if (!claim) throw new ClubError('errors.reward_code_unknown');
     if (claim.status === 'confirmed') throw new ClubError('errors.reward_code_used');
     if (claim.status === 'cancelled') throw new ClubError('errors.reward_code_cancelled');
+    // Staff hand rewards to others: their own is handed over by a colleague.
+    if (claim.member_id === staffMemberId) throw new ClubError('errors.own_purchase');
     const confirmed = await trx
       .updateTable('reward_claims')
       .set({ status: 'confirmed', confirmed_at: now, confirmed_by: staffMemberId, branch_id: branchId })

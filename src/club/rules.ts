@@ -19,6 +19,11 @@ export const loyaltySettingsSchema = z.object({
   tierWindowDays: z.number().int().min(1).max(3650).default(365),
   /** How long a member has to approve a redemption in their chat. */
   redemptionMinutes: z.number().int().min(1).max(60).default(5),
+  /**
+   * The club's display unit for money: a bare number typed at the till is read in it (120000 at a
+   * Toman club is 1,200,000 Rials). Money is stored in Rials either way.
+   */
+  moneyUnit: z.enum(['toman', 'rial']).default('toman'),
   /** Points per event, used by later features (profile, surveys, referrals, birthdays). */
   events: z
     .object({

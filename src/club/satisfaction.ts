@@ -29,16 +29,27 @@ export async function scheduleSatisfactionCheck(db: Db, purchase: { id: number; 
 
 /**
  * Claims the checks that are due: marked sent before they go out, so a crash loses a question
- * rather than asking twice.
+ * rather than asking twice. A voided or disputed purchase is never followed by "how was your
+ * visit?": its check is claimed (so it is not looked at again) but not returned.
  */
 export async function claimDueChecks(db: Db, now: Date, limit = 100) {
-  return db
+  const claimed = await db
     .updateTable('satisfaction_checks')
     .set({ sent_at: now })
     .where('purchase_id', 'in', (eb) => eb.selectFrom('satisfaction_checks').select('purchase_id').where('sent_at', 'is', null).where('due_at', '<=', now).orderBy('due_at').limit(limit))
     .where('sent_at', 'is', null)
     .returningAll()
     .execute();
+  if (claimed.length === 0) return claimed;
+  const live = await db
+    .selectFrom('purchases')
+    .select('id')
+    .where('id', 'in', claimed.map((c) => c.purchase_id))
+    .where('status', '=', 'recorded')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('disputes').select('disputes.id').whereRef('disputes.purchase_id', '=', 'purchases.id'))))
+    .execute();
+  const ask = new Set(live.map((p) => p.id));
+  return claimed.filter((c) => ask.has(c.purchase_id));
 }
 
 /** The member's score: once. A score of 1 or 2 opens a ticket so someone follows up. */

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import type { StaffRole } from '../db/schema.ts';
+import type { Platform, StaffRole } from '../db/schema.ts';
 import { ClubError, isUniqueViolation } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { audit } from './audit.ts';
@@ -108,4 +108,37 @@ export async function createBranch(db: Db, actorMemberId: number, name: string, 
     if (isUniqueViolation(error)) throw new ClubError('errors.branch_exists');
     throw error;
   }
+}
+
+export interface TillStaff {
+  memberId: number;
+  role: StaffRole;
+  branchId: number;
+  branchName: string;
+}
+
+/**
+ * Who is working the till from this messenger account, and at which branch; null when the account
+ * is not (or no longer) staff. Conversations call it again right before every write, so a cashier
+ * removed or demoted mid-conversation cannot finish what they started. `roles` narrows it (void
+ * and adjust need an owner or manager). A cashier works at their branch; an owner or manager
+ * without one records at the first active branch.
+ */
+export async function staffAtTill(db: Db | Trx, platform: Platform, userId: number, roles: readonly StaffRole[] = ['owner', 'manager', 'cashier']): Promise<TillStaff | null> {
+  const staff = await db
+    .selectFrom('member_accounts')
+    .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
+    .select(['staff.member_id', 'staff.branch_id', 'staff.role'])
+    .where('member_accounts.platform', '=', platform)
+    .where('member_accounts.user_id', '=', userId)
+    .executeTakeFirst();
+  if (!staff || !roles.includes(staff.role)) return null;
+  const branch = await db
+    .selectFrom('branches')
+    .select(['id', 'name'])
+    .where((eb) => (staff.branch_id === null ? eb('active', '=', true) : eb('id', '=', staff.branch_id)))
+    .orderBy('id')
+    .executeTakeFirst();
+  if (!branch) return null;
+  return { memberId: staff.member_id, role: staff.role, branchId: branch.id, branchName: branch.name };
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { LIMITS } from './limits.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
@@ -51,6 +52,7 @@ export async function adjustPoints(db: Db, memberId: number, delta: number, reas
   if (!text) throw new ClubError('errors.reason_required');
   if (text.length > 500) throw new ClubError('errors.text_too_long', { max: 500 });
   if (!Number.isSafeInteger(delta) || delta === 0) throw new ClubError('errors.points_invalid');
+  if (Math.abs(delta) > LIMITS.adjustPoints) throw new ClubError('errors.adjust_too_large', { max: LIMITS.adjustPoints });
   return db.transaction().execute(async (trx) => {
     const settings = await loyaltySettings(trx, env.defaults);
     const common = { memberId, currency: 'points' as const, kind: 'adjust', reason: 'manual_adjustment', idempotencyKey: `adjust:${operationId}`, actorMemberId, meta: { reason: text }, at: env.now };

@@ -158,6 +158,9 @@ export interface PurchasesTable {
   voided_by: number | null;
   void_reason: string | null;
   unrecovered_points: Generated<number>;
+  tier_discount_rials: Generated<number>;
+  voucher_discount_rials: Generated<number>;
+  voucher_code_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
 }
 
@@ -201,6 +204,27 @@ export interface RedemptionsTable {
   cashier_member_id: number;
   points: number;
   status: Generated<RedemptionStatus>;
+  expires_at: Date;
+  decided_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export type CreditRequestStatus = 'pending' | 'approved' | 'declined' | 'expired' | 'failed';
+/** A purchase paid partly from credit, waiting for the member's approval in their own chat. */
+export interface CreditRequestsTable {
+  id: Generated<number>;
+  member_id: number;
+  branch_id: number;
+  cashier_member_id: number;
+  amount_rials: number;
+  credit_rials: number;
+  receipt_no: string | null;
+  operation_id: string;
+  apply_welcome: boolean;
+  voucher_code_id: number | null;
+  status: Generated<CreditRequestStatus>;
+  error: string | null;
+  purchase_id: number | null;
   expires_at: Date;
   decided_at: Date | null;
   created_at: CreatedAt;
@@ -468,6 +492,7 @@ export interface Database {
   rewards: RewardsTable;
   reward_claims: RewardClaimsTable;
   redemptions: RedemptionsTable;
+  credit_requests: CreditRequestsTable;
   disputes: DisputesTable;
   member_notices: MemberNoticesTable;
   job_runs: JobRunsTable;
@@ -502,6 +527,7 @@ export type Staff = Selectable<StaffTable>;
 export type Purchase = Selectable<PurchasesTable>;
 export type EarningRule = Selectable<EarningRulesTable>;
 export type Reward = Selectable<RewardsTable>;
+export type CreditRequest = Selectable<CreditRequestsTable>;
 export type Redemption = Selectable<RedemptionsTable>;
 export type Branch = Selectable<BranchesTable>;
 export type Referral = Selectable<ReferralsTable>;

@@ -1,11 +1,12 @@
 import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { ClubDeps } from '../bot/context.ts';
 import type { Db } from '../db/database.ts';
+import { expireCreditRequests } from '../club/credit-requests.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
 import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
-import { formatNumber } from '../lib/format.ts';
+import { formatMoney, formatNumber } from '../lib/format.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
 export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator {
@@ -53,6 +54,9 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
       try {
         for (const r of await expireRedemptions(deps.db, deps.now())) {
           await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('redeem.expired_cashier', { points: formatNumber(r.points, locale) }) }));
+        }
+        for (const r of await expireCreditRequests(deps.db, deps.now())) {
+          await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('credit_request.expired_cashier', { credit: formatMoney(r.credit_rials, locale) }) }));
         }
         await sendDueSatisfactionChecks(deps);
         deps.surveyDispatcher.kick();

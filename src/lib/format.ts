@@ -19,3 +19,12 @@ export function progressBar(value: number, max: number, width = 10): string {
   const filled = max <= 0 ? width : Math.max(0, Math.min(width, Math.floor((value / max) * width)));
   return '▰'.repeat(filled) + '▱'.repeat(width - filled);
 }
+
+/**
+ * Money at the till, in both units so a misread is visible: «۱۲۰٬۰۰۰ تومان (۱٬۲۰۰٬۰۰۰ ریال)»,
+ * `120,000 Toman (1,200,000 Rials)`. A Rial amount that is not whole Toman shows the decimal.
+ */
+export function formatMoney(rials: number, locale: Locale): string {
+  const toman = formatNumber(rials / 10, locale);
+  return locale === 'fa' ? `${toman} تومان (${formatRials(rials, 'fa')})` : `${toman} Toman (${formatRials(rials, 'en')})`;
+}

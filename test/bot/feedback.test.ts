@@ -92,4 +92,30 @@ describe(`the after-purchase question (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await purchase();
     expect(await sendDueSatisfactionChecks(club.deps, new Date(clock.getTime() + 24 * 3_600_000))).toBe(0);
   });
+
+  it('a voided or disputed purchase is never followed by "how was your visit?"', async () => {
+    await owner.send('/feedback on');
+    await owner.waitFor(hasText(/After-purchase question: on/));
+    clock = new Date(clock.getTime() + 2 * 86_400_000);
+    const receipt = member.waitFor(hasText(/points for your purchase/));
+    await purchase();
+    const disputed = await receipt;
+    await member.press("⚠️ This wasn't me", { messageId: disputed.message_id });
+    await member.waitFor(hasText(/told the manager|manager/));
+
+    await purchase();
+    const last = await database.db.selectFrom('purchases').select('id').where('member_id', '=', memberId).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    await owner.send(`/void ${last.id}`);
+    await owner.waitFor(hasText(/What is the reason/));
+    await owner.send('wrong member');
+    await owner.waitFor(hasText(/Reason: wrong member/));
+    await owner.press('✅ Confirm');
+    await owner.waitFor(hasText(/is void/));
+
+    const before = member.messages.length;
+    expect(await sendDueSatisfactionChecks(club.deps, new Date(clock.getTime() + 24 * 3_600_000))).toBe(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(member.messages.slice(before).filter(hasText(/How was your visit/))).toEqual([]);
+  });
 });
+

@@ -95,8 +95,8 @@ describe(`updates the bot did not expect (${usingPostgres() ? 'PostgreSQL' : 'PG
     await owner.send(`/member ${memberId}`);
     const view = await owner.waitFor(hasText(/Member \d+: Roya/));
     await owner.press('🧾 Record purchase', { messageId: view.message_id });
-    await owner.waitFor(hasText(/What is the amount in Rials/));
-    await owner.send('500000');
+    await owner.waitFor(hasText(/What is the amount in Toman/));
+    await owner.send('50000');
     await owner.waitFor(hasText(/Receipt number/));
     before = owner.messages.length;
     api.redeliver();

@@ -169,12 +169,12 @@ describe(`the member's language everywhere (${usingPostgres() ? 'PostgreSQL' : '
     await cashier.send(`/member ${minaId}`);
     await cashier.waitFor(hasText(/عضو [۰-۹]+: مینا/));
     await cashier.press('🧾 ثبت خرید');
-    await cashier.waitFor(hasText(/خرید برای مینا. مبلغ به ریال چقدر است/));
-    await cashier.send('500000');
+    await cashier.waitFor(hasText(/خرید برای مینا. مبلغ به تومان چقدر است/));
+    await cashier.send('50000');
     await cashier.waitFor(hasText(/شمارهٔ فاکتور؟/));
     await cashier.tapReply('رد شدن');
     await cashier.waitFor(hasText(/امتیاز این خرید: [۰-۹]+/));
-    const receipt$ = mina.waitFor(hasText(/🧾 [۰-۹]+\+ امتیاز برای خرید ۵۰۰٬۰۰۰ ریال در شعبهٔ مرکزی/));
+    const receipt$ = mina.waitFor(hasText(/🧾 [۰-۹]+\+ امتیاز برای خرید ۵۰٬۰۰۰ تومان \(۵۰۰٬۰۰۰ ریال\) در شعبهٔ مرکزی/));
     await cashier.press('✅ تأیید');
     await cashier.waitFor(hasText(/✅ خرید شمارهٔ [۰-۹]+ ثبت شد/));
     const receipt = await receipt$;
@@ -256,8 +256,8 @@ describe(`the member's language everywhere (${usingPostgres() ? 'PostgreSQL' : '
     await cashier.send(`/member ${minaId}`);
     await cashier.waitFor(hasText(/عضو [۰-۹]+: مینا/));
     await cashier.press('🧾 ثبت خرید');
-    await cashier.waitFor(hasText(/مبلغ به ریال چقدر است/));
-    await cashier.send('200000');
+    await cashier.waitFor(hasText(/مبلغ به تومان چقدر است/));
+    await cashier.send('20000');
     await cashier.waitFor(hasText(/شمارهٔ فاکتور؟/));
     await cashier.tapReply('رد شدن');
     const preview = await cashier.waitFor((m) => buttonTexts(m).includes('✅ تأیید'));
@@ -272,7 +272,7 @@ describe(`the member's language everywhere (${usingPostgres() ? 'PostgreSQL' : '
 
     // Back on Telegram, the Persian preview's button finishes the purchase, now in English; the
     // receipt number skipped with «رد شدن» before the switch still counts as skipped.
-    const receipt$ = mina.waitFor(hasText(/امتیاز برای خرید ۲۰۰٬۰۰۰ ریال/));
+    const receipt$ = mina.waitFor(hasText(/امتیاز برای خرید ۲۰٬۰۰۰ تومان \(۲۰۰٬۰۰۰ ریال\)/));
     await cashier.press('✅ تأیید', { messageId: preview.message_id });
     await cashier.waitFor(hasText(/✅ Purchase #\d+ recorded: \+\d+ points for مینا/));
     await receipt$;

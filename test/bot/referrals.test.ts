@@ -98,13 +98,24 @@ describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
     const env = { now: new Date(), timeZone: 'Asia/Tehran' };
     await owner.press('🧾 Record purchase');
     await owner.waitFor(hasText(/What is the amount/));
-    await owner.send('200000');
+    await owner.send('200000 ریال');
     await owner.waitFor(hasText(/Receipt number/));
     await owner.tapReply('Skip');
-    await owner.waitFor(hasText(/Points to earn/));
+    // The voucher is offered, and used only when the cashier applies it; both sides are told.
+    await owner.waitFor(hasText(/Apply a voucher/));
+    await owner.tapReply('🎁 Welcome voucher 10%');
+    const preview = await owner.waitFor(hasText(/Points to earn/));
+    expect(plain(preview)).toMatch(/Welcome voucher \(10%\): −2,000 Toman \(20,000 Rials\)/);
+    expect(plain(preview)).toMatch(/Amount to pay: 18,000 Toman \(180,000 Rials\)/);
+    const saraTold = sara.waitFor(hasText(/Your welcome voucher was used on this purchase: −2,000 Toman \(20,000 Rials\)/));
     await owner.press('✅ Confirm');
     await owner.waitFor(hasText(/recorded/));
+    const receipt = await saraTold;
+    expect(plain(receipt)).toMatch(/Paid: 18,000 Toman \(180,000 Rials\)/);
     expect(await pointsOf(inviterId)).toBe(before);
+    const used = await database.db.selectFrom('member_vouchers').innerJoin('purchases', 'purchases.id', 'member_vouchers.used_purchase_id').select(['purchases.voucher_discount_rials', 'purchases.points_earned']).where('member_vouchers.member_id', '=', saraId).executeTakeFirstOrThrow();
+    // Points are earned on what was paid: 180,000 Rials at 1 per 10,000.
+    expect(used).toEqual({ voucher_discount_rials: 20_000, points_earned: 18 });
     // The voucher was for the first purchase and is now used.
     await owner.send(`/member ${saraId}`);
     const view = await owner.waitFor(hasText(/Member \d+: Sara/));
@@ -113,7 +124,7 @@ describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
     const rewarded = inviter.waitFor(hasText(/Your friend Sara made their first purchase: \+200 points/));
     await owner.press('🧾 Record purchase', { messageId: view.message_id });
     await owner.waitFor(hasText(/What is the amount/));
-    await owner.send('600,000');
+    await owner.send('600,000 ریال');
     await owner.waitFor(hasText(/Receipt number/));
     await owner.tapReply('Skip');
     await owner.waitFor(hasText(/Points to earn/));
@@ -121,7 +132,7 @@ describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
     await owner.waitFor(hasText(/recorded/));
     await rewarded;
     expect(await pointsOf(inviterId)).toBe(before + 200);
-    const again = await recordPurchase(database.db, { memberId: saraId, branchId, cashierMemberId: saraId, amountRials: 900_000, operationId: randomUUID() }, env);
+    const again = await recordPurchase(database.db, { memberId: saraId, branchId, cashierMemberId: inviterId, amountRials: 900_000, operationId: randomUUID() }, env);
     expect(again.duplicate).toBe(false);
     expect(await pointsOf(inviterId)).toBe(before + 200);
 

@@ -31,7 +31,7 @@ describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL
       members.push({ user, id: member.id });
     }
     const branchId = (await database.db.selectFrom('branches').select('id').executeTakeFirstOrThrow()).id;
-    await recordPurchase(database.db, { memberId: members[0]!.id, branchId, cashierMemberId: members[0]!.id, amountRials: 100_000, operationId: 'survey-test-purchase' }, { now: new Date(), timeZone: 'Asia/Tehran' });
+    await recordPurchase(database.db, { memberId: members[0]!.id, branchId, cashierMemberId: members[1]!.id, amountRials: 100_000, operationId: 'survey-test-purchase' }, { now: new Date(), timeZone: 'Asia/Tehran' });
     // Cima turned offers off: surveys never reach her.
     await database.db.updateTable('members').set({ marketing_opt_in: false }).where('id', '=', members[2]!.id).execute();
   });

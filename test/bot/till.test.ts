@@ -18,6 +18,9 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
   let cashier: FakeUser;
   let member: FakeUser;
   let memberId: number;
+  let cashierId: number;
+  // The club's clock: tests move it forward to let a request expire.
+  let offsetMs = 0;
 
   async function join(user: FakeUser, phone: string, name: string, locale: 'fa' | 'en') {
     const result = await joinClub(
@@ -35,12 +38,12 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     database = await testDatabase();
     api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_till_bot' });
     await api.start();
-    club = await startTestClub({ api, database, env: { OWNER_PHONES: '09129990000' } });
+    club = await startTestClub({ api, database, env: { OWNER_PHONES: '09129990000' }, now: () => new Date(Date.now() + offsetMs) });
     owner = api.user({ id: 7300000001, first_name: 'Owner', language_code: 'en' });
     cashier = api.user({ id: 7300000002, first_name: 'Cashier', language_code: 'en' });
     member = api.user({ id: 7300000003, first_name: 'Nasrin', language_code: 'fa' });
     await join(owner, '+989129990000', 'Owner', 'en');
-    await join(cashier, '+989129990002', 'Cashier', 'en');
+    cashierId = await join(cashier, '+989129990002', 'Cashier', 'en');
     memberId = await join(member, '+989129990003', 'نسرین', 'fa');
 
     await owner.send('/branches');
@@ -71,32 +74,36 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     const view = await cashier.waitFor(hasText(/Member \d+: نسرین/));
     expect(plain(view)).toMatch(/Points: 50/);
     await cashier.press('🧾 Record purchase', { messageId: view.message_id });
-    await cashier.waitFor(hasText(/What is the amount in Rials/));
+    // A bare number at the till is read in the club's display unit, Toman by default.
+    await cashier.waitFor(hasText(/What is the amount in Toman/));
     await cashier.send('twelve');
-    await cashier.waitFor(hasText(/That is not an amount/));
+    await cashier.waitFor(hasText(/That is not an amount. Write it in Toman/));
     await cashier.send('0');
     await cashier.waitFor(hasText(/more than zero/));
-    await cashier.send('1.25m');
+    await cashier.send('2 میلیارد');
+    await cashier.waitFor(hasText(/at most 1,000,000,000 Toman \(10,000,000,000 Rials\)/));
+    await cashier.send('125,000');
     await cashier.waitFor(hasText(/Receipt number/));
     await cashier.send('INV-7');
     const preview = await cashier.waitFor(hasText(/Points to earn: 125/));
-    expect(plain(preview)).toMatch(/Amount: 1,250,000 Rials/);
-    const told = member.waitFor(hasText(/۱۲۵\+ امتیاز برای خرید ۱٬۲۵۰٬۰۰۰ ریال در شعبهٔ مرکزی/));
+    expect(plain(preview)).toMatch(/Amount: 125,000 Toman \(1,250,000 Rials\)/);
+    expect(plain(preview)).toMatch(/Amount to pay: 125,000 Toman \(1,250,000 Rials\)/);
+    const told = member.waitFor(hasText(/۱۲۵\+ امتیاز برای خرید ۱۲۵٬۰۰۰ تومان \(۱٬۲۵۰٬۰۰۰ ریال\) در شعبهٔ مرکزی/));
     await cashier.press('✅ Confirm');
     await cashier.waitFor(hasText(/Purchase #\d+ recorded: \+125 points for نسرین \(balance 175\)/));
     const receipt = await told;
     expect(plain(receipt)).toContain('موجودی: ۱۷۵ امتیاز');
     expect(await points(memberId)).toMatchObject({ points_balance: 175 });
 
-    // The same receipt again pays nothing.
+    // The same receipt again pays nothing (typed in Rials this time: the unit typed wins).
     await cashier.send(`/member ${memberId}`);
     await cashier.waitFor(hasText(/Member \d+: نسرین/));
     await cashier.press('🧾 Record purchase');
     await cashier.waitFor(hasText(/What is the amount/));
-    await cashier.send('1,250,000');
+    await cashier.send('1,250,000 ریال');
     await cashier.waitFor(hasText(/Receipt number/));
     await cashier.send('inv-7');
-    await cashier.waitFor(hasText(/Points to earn/));
+    await cashier.waitFor(hasText(/Amount: 125,000 Toman \(1,250,000 Rials\)/));
     await cashier.press('✅ Confirm');
     await cashier.waitFor(hasText(/already recorded as #\d+ \(\+125 points\)/));
     expect(await points(memberId)).toMatchObject({ points_balance: 175 });
@@ -150,20 +157,38 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     await cashier.waitFor(hasText(/Credit: 75,000 Rials/));
     await cashier.press('💳 Purchase with credit');
     await cashier.waitFor(hasText(/What is the amount/));
-    await cashier.send('200000');
+    await cashier.send('20000');
     await cashier.waitFor(hasText(/Receipt number/));
     await cashier.tapReply('Skip');
-    await cashier.waitFor(hasText(/has 75,000 Rials of credit/));
-    await cashier.send('100000');
-    await cashier.waitFor(hasText(/up to 75,000 Rials/));
-    await cashier.tapReply('Use 75,000 Rials');
+    await cashier.waitFor(hasText(/has 7,500 Toman \(75,000 Rials\) of credit/));
+    await cashier.send('100000 ریال');
+    await cashier.waitFor(hasText(/up to 7,500 Toman \(75,000 Rials\)/));
+    await cashier.tapReply('Use 7,500 Toman (75,000 Rials)');
     const preview = await cashier.waitFor(hasText(/Points to earn: 12/));
-    expect(plain(preview)).toMatch(/Credit used: 75,000 Rials/);
-    const creditTold = member.waitFor(hasText(/۷۵٬۰۰۰ ریال از اعتبار شما استفاده شد؛ ۰ ریال باقی ماند/));
+    expect(plain(preview)).toMatch(/Credit used: −7,500 Toman \(75,000 Rials\)/);
+    expect(plain(preview)).toMatch(/Amount to pay: 12,500 Toman \(125,000 Rials\)/);
+    // Credit is the member's money: confirming at the till only asks them.
+    const asked = member.waitFor(hasText(/۷٬۵۰۰ تومان \(۷۵٬۰۰۰ ریال\) از اعتبار شما در شعبهٔ مرکزی پرداخت شود؟/));
     await cashier.press('✅ Confirm');
-    await cashier.waitFor(hasText(/recorded: \+12 points/));
+    await cashier.waitFor(hasText(/Asked نسرین to approve paying 7,500 Toman \(75,000 Rials\) from their credit/));
+    const ask = await asked;
+    expect(await points(memberId)).toEqual({ points_balance: 0, credit_balance: 75_000 });
+    expect(await database.db.selectFrom('purchases').select('id').where('member_id', '=', memberId).where('credit_used', '>', 0).execute()).toEqual([]);
+
+    const approveData = ask.reply_markup.inline_keyboard[0][0].callback_data as string;
+    const cashierTold = cashier.waitFor(hasText(/نسرین approved paying 7,500 Toman \(75,000 Rials\) from credit: purchase #\d+ recorded, \+12 points/));
+    const creditTold = member.waitFor(hasText(/۷٬۵۰۰ تومان \(۷۵٬۰۰۰ ریال\) از اعتبار شما استفاده شد؛ ۰ تومان \(۰ ریال\) باقی ماند/));
+    await member.press('✅ تأیید', { messageId: ask.message_id });
+    await member.waitFor(hasText(/پرداخت ۷٬۵۰۰ تومان \(۷۵٬۰۰۰ ریال\) از اعتبارتان را تأیید کردید/));
+    await cashierTold;
     await creditTold;
     expect(await points(memberId)).toEqual({ points_balance: 12, credit_balance: 0 });
+    // A second tap records nothing more.
+    await member.pressData(approveData, { messageId: ask.message_id });
+    await member.waitFor(hasText(/این درخواست قبلاً تأیید شده است/));
+    expect(await points(memberId)).toEqual({ points_balance: 12, credit_balance: 0 });
+    const recorded = await database.db.selectFrom('purchases').select(['amount_rials', 'credit_used', 'points_earned']).where('member_id', '=', memberId).where('credit_used', '>', 0).execute();
+    expect(recorded).toEqual([{ amount_rials: 200_000, credit_used: 75_000, points_earned: 12 }]);
   });
 
   it('a manager voids a purchase with a reason; the member is told', async () => {
@@ -244,7 +269,7 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     await cashier.waitFor(hasText(/Member \d+: نسرین/));
     await cashier.press('🧾 Record purchase');
     await cashier.waitFor(hasText(/What is the amount/));
-    await cashier.send('2m');
+    await cashier.send('2m ریال');
     await cashier.waitFor(hasText(/Receipt number/));
     await cashier.tapReply('Skip');
     await cashier.waitFor(hasText(/Points to earn: 400/));
@@ -257,4 +282,91 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     await owner.send('/rules spend 10000');
     await owner.waitFor(hasText(/Club: 1 point per 10,000 Rials/));
   });
+
+  it('a refused or expired credit request records nothing, and the cashier is told; the tier discount is taken off', async () => {
+    expect(await points(memberId)).toMatchObject({ credit_balance: 75_000 });
+    const purchasesBefore = (await database.db.selectFrom('purchases').select('id').where('member_id', '=', memberId).execute()).length;
+    const askCredit = async () => {
+      await cashier.send(`/member ${memberId}`);
+      await cashier.waitFor(hasText(/Member \d+: نسرین/));
+      await cashier.press('💳 Purchase with credit');
+      await cashier.waitFor(hasText(/What is the amount/));
+      await cashier.send('100 هزار');
+      await cashier.waitFor(hasText(/Receipt number/));
+      await cashier.tapReply('Skip');
+      await cashier.waitFor(hasText(/of credit/));
+      await cashier.send('5000');
+      // Silver takes 3% off before the credit: 100,000 − 3,000 − 5,000 = 92,000 Toman to pay.
+      const preview = await cashier.waitFor(hasText(/Amount to pay/));
+      expect(plain(preview)).toMatch(/Tier discount \(Silver, 3%\): −3,000 Toman \(30,000 Rials\)/);
+      expect(plain(preview)).toMatch(/Credit used: −5,000 Toman \(50,000 Rials\)/);
+      expect(plain(preview)).toMatch(/Amount to pay: 92,000 Toman \(920,000 Rials\)/);
+      const asked = member.waitFor(hasText(/۵٬۰۰۰ تومان \(۵۰٬۰۰۰ ریال\) از اعتبار شما/));
+      await cashier.press('✅ Confirm');
+      await cashier.waitFor(hasText(/Asked نسرین to approve/));
+      return asked;
+    };
+
+    const first = await askCredit();
+    const approveFirst = first.reply_markup.inline_keyboard[0][0].callback_data as string;
+    const declined = cashier.waitFor(hasText(/نسرین declined paying 5,000 Toman \(50,000 Rials\) from credit. Nothing was recorded/));
+    await member.press('✖️ رد', { messageId: first.message_id });
+    await member.waitFor(hasText(/رد کردید؛ از اعتبارتان چیزی کم نشد/));
+    await declined;
+    // A late approve on the refused request changes nothing.
+    await member.pressData(approveFirst, { messageId: first.message_id });
+    await member.waitFor(hasText(/این درخواست قبلاً رد شده است/));
+
+    const second = await askCredit();
+    offsetMs += 6 * 60_000;
+    const expiredTold = cashier.waitFor(hasText(/the request to pay 5,000 Toman \(50,000 Rials\) from credit expired and nothing was recorded/));
+    await member.press('✅ تأیید', { messageId: second.message_id });
+    await member.waitFor(hasText(/مهلت این درخواست تمام شده/));
+    await expiredTold;
+    offsetMs = 0;
+
+    expect(await points(memberId)).toMatchObject({ credit_balance: 75_000 });
+    expect((await database.db.selectFrom('purchases').select('id').where('member_id', '=', memberId).execute()).length).toBe(purchasesBefore);
+    const statuses = await database.db.selectFrom('credit_requests').select('status').where('member_id', '=', memberId).orderBy('id').execute();
+    expect(statuses.map((r) => r.status)).toEqual(['approved', 'declined', 'expired']);
+  });
+
+  it('a cashier cannot record a purchase on, or spend from, their own membership', async () => {
+    await cashier.send(`/member ${cashierId}`);
+    const view = await cashier.waitFor(hasText(/Member \d+: Cashier/));
+    for (const button of ['🧾 Record purchase', '💳 Purchase with credit', '⭐ Spend points']) {
+      await cashier.press(button, { messageId: view.message_id });
+      await cashier.waitFor(hasText(/cannot record a purchase on, or spend from, your own membership/));
+    }
+    expect(await database.db.selectFrom('purchases').select('id').where('member_id', '=', cashierId).execute()).toEqual([]);
+  });
+
+  it('a cashier removed in the middle of a purchase cannot record it', async () => {
+    const before = await points(memberId);
+    await cashier.send(`/member ${memberId}`);
+    await cashier.waitFor(hasText(/Member \d+: نسرین/));
+    await cashier.press('🧾 Record purchase');
+    await cashier.waitFor(hasText(/What is the amount/));
+    await cashier.send('50000');
+    await cashier.waitFor(hasText(/Receipt number/));
+    await cashier.tapReply('Skip');
+    await cashier.waitFor(hasText(/Points to earn/));
+
+    await owner.send('/staff_remove 09129990002');
+    await owner.waitFor(hasText(/Cashier is no longer a cashier/));
+    await cashier.press('✅ Confirm');
+    await cashier.waitFor(hasText(/for club staff only/));
+    expect(await points(memberId)).toEqual(before);
+
+    const welcome = cashier.waitFor(hasText(/added to the club's staff as cashier/));
+    await owner.send('/staff_add 09129990002 cashier 1');
+    await owner.waitFor(hasText(/Cashier is now a cashier/));
+    await welcome;
+  });
+
+  it('/adjust refuses more than the limit, naming it', async () => {
+    await owner.send('/adjust 09129990003 +2000000');
+    await owner.waitFor(hasText(/at most 1,000,000 points at a time/));
+  });
 });
+

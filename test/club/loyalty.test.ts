@@ -4,7 +4,9 @@ import { InsufficientBalance } from '../../src/club/errors.ts';
 import { applyEventRule } from '../../src/club/events.ts';
 import { credit, debit, expireLots, ledgerViolations } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
-import { previewPurchase, recordPurchase, voidPurchase, type LoyaltyEnv } from '../../src/club/purchases.ts';
+import { decideCreditRequest, requestCreditSpend } from '../../src/club/credit-requests.ts';
+import { previewPurchase, quotePurchase, recordPurchase, voidPurchase, type LoyaltyEnv } from '../../src/club/purchases.ts';
+import { createPool } from '../../src/club/vouchers.ts';
 import { decideRedemption, requestRedemption } from '../../src/club/redemptions.ts';
 import { clubStats } from '../../src/club/reports.ts';
 import { lotExpiry, purchasePoints, saveLoyaltySettings } from '../../src/club/rules.ts';
@@ -121,9 +123,11 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     const id = await newMember();
     const big = await purchase(id, 10_000_000); // 1000 points: Silver
     expect(big.promotedTo?.code).toBe('silver');
-    const silver = await purchase(id, 1_000_000); // 100 x 1.25
-    expect(silver.points).toBe(125);
-    expect(await earnedInWindow(db, id, t0, 365)).toBe(1125);
+    // Silver takes 3% off (970,000 paid), and earns 97 x 1.25 on what was paid.
+    const silver = await purchase(id, 1_000_000);
+    expect(silver.points).toBe(121);
+    expect(silver.purchase.tier_discount_rials).toBe(30_000);
+    expect(await earnedInWindow(db, id, t0, 365)).toBe(1121);
     await voidPurchase(db, silver.purchase.id, cashierId, 'test', env());
     expect(await earnedInWindow(db, id, t0, 365)).toBe(1000);
   });
@@ -241,6 +245,74 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
       }
     }
     await db.updateTable('earning_rules').set({ rials_per_point: 10_000, min_purchase: 0, visit_points: 0, visit_daily_cap: 1 }).where('branch_id', 'is', null).execute();
+  });
+
+  it('takes off the tier discount and one voucher exactly as quoted, uses the code up once, and earns on what was paid', async () => {
+    const gold = (await db.selectFrom('tiers').select('id').where('code', '=', 'gold').executeTakeFirstOrThrow()).id; // 5% off, 1.5x
+    const id = await newMember();
+    await db.updateTable('members').set({ tier_id: gold }).where('id', '=', id).execute();
+    await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 100_000, kind: 'convert', reason: 't', idempotencyKey: `disc:${id}`, expiresAt: null, at: t0 }));
+    const window = { validFrom: new Date(t0.getTime() - DAY), validTo: new Date(t0.getTime() + 30 * DAY), perMemberLimit: 1, segmentId: null };
+    await createPool(db, cashierId, { name: 'Fixed', discount: { kind: 'rials', value: 50_000 }, ...window }, { upload: ['TILLFIX1'] }, t0);
+    await createPool(db, cashierId, { name: 'Percent', discount: { kind: 'percent', value: 20 }, ...window }, { upload: ['TILLPCT1'] }, t0);
+    const codeId = async (code: string) => (await db.selectFrom('voucher_codes').select('id').where('code', '=', code).executeTakeFirstOrThrow()).id;
+
+    for (const [code, amount, expected] of [
+      // 1,000,000 − 5% = 950,000 − 50,000 = 900,000; less 100,000 credit = 800,000 paid: 80 x 1.5 = 120 points.
+      ['TILLFIX1', 1_000_000, { tierDiscount: 50_000, voucherDiscount: 50_000, net: 900_000, toPay: 800_000, points: 120 }],
+      // 333,333 − 16,666 = 316,667 − 20% (63,333) = 253,334; no credit: 25 x 1.5 = 37 points.
+      ['TILLPCT1', 333_333, { tierDiscount: 16_666, voucherDiscount: 63_333, net: 253_334, toPay: 253_334, points: 37 }],
+    ] as const) {
+      const input = { memberId: id, branchId, cashierMemberId: cashierId, amountRials: amount, voucherCodeId: await codeId(code), creditToUse: code === 'TILLFIX1' ? 100_000 : 0 };
+      const quote = await quotePurchase(db, input, env());
+      expect({ ...quote.totals, points: quote.points.total }).toMatchObject(expected);
+      const recorded = await recordPurchase(db, { ...input, operationId: randomUUID() }, env());
+      expect(recorded.points).toBe(expected.points);
+      expect(recorded.purchase).toMatchObject({ tier_discount_rials: expected.tierDiscount, voucher_discount_rials: expected.voucherDiscount, voucher_code_id: input.voucherCodeId });
+      // The code is used up: a second purchase with it is refused and records nothing.
+      await expect(recordPurchase(db, { ...input, creditToUse: 0, operationId: randomUUID() }, env())).rejects.toMatchObject({ i18nKey: 'errors.voucher_used' });
+    }
+    expect(await balance(id)).toMatchObject({ points_balance: 157, credit_balance: 0 });
+    expect(await ledgerViolations(db, id)).toEqual([]);
+  });
+
+  it('refuses a purchase by the member themself and amounts over the limit, naming it', async () => {
+    const id = await newMember();
+    await expect(recordPurchase(db, { memberId: id, branchId, cashierMemberId: id, amountRials: 10_000, operationId: randomUUID() }, env())).rejects.toMatchObject({ i18nKey: 'errors.own_purchase' });
+    await expect(purchase(id, 10_000_000_001)).rejects.toMatchObject({ i18nKey: 'errors.amount_too_large', params: { max: 10_000_000_000 } });
+    await expect(adjustPoints(db, id, 1_000_001, 'too much', cashierId, randomUUID(), env())).rejects.toMatchObject({ i18nKey: 'errors.adjust_too_large' });
+    expect(await db.selectFrom('purchases').select('id').where('member_id', '=', id).execute()).toEqual([]);
+  });
+
+  it('spends credit at the till only after the member approves, once, within the time limit', async () => {
+    const staff = await newMember();
+    await db.insertInto('staff').values({ member_id: staff, role: 'cashier', branch_id: branchId, created_at: t0 }).execute();
+    const id = await newMember();
+    await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 80_000, kind: 'convert', reason: 't', idempotencyKey: `crq:${id}`, expiresAt: null, at: t0 }));
+    const ask = (creditToUse: number) => requestCreditSpend(db, { memberId: id, branchId, cashierMemberId: staff, amountRials: 500_000, creditToUse, operationId: randomUUID() }, t0, 5);
+    await expect(ask(90_000)).rejects.toMatchObject({ i18nKey: 'errors.insufficient_credit' });
+
+    const approved = await ask(50_000);
+    expect(await balance(id)).toMatchObject({ credit_balance: 80_000 });
+    const first = await decideCreditRequest(db, approved.id, id, true, env(new Date(t0.getTime() + 60_000)));
+    expect(first).toMatchObject({ changed: true, request: { status: 'approved' }, creditBalance: 30_000 });
+    expect(first.outcome?.purchase).toMatchObject({ amount_rials: 500_000, credit_used: 50_000, points_earned: 45 });
+    const again = await decideCreditRequest(db, approved.id, id, true, env(new Date(t0.getTime() + 60_000)));
+    expect(again).toMatchObject({ changed: false, outcome: null, creditBalance: 30_000 });
+
+    const declined = await ask(10_000);
+    expect(await decideCreditRequest(db, declined.id, id, false, env())).toMatchObject({ changed: true, request: { status: 'declined' } });
+    expect(await decideCreditRequest(db, declined.id, id, true, env())).toMatchObject({ changed: false, request: { status: 'declined' } });
+    const late = await ask(10_000);
+    expect(await decideCreditRequest(db, late.id, id, true, env(new Date(t0.getTime() + 5 * 60_000)))).toMatchObject({ changed: false, request: { status: 'expired' } });
+    // Another member cannot answer for them.
+    await expect(decideCreditRequest(db, late.id, staff, true, env())).rejects.toMatchObject({ i18nKey: 'errors.redemption_not_found' });
+    // A cashier removed before the member answers moves nothing.
+    const orphan = await ask(10_000);
+    await db.deleteFrom('staff').where('member_id', '=', staff).execute();
+    expect(await decideCreditRequest(db, orphan.id, id, true, env())).toMatchObject({ changed: true, request: { status: 'failed', error: 'errors.not_staff' } });
+    expect(await balance(id)).toMatchObject({ credit_balance: 30_000 });
+    expect(await ledgerViolations(db, id)).toEqual([]);
   });
 
   it('applies event rules once per occasion; a negative rule never overdraws', async () => {

@@ -60,6 +60,8 @@ export function createAdminConversations(deps: ClubDeps) {
     );
     if (reason === null) return;
     const result = await conversation.external(async () => {
+      // The role is checked again right before the write: a manager demoted meanwhile cannot finish.
+      if ((await managerIdOf(deps.db, ctx)) === null) return { ok: false as const, key: 'errors.manager_only', params: {} };
       const out = await attempt(() => voidPurchase(deps.db, purchaseId, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
       if (out.ok && !out.value.duplicate) {
         const v = out.value;
@@ -95,6 +97,7 @@ export function createAdminConversations(deps: ClubDeps) {
     const reason = await reasonAndConfirm(conversation, ctx, t('admin.adjust_summary', { name: found.member.first_name, delta: signed, balance: formatNumber(found.member.points_balance, locale) }));
     if (reason === null) return;
     const result = await conversation.external(async () => {
+      if ((await managerIdOf(deps.db, ctx)) === null) return { ok: false as const, key: 'errors.manager_only', params: {} };
       const out = await attempt(() => adjustPoints(deps.db, memberId, delta, reason, found.actor!, found.operationId, { now: deps.now(), timeZone: deps.config.timeZone }));
       if (out.ok) {
         await deps.notifier.notify(memberId, (speech) => ({

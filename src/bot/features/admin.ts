@@ -10,6 +10,7 @@ import { formatNumber, formatRials } from '../../lib/format.ts';
 import { normalizePhone } from '../../lib/phone.ts';
 import type { Context } from '../context.ts';
 import { ADJUST, VOID } from '../conversations/admin.ts';
+import { LIMITS } from '../../club/limits.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 import { findMemberByQuery } from './till.ts';
@@ -76,6 +77,7 @@ export function adminFeature() {
     const member = match ? await findMemberByQuery(ctx, match[1]!) : undefined;
     const amount = match ? Number(match[3]) : NaN;
     if (!match || !Number.isSafeInteger(amount) || amount <= 0) return say(ctx, ctx.t('admin.adjust_usage'));
+    if (amount > LIMITS.adjustPoints) return say(ctx, ctx.t('errors.adjust_too_large', { max: LIMITS.adjustPoints }));
     if (!member) return say(ctx, ctx.t('errors.member_not_found'));
     await ctx.conversation.enter(ADJUST, member.id, match[2] === '-' || match[2] === '−' ? -amount : amount);
   });

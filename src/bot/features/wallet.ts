@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Composer } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
+import { decideCreditRequest } from '../../club/credit-requests.ts';
 import { decideRedemption } from '../../club/redemptions.ts';
 import { availableRewards, claimReward } from '../../club/rewards.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import { invitationStats } from '../../club/referrals.ts';
 import { convertPointsToCredit } from '../../club/wallet.ts';
-import { formatNumber, formatRials } from '../../lib/format.ts';
+import { formatMoney, formatNumber, formatRials } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
 import { loadMember } from '../screens.ts';
+import { announcePurchase, loyaltyEnv } from '../till-receipt.ts';
 import { say, showScreen } from '../ui.ts';
 
 const nonce = () => randomBytes(6).toString('base64url');
@@ -147,6 +149,43 @@ export function walletFeature() {
     } catch (error) {
       if (error instanceof ClubError) {
         await ctx.answerCallbackQuery({ text: ctx.t(error.i18nKey, { balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }), show_alert: true });
+        return;
+      }
+      throw error;
+    }
+  });
+
+  // The member approves or declines paying part of a purchase from their credit. Approving records
+  // the purchase; a second tap or a replayed update finds it decided and changes nothing.
+  composer.callbackQuery(/^cr:([ad]):(\d+)$/, async (ctx) => {
+    if (!ctx.member) return ctx.answerCallbackQuery();
+    const approve = ctx.match[1] === 'a';
+    try {
+      const decision = await decideCreditRequest(ctx.deps.db, Number(ctx.match[2]), ctx.member.id, approve, loyaltyEnv(ctx.deps));
+      const r = decision.request;
+      const credit = formatMoney(r.credit_rials, ctx.locale);
+      const balance = formatMoney(decision.creditBalance, ctx.locale);
+      const key = !decision.changed ? `credit_request.already_${r.status}` : `credit_request.${r.status}_member`;
+      await ctx.answerCallbackQuery();
+      await showScreen(ctx, ctx.t(key, { credit, balance, reason: r.error ? ctx.t(r.error, { balance }) : '' }), { inline_keyboard: [] });
+      if (decision.expiredNow) {
+        await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({ html: speech.t('credit_request.expired_cashier', { credit: formatMoney(r.credit_rials, speech.locale) }) }));
+      }
+      if (!decision.changed) return;
+      const o = decision.outcome;
+      if (o && !o.duplicate) await announcePurchase(ctx.deps, o);
+      await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({
+        html: speech.t(`credit_request.${r.status}_cashier`, {
+          name: ctx.member!.first_name,
+          credit: formatMoney(r.credit_rials, speech.locale),
+          id: formatNumber(o?.purchase.id ?? 0, speech.locale),
+          points: formatNumber(o?.points ?? 0, speech.locale),
+          reason: r.error ? speech.t(r.error, { balance: formatMoney(decision.creditBalance, speech.locale) }) : '',
+        }),
+      }));
+    } catch (error) {
+      if (error instanceof ClubError) {
+        await ctx.answerCallbackQuery({ text: ctx.t(error.i18nKey), show_alert: true });
         return;
       }
       throw error;

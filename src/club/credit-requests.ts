@@ -1,0 +1,93 @@
+import type { Db } from '../db/database.ts';
+import type { CreditRequest } from '../db/schema.ts';
+import { ClubError } from './errors.ts';
+import { recordPurchase, type LoyaltyEnv, type PurchaseInput, type PurchaseOutcome } from './purchases.ts';
+import { roleOf } from './staff.ts';
+
+/**
+ * Credit is money: a purchase paid partly from the member's credit waits for the member to approve
+ * "Pay 50,000 Toman from your credit at Branch X?" in their own chat, like a points redemption.
+ * Nothing moves until they approve; approving records the whole purchase (discounts, voucher,
+ * credit, points) in the same transaction that marks the request approved, so a double press or a
+ * replayed update records it once. A refusal or the 5-minute expiry records nothing.
+ */
+export async function requestCreditSpend(db: Db, input: PurchaseInput & { creditToUse: number }, now: Date, minutes: number): Promise<CreditRequest> {
+  if (!Number.isSafeInteger(input.creditToUse) || input.creditToUse <= 0) throw new ClubError('errors.credit_over_amount');
+  if (input.memberId === input.cashierMemberId) throw new ClubError('errors.own_purchase');
+  const member = await db.selectFrom('members').select('credit_balance').where('id', '=', input.memberId).executeTakeFirst();
+  if (!member) throw new ClubError('errors.member_not_found');
+  if (member.credit_balance < input.creditToUse) throw new ClubError('errors.insufficient_credit', { balance: member.credit_balance });
+  const row = await db
+    .insertInto('credit_requests')
+    .values({
+      member_id: input.memberId,
+      branch_id: input.branchId,
+      cashier_member_id: input.cashierMemberId,
+      amount_rials: input.amountRials,
+      credit_rials: input.creditToUse,
+      receipt_no: input.receiptNo?.trim() || null,
+      operation_id: input.operationId,
+      apply_welcome: input.applyWelcome ?? false,
+      voucher_code_id: input.voucherCodeId ?? null,
+      expires_at: new Date(now.getTime() + minutes * 60_000),
+      created_at: now,
+    })
+    // The conversation's operation id: a replay after a crash finds the request it already made.
+    .onConflict((oc) => oc.column('operation_id').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return row ?? (await db.selectFrom('credit_requests').selectAll().where('operation_id', '=', input.operationId).executeTakeFirstOrThrow());
+}
+
+export interface CreditDecision {
+  request: CreditRequest;
+  /** False when it was already decided or had expired: a second tap changes nothing. */
+  changed: boolean;
+  /** This answer came too late and found the request expired: the cashier is told now. */
+  expiredNow?: boolean;
+  /** The purchase recorded on approval. */
+  outcome: PurchaseOutcome | null;
+  creditBalance: number;
+}
+
+/** The member's answer. Approving records the purchase with the credit, once (keyed by the request's operation). */
+export async function decideCreditRequest(db: Db, requestId: number, memberId: number, approve: boolean, env: LoyaltyEnv): Promise<CreditDecision> {
+  return db.transaction().execute(async (trx) => {
+    const found = await trx.selectFrom('credit_requests').selectAll().where('id', '=', requestId).where('member_id', '=', memberId).forUpdate().executeTakeFirst();
+    if (!found) throw new ClubError('errors.redemption_not_found');
+    const balance = async () => (await trx.selectFrom('members').select('credit_balance').where('id', '=', memberId).executeTakeFirstOrThrow()).credit_balance;
+    const finish = async (status: CreditRequest['status'], extra: Partial<Pick<CreditRequest, 'error' | 'purchase_id'>> = {}) =>
+      trx.updateTable('credit_requests').set({ status, decided_at: env.now, ...extra }).where('id', '=', found.id).returningAll().executeTakeFirstOrThrow();
+    if (found.status !== 'pending') return { request: found, changed: false, outcome: null, creditBalance: await balance() };
+    if (found.expires_at <= env.now) return { request: await finish('expired'), changed: false, expiredNow: true, outcome: null, creditBalance: await balance() };
+    if (!approve) return { request: await finish('declined'), changed: true, outcome: null, creditBalance: await balance() };
+    // The cashier who asked must still be staff when the money moves.
+    if ((await roleOf(trx, found.cashier_member_id)) === null) {
+      return { request: await finish('failed', { error: 'errors.not_staff' }), changed: true, outcome: null, creditBalance: await balance() };
+    }
+    const input: PurchaseInput = {
+      memberId,
+      branchId: found.branch_id,
+      cashierMemberId: found.cashier_member_id,
+      amountRials: found.amount_rials,
+      receiptNo: found.receipt_no,
+      creditToUse: found.credit_rials,
+      applyWelcome: found.apply_welcome,
+      voucherCodeId: found.voucher_code_id,
+      operationId: found.operation_id,
+    };
+    try {
+      const outcome = await recordPurchase(trx, input, env);
+      return { request: await finish('approved', { purchase_id: outcome.purchase.id }), changed: true, outcome, creditBalance: outcome.creditBalance };
+    } catch (error) {
+      // The credit or the voucher is gone meanwhile: nothing was recorded; both sides are told why.
+      if (!(error instanceof ClubError)) throw error;
+      return { request: await finish('failed', { error: error.i18nKey }), changed: true, outcome: null, creditBalance: await balance() };
+    }
+  });
+}
+
+/** Pending requests past their time become expired (the bot's minute job calls this). */
+export async function expireCreditRequests(db: Db, now: Date): Promise<CreditRequest[]> {
+  return db.updateTable('credit_requests').set({ status: 'expired', decided_at: now }).where('status', '=', 'pending').where('expires_at', '<=', now).returningAll().execute();
+}
