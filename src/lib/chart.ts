@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, GlobalFonts, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { Chart, type ChartConfiguration } from 'chart.js/auto';
 import type { Locale } from '../db/schema.ts';
 
@@ -81,7 +81,7 @@ export async function renderChart(spec: ChartSpec): Promise<Buffer> {
   }
 }
 
-function drawSeries(canvas: ReturnType<typeof createCanvas>, spec: SeriesChart): Chart {
+function drawSeries(canvas: Canvas, spec: SeriesChart): Chart {
   const rtl = spec.locale === 'fa';
   const tick = (v: number | string) => formatTick(Number(v), spec.locale, spec.format);
   const horizontal = spec.kind === 'hbar';
@@ -124,7 +124,7 @@ function drawSeries(canvas: ReturnType<typeof createCanvas>, spec: SeriesChart):
     } as never,
   };
   // Chart.js draws on anything with getContext(): Skia's canvas takes the place of a browser's.
-  return new Chart(canvas as unknown as HTMLCanvasElement, config);
+  return new Chart(canvas as unknown as ConstructorParameters<typeof Chart>[0], config);
 }
 
 /** Cohort retention: one row per joining month, one cell per month after, shaded by the share. */
