@@ -117,13 +117,16 @@ function drawSeries(canvas: Canvas, spec: SeriesChart): Chart {
       plugins: {
         title: { display: true, text: spec.title, font: { size: 20, weight: 'bold' }, padding: { bottom: spec.subtitle ? 4 : 12 } },
         subtitle: { display: Boolean(spec.subtitle), text: spec.subtitle ?? '', font: { size: 14 }, color: '#666', padding: { bottom: 12 } },
-        legend: { display: many || doughnut, rtl, textDirection: rtl ? 'rtl' : 'ltr', position: doughnut ? (rtl ? 'left' : 'right') : 'top' },
+        legend: { display: many || doughnut, rtl, position: doughnut ? (rtl ? 'left' : 'right') : 'top' },
         tooltip: { enabled: false },
       },
       ...(doughnut ? {} : { scales: horizontal ? { y: { ...categoryAxis, position: rtl ? 'right' : 'left' }, x: valueAxis } : { x: categoryAxis, y: valueAxis } }),
     } as never,
   };
   // Chart.js draws on anything with getContext(): Skia's canvas takes the place of a browser's.
+  // Chart.js sets the text direction through the canvas element's CSS (legend with rtl): Skia's
+  // canvas has none, so it gets a do-nothing style; Skia shapes Persian right to left by itself.
+  Object.assign(canvas, { style: { getPropertyValue: () => '', getPropertyPriority: () => '', setProperty: () => undefined, removeProperty: () => undefined } });
   return new Chart(canvas as unknown as ConstructorParameters<typeof Chart>[0], config);
 }
 
@@ -173,4 +176,23 @@ function drawHeatmap(ctx: SKRSContext2D, spec: HeatmapChart, width: number, heig
       ctx.fillText(formatTick(v, spec.locale, 'percent'), cellX(c) + cellW / 2, y + cellH / 2);
     });
   });
+}
+
+/** Several charts side by side on one picture (`columns` across), each drawn as on its own. */
+export async function renderPanels(specs: ChartSpec[], columns = 2, panel = { width: 800, height: 420 }): Promise<Buffer> {
+  const { Image } = await import('@napi-rs/canvas');
+  const cols = Math.min(columns, specs.length);
+  const rows = Math.ceil(specs.length / cols);
+  const canvas = createCanvas(panel.width * cols, panel.height * rows);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  for (const [i, spec] of specs.entries()) {
+    const image = new Image();
+    image.src = await renderChart({ ...spec, width: panel.width, height: panel.height });
+    // In Persian the first panel stands at the top right.
+    const col = specs[0]?.locale === 'fa' ? cols - 1 - (i % cols) : i % cols;
+    ctx.drawImage(image, col * panel.width, Math.floor(i / cols) * panel.height);
+  }
+  return canvas.encode('png');
 }

@@ -132,11 +132,11 @@ describe(`RFM groups (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   beforeAll(async () => {
     database = await testDatabase();
     // Five buyers: 5 purchases, the last a day and a half ago; 4, ten and a half days; 3, thirty and a half; 2, sixty and a half; 1, two hundred.
-    for (const [i, [count, daysAgo]] of [[5, 1], [4, 10], [3, 30], [2, 60], [1, 200]].entries()) {
+    for (const [i, [count, daysAgo]] of ([[5, 1], [4, 10], [3, 30], [2, 60], [1, 200]] as [number, number][]).entries()) {
       const { member } = await joinClub(database.db, { platform: 'telegram', userId: 9200 + i, chatId: 9200 + i }, { phone: `+98912000010${i}`, firstName: `M${i}`, locale: 'fa' }, { signupBonusPoints: 0, pointsValidityDays: 365, ownerPhones: [], now: new Date(now.getTime() - 400 * DAY) });
       ids.push(member.id);
       for (let k = count - 1; k >= 0; k--) {
-        const at = new Date(now.getTime() - (daysAgo! + 0.5 + k * 3) * DAY);
+        const at = new Date(now.getTime() - (daysAgo + 0.5 + k * 3) * DAY);
         await recordPurchase(database.db, { memberId: member.id, branchId: 1, cashierMemberId: member.id, amountRials: 1_000_000, operationId: randomUUID() }, { now: at, timeZone: TZ });
       }
     }
