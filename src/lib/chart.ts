@@ -54,6 +54,15 @@ const numberFormats = {
   en: { plain: new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }), compact: new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 }), percent: new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 }) },
 };
 
+/**
+ * Skia lays text out in a left-to-right paragraph: Persian text that starts or ends with digits
+ * ("۱ آذر", "۳٫۵ میلیون") would have its numbers on the wrong side. Right-to-left marks around it
+ * make the whole label one right-to-left run.
+ */
+export function rtlText(text: string, locale: Locale): string {
+  return locale === 'fa' ? `\u200F${text}\u200F` : text;
+}
+
 export function formatTick(value: number, locale: Locale, format: 'number' | 'percent' = 'number'): string {
   const f = numberFormats[locale];
   if (format === 'percent') return f.percent.format(value);
@@ -83,13 +92,14 @@ export async function renderChart(spec: ChartSpec): Promise<Buffer> {
 
 function drawSeries(canvas: Canvas, spec: SeriesChart): Chart {
   const rtl = spec.locale === 'fa';
-  const tick = (v: number | string) => formatTick(Number(v), spec.locale, spec.format);
+  const tick = (v: number | string) => rtlText(formatTick(Number(v), spec.locale, spec.format), spec.locale);
+  const text = (t: string) => rtlText(t, spec.locale);
   const horizontal = spec.kind === 'hbar';
   const doughnut = spec.kind === 'doughnut';
   const type = spec.kind === 'line' ? 'line' : doughnut ? 'doughnut' : 'bar';
   const many = spec.series.length > 1;
   const datasets = spec.series.map((s, i) => ({
-    label: s.label,
+    label: text(s.label),
     data: s.data,
     backgroundColor: doughnut ? spec.labels.map((_, j) => PALETTE[j % PALETTE.length]!) : PALETTE[i % PALETTE.length]!,
     borderColor: doughnut ? '#ffffff' : PALETTE[i % PALETTE.length]!,
@@ -107,7 +117,7 @@ function drawSeries(canvas: Canvas, spec: SeriesChart): Chart {
   };
   const config: ChartConfiguration = {
     type,
-    data: { labels: spec.labels, datasets: datasets as never },
+    data: { labels: spec.labels.map(text), datasets: datasets as never },
     options: {
       indexAxis: horizontal ? 'y' : 'x',
       responsive: false,
@@ -115,8 +125,8 @@ function drawSeries(canvas: Canvas, spec: SeriesChart): Chart {
       devicePixelRatio: 1,
       layout: { padding: 16 },
       plugins: {
-        title: { display: true, text: spec.title, font: { size: 20, weight: 'bold' }, padding: { bottom: spec.subtitle ? 4 : 12 } },
-        subtitle: { display: Boolean(spec.subtitle), text: spec.subtitle ?? '', font: { size: 14 }, color: '#666', padding: { bottom: 12 } },
+        title: { display: true, text: text(spec.title), font: { size: 20, weight: 'bold' }, padding: { bottom: spec.subtitle ? 4 : 12 } },
+        subtitle: { display: Boolean(spec.subtitle), text: text(spec.subtitle ?? ''), font: { size: 14 }, color: '#666', padding: { bottom: 12 } },
         legend: { display: many || doughnut, rtl, position: doughnut ? (rtl ? 'left' : 'right') : 'top' },
         tooltip: { enabled: false },
       },
@@ -149,20 +159,21 @@ function drawHeatmap(ctx: SKRSContext2D, spec: HeatmapChart, width: number, heig
   ctx.textBaseline = 'middle';
   ctx.fillStyle = '#333';
   ctx.font = `bold 20px ${FONT_FAMILY}`;
-  ctx.fillText(spec.title, width / 2, pad + 14);
+  const text = (t: string) => rtlText(t, spec.locale);
+  ctx.fillText(text(spec.title), width / 2, pad + 14);
   if (spec.subtitle) {
     ctx.font = `14px ${FONT_FAMILY}`;
     ctx.fillStyle = '#666';
-    ctx.fillText(spec.subtitle, width / 2, pad + 42);
+    ctx.fillText(text(spec.subtitle), width / 2, pad + 42);
   }
   ctx.font = `13px ${FONT_FAMILY}`;
   ctx.fillStyle = '#333';
-  spec.cols.forEach((label, c) => ctx.fillText(label, cellX(c) + cellW / 2, titleH + headH / 2));
+  spec.cols.forEach((label, c) => ctx.fillText(text(label), cellX(c) + cellW / 2, titleH + headH / 2));
   spec.rows.forEach((label, r) => {
     const y = titleH + headH + r * cellH;
     ctx.fillStyle = '#333';
     ctx.textAlign = rtl ? 'right' : 'left';
-    ctx.fillText(label, rtl ? width - pad : pad, y + cellH / 2);
+    ctx.fillText(text(label), rtl ? width - pad : pad, y + cellH / 2);
     ctx.textAlign = 'center';
     spec.cols.forEach((_, c) => {
       const v = spec.values[r]?.[c] ?? null;
@@ -173,7 +184,7 @@ function drawHeatmap(ctx: SKRSContext2D, spec: HeatmapChart, width: number, heig
       ctx.fillStyle = `rgb(${mix(235, 47)}, ${mix(242, 111)}, ${mix(252, 223)})`;
       ctx.fillRect(cellX(c) + 1, y + 1, cellW - 2, cellH - 2);
       ctx.fillStyle = shade > 0.45 ? '#ffffff' : '#222222';
-      ctx.fillText(formatTick(v, spec.locale, 'percent'), cellX(c) + cellW / 2, y + cellH / 2);
+      ctx.fillText(text(formatTick(v, spec.locale, 'percent')), cellX(c) + cellW / 2, y + cellH / 2);
     });
   });
 }
