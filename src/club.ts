@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { createDatabase, describeDatabaseError, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { startScheduler } from './jobs/scheduler.ts';
+import { startWeeklyReports } from './jobs/weekly-report.ts';
 import { SurveyDispatcher } from './jobs/surveys.ts';
 import { BroadcastDispatcher } from './jobs/broadcast.ts';
 import { Api } from 'grammy';
@@ -88,6 +89,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   }
 
   const scheduler = options.scheduler === false ? undefined : startScheduler(deps);
+  const weeklyReports = options.scheduler === false ? undefined : startWeeklyReports(deps, broadcastApis);
   // A campaign that was sending when the process died goes on by itself.
   await deps.broadcaster.resumeAll();
   return {
@@ -95,6 +97,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     bots,
     async stop() {
       await scheduler?.stop();
+      await weeklyReports?.stop();
       await deps.surveyDispatcher.stop();
       await deps.broadcaster.stop();
       await Promise.all(bots.map((b) => b.stop()));

@@ -17,6 +17,7 @@ import { startFeature } from './features/start.ts';
 import { unhandledFeature } from './features/unhandled.ts';
 import { adminFeature } from './features/admin.ts';
 import { growthFeature } from './features/growth.ts';
+import { reportsFeature } from './features/reports.ts';
 import { ticketsFeature } from './features/tickets.ts';
 import { surveyActions, surveysFeature } from './features/surveys.ts';
 import { campaignsFeature } from './features/campaigns.ts';
@@ -124,6 +125,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(tillFeature());
   bot.use(adminFeature());
   bot.use(growthFeature());
+  bot.use(reportsFeature());
   bot.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {

@@ -1,0 +1,52 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { stringify } from 'csv-stringify';
+import ExcelJS from 'exceljs';
+import { neutraliseCell } from './csv-safe.ts';
+
+export type Cell = string | number | boolean | Date | null;
+export type TableFormat = 'xlsx' | 'csv';
+
+/** Rows at once, or pages of rows as they are read (exports): either is written without holding the file. */
+type Rows = Iterable<Cell[][]> | AsyncIterable<Cell[][]>;
+
+/**
+ * Writes a table to `path` as XLSX (exceljs' streaming writer) or CSV (UTF-8 with a BOM, so Excel
+ * reads Persian text), every text cell neutralised against formula injection. Returns the row count.
+ */
+export async function writeTable(path: string, format: TableFormat, sheet: string, header: string[], pages: Rows): Promise<number> {
+  let count = 0;
+  if (format === 'xlsx') {
+    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: false });
+    const ws = workbook.addWorksheet(sheet.slice(0, 31), { views: [{ rightToLeft: /[\u0600-\u06ff]/.test(sheet + header.join('')) }] });
+    const head = ws.addRow(header.map(neutraliseCell));
+    head.font = { bold: true };
+    head.commit();
+    for await (const rows of pages) {
+      for (const row of rows) {
+        ws.addRow(row.map(neutraliseCell)).commit();
+        count++;
+      }
+    }
+    ws.commit();
+    await workbook.commit();
+    return count;
+  }
+  const out = createWriteStream(path);
+  const csv = stringify({ cast: { date: (d) => d.toISOString(), boolean: (b) => (b ? 'true' : 'false') } });
+  csv.pipe(out);
+  out.write('\ufeff');
+  const write = async (row: Cell[]) => {
+    if (!csv.write(row.map(neutraliseCell))) await once(csv, 'drain');
+  };
+  await write(header);
+  for await (const rows of pages) {
+    for (const row of rows) {
+      await write(row);
+      count++;
+    }
+  }
+  csv.end();
+  await once(out, 'finish');
+  return count;
+}
