@@ -24,7 +24,7 @@ async function answering(ctx: Context, run: () => Promise<unknown>) {
   }
 }
 
-/** Owner/manager commands: staff, branches, voids, adjustments, rewards, and /stats for all staff. */
+/** Owner/manager commands: staff, branches, voids, adjustments, rewards, /stats. */
 export function adminFeature() {
   const composer = new Composer<Context>();
   const privateChat = composer.chatType('private');
@@ -193,7 +193,8 @@ export function adminFeature() {
     await say(ctx, [ctx.t('admin.disputes_title'), '', ...rows].join('\n'));
   });
 
-  privateChat.command('stats', staffOnly('owner', 'manager', 'cashier'), async (ctx) => {
+  // Revenue and the points liability are the business's figures: managers and owners only.
+  privateChat.command('stats', managers, async (ctx) => {
     const settings = await loyaltySettings(ctx.deps.db);
     const s = await clubStats(ctx.deps.db, ctx.deps.now(), ctx.deps.config.timeZone, settings.rialsPerPointCredit);
     const n = (v: number) => formatNumber(v, ctx.locale);
@@ -219,6 +220,7 @@ export function adminFeature() {
         r_7: r(s.revenue.d7),
         r_30: r(s.revenue.d30),
         tiers,
+        cashback: s.cashbackRate === null ? ctx.t('admin.cashback_none') : `${formatNumber(Math.round(s.cashbackRate * 1000) / 10, ctx.locale)}${ctx.locale === 'fa' ? '٪' : '%'}`,
       }),
     );
   });

@@ -9,7 +9,8 @@ import { say } from '../ui.ts';
 export function staffOnly(...roles: StaffRole[]): MiddlewareFn<Context> {
   return async (ctx, next) => {
     if (ctx.role && roles.includes(ctx.role)) return next();
-    await say(ctx, ctx.t('errors.not_staff'));
+    // A cashier at a managers' command is staff, just not allowed this one.
+    await say(ctx, ctx.t(ctx.role && !roles.includes('cashier') ? 'errors.manager_only' : 'errors.not_staff'));
   };
 }
 
