@@ -13,6 +13,7 @@ import { staffFeature } from './features/staff.ts';
 import { startFeature } from './features/start.ts';
 import { unhandledFeature } from './features/unhandled.ts';
 import { adminFeature } from './features/admin.ts';
+import { auditFeature } from './features/audit.ts';
 import { growthFeature } from './features/growth.ts';
 import { ticketsFeature } from './features/tickets.ts';
 import { surveyActions, surveysFeature } from './features/surveys.ts';
@@ -114,6 +115,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());
+  bot.use(auditFeature());
   bot.use(growthFeature());
   bot.use(unhandledFeature(menus));
 

@@ -9,8 +9,8 @@ import { say } from '../ui.ts';
 export function staffOnly(...roles: StaffRole[]): MiddlewareFn<Context> {
   return async (ctx, next) => {
     if (ctx.role && roles.includes(ctx.role)) return next();
-    // A cashier at a managers' command is staff, just not allowed this one.
-    await say(ctx, ctx.t(ctx.role && !roles.includes('cashier') ? 'errors.manager_only' : 'errors.not_staff'));
+    // Staff at a command above their role are told whose it is, not that they are not staff.
+    await say(ctx, ctx.t(!ctx.role ? 'errors.not_staff' : roles.includes('manager') ? 'errors.manager_only' : 'errors.owner_only'));
   };
 }
 
