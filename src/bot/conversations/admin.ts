@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Conversation } from '@grammyjs/conversations';
-import { voidPurchase } from '../../club/purchases.ts';
+import { voidDisputedPurchase } from '../../club/disputes.ts';
 import { adjustPoints } from '../../club/wallet.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
@@ -64,11 +64,13 @@ export function createAdminConversations(deps: ClubDeps) {
     );
     if (reason === null) return;
     const result = await conversation.external(async () => {
-      const out = await attempt(() => voidPurchase(deps.db, purchaseId, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
-      if (out.ok && !out.value.duplicate) {
+      // A purchase the member disputed: the dispute is settled too, and the member hears it was theirs to doubt.
+      const out = await attempt(() => voidDisputedPurchase(deps.db, purchaseId, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
+      if (out.ok && (!out.value.duplicate || out.value.dispute)) {
         const v = out.value;
+        const key = v.dispute ? 'disputes.voided_member' : 'admin.void_member';
         await deps.notifier.notify(p.member_id, (speech) => ({
-          html: speech.t('admin.void_member', { id: formatNumber(p.id, speech.locale), points: formatNumber(v.pointsTaken, speech.locale), reason }),
+          html: speech.t(key, { id: formatNumber(p.id, speech.locale), points: formatNumber(v.pointsTaken, speech.locale), reason }),
         }));
       }
       return out;

@@ -172,27 +172,6 @@ export function adminFeature() {
     }),
   );
 
-  privateChat.command('disputes', managers, async (ctx) => {
-    const open = await ctx.deps.db
-      .selectFrom('disputes')
-      .innerJoin('purchases', 'purchases.id', 'disputes.purchase_id')
-      .innerJoin('members', 'members.id', 'disputes.member_id')
-      .select(['purchases.id', 'purchases.amount_rials', 'purchases.status', 'purchases.unrecovered_points', 'members.first_name', 'disputes.created_at'])
-      .where('disputes.status', '=', 'open')
-      .orderBy('disputes.created_at')
-      .execute();
-    if (open.length === 0) return say(ctx, ctx.t('admin.disputes_none'));
-    const rows = open.map((d) =>
-      ctx.t(d.status === 'voided' ? 'admin.dispute_row_voided' : 'admin.dispute_row', {
-        id: formatNumber(d.id, ctx.locale),
-        name: d.first_name,
-        amount: formatRials(d.amount_rials, ctx.locale),
-        unrecovered: formatNumber(d.unrecovered_points, ctx.locale),
-      }),
-    );
-    await say(ctx, [ctx.t('admin.disputes_title'), '', ...rows].join('\n'));
-  });
-
   // Revenue and the points liability are the business's figures: managers and owners only.
   privateChat.command('stats', managers, async (ctx) => {
     const settings = await loyaltySettings(ctx.deps.db);
