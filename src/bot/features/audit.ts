@@ -35,7 +35,7 @@ function describe(ctx: Context, row: AuditRow) {
 
 async function showPage(ctx: Context, filter: AuditFilter, fresh: boolean) {
   const { rows, more } = await listAudit(ctx.deps.db, filter);
-  const actorName = filter.actor === null ? null : ((await auditActors(ctx.deps.db, 1000)).find((a) => a.id === filter.actor)?.name ?? `#${formatNumber(filter.actor, ctx.locale)}`);
+  const actorName = filter.actor === null ? null : ((await auditActors(ctx.deps.db, 1000)).find((a) => a.id === filter.actor)?.name ?? ctx.t('audit.field.member_id', { value: formatNumber(filter.actor, ctx.locale) }));
   const scope = [
     actorName ? ctx.t('audit.filter_actor', { name: actorName }) : null,
     filter.group ? ctx.t('audit.filter_group', { group: ctx.t(`audit.group.${filter.group}`) }) : null,
