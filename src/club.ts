@@ -6,6 +6,7 @@ import { launchBot, type RunningBot } from './bot/launch.ts';
 import { Notifier } from './bot/notifier.ts';
 import { adapterFor } from './bot/platform.ts';
 import { cardSecret } from './club/settings.ts';
+import { revokeFormerOwners } from './club/staff.ts';
 import type { Config } from './config.ts';
 import { createDatabase, describeDatabaseError, type DatabaseHandle } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -51,6 +52,9 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   const i18n = await createI18n();
   // The one clock of the club: everything the domain writes is stamped from it (tests move it).
   const now = options.now ?? (() => new Date());
+  // OWNER_PHONES is the list of owners: a phone taken off it is no longer an owner from this start.
+  const revoked = await revokeFormerOwners(database.db, config.ownerPhones, now());
+  if (revoked.length) logger.warn({ members: revoked }, 'owners no longer in OWNER_PHONES revoked');
   const deps: ClubDeps = {
     db: database.db,
     config,

@@ -16,6 +16,9 @@ import { staffFeature } from './features/staff.ts';
 import { startFeature } from './features/start.ts';
 import { unhandledFeature } from './features/unhandled.ts';
 import { adminFeature } from './features/admin.ts';
+import { auditFeature } from './features/audit.ts';
+import { disputesFeature } from './features/disputes.ts';
+import { createDisputeConversations, DISPUTE_DISMISS } from './conversations/disputes.ts';
 import { growthFeature } from './features/growth.ts';
 import { reportsFeature } from './features/reports.ts';
 import { ticketsFeature } from './features/tickets.ts';
@@ -93,6 +96,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(till.rewardCode, { id: REWARD_CODE, ...inner }));
   bot.use(createConversation(admin.voidConversation, { id: VOID, ...inner }));
   bot.use(createConversation(admin.adjustConversation, { id: ADJUST, ...inner }));
+  bot.use(createConversation(createDisputeConversations(deps).dismiss, { id: DISPUTE_DISMISS, ...inner }));
   bot.use(createConversation(createProfileConversation(deps, (memberId, sp) => profileScreen(deps, deps.db, memberId, sp)), { id: PROFILE, ...inner }));
   const tickets = createTicketConversations(deps);
   bot.use(createConversation(tickets.newTicket, { id: TICKET_NEW, ...inner }));
@@ -114,6 +118,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
   bot.use(walletFeature());
+  bot.use(disputesFeature());
   bot.use(profileFeature());
   bot.use(ticketsFeature());
   bot.use(feedbackFeature());
@@ -124,6 +129,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());
+  bot.use(auditFeature());
   bot.use(growthFeature());
   bot.use(reportsFeature());
   bot.use(unhandledFeature(menus));

@@ -11,7 +11,12 @@ import { resolveLocale } from './i18n.ts';
 export interface Notice {
   html: string;
   keyboard?: InlineKeyboardMarkup;
+  /** A photo to show with the text, on the platform whose bot received it (a file id works only there). */
+  photo?: { fileId: string; platform: Platform };
 }
+
+/** Telegram's limit for a photo's caption; a longer text follows the photo as its own message. */
+const CAPTION_MAX = 1024;
 
 /**
  * Messages the club sends on its own (purchase receipts, approvals, reminders) to every messenger
@@ -51,10 +56,13 @@ export class Notifier {
       const notice = build({ locale, t: this.i18n.getFixedT(locale), adapter });
       const { text, parse_mode } = adapter.render(notice.html);
       try {
-        await api.sendMessage(account.chat_id, text, {
-          ...(parse_mode ? { parse_mode } : {}),
-          ...(notice.keyboard ? { reply_markup: notice.keyboard } : {}),
-        });
+        const options = { ...(parse_mode ? { parse_mode } : {}), ...(notice.keyboard ? { reply_markup: notice.keyboard } : {}) };
+        if (notice.photo?.platform === account.platform && text.length <= CAPTION_MAX) {
+          await api.sendPhoto(account.chat_id, notice.photo.fileId, { caption: text, ...options });
+        } else {
+          if (notice.photo?.platform === account.platform) await api.sendPhoto(account.chat_id, notice.photo.fileId);
+          await api.sendMessage(account.chat_id, text, options);
+        }
         delivered++;
       } catch (error) {
         this.logger.warn({ err: error, memberId, platform: account.platform }, 'notification not delivered');

@@ -77,9 +77,18 @@ export async function startCampaign(db: Db | Trx, campaignId: number, now: Date,
   return db.isTransaction ? run(db as Trx) : db.transaction().execute(run);
 }
 
-export async function scheduleCampaign(db: Db, campaignId: number, at: Date) {
-  const updated = await db.updateTable('campaigns').set({ status: 'scheduled', scheduled_at: at }).where('id', '=', campaignId).where('status', '=', 'draft').returning('id').executeTakeFirst();
-  if (!updated) throw new ClubError('errors.campaign_not_draft');
+/** Who changes a campaign, and when by the club's clock: every change is audited. */
+export interface CampaignActor {
+  memberId: number;
+  now: Date;
+}
+
+export async function scheduleCampaign(db: Db, campaignId: number, at: Date, by: CampaignActor) {
+  await db.transaction().execute(async (trx) => {
+    const updated = await trx.updateTable('campaigns').set({ status: 'scheduled', scheduled_at: at }).where('id', '=', campaignId).where('status', '=', 'draft').returning('id').executeTakeFirst();
+    if (!updated) throw new ClubError('errors.campaign_not_draft');
+    await audit(trx, { actor: by.memberId, action: 'campaign.schedule', payload: { campaign_id: campaignId, at: at.toISOString() }, at: by.now });
+  });
 }
 
 /** Scheduled campaigns whose time has come; each is started by exactly one process. */
@@ -93,10 +102,15 @@ export async function startDueCampaigns(db: Db, now: Date): Promise<number[]> {
   return started;
 }
 
-export async function setCampaignStatus(db: Db, campaignId: number, to: 'paused' | 'sending' | 'cancelled') {
+export async function setCampaignStatus(db: Db, campaignId: number, to: 'paused' | 'sending' | 'cancelled', by: CampaignActor) {
   const from = to === 'sending' ? ['paused'] : to === 'paused' ? ['sending'] : ['sending', 'paused', 'scheduled', 'draft'];
-  const updated = await db.updateTable('campaigns').set({ status: to }).where('id', '=', campaignId).where('status', 'in', from as Campaign['status'][]).returningAll().executeTakeFirst();
-  return updated ?? null;
+  return db.transaction().execute(async (trx) => {
+    const updated = await trx.updateTable('campaigns').set({ status: to }).where('id', '=', campaignId).where('status', 'in', from as Campaign['status'][]).returningAll().executeTakeFirst();
+    if (!updated) return null;
+    const action = to === 'paused' ? 'campaign.pause' : to === 'sending' ? 'campaign.resume' : 'campaign.cancel';
+    await audit(trx, { actor: by.memberId, action, payload: { campaign_id: campaignId }, at: by.now });
+    return updated;
+  });
 }
 
 export interface OutboxRow {

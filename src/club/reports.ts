@@ -8,8 +8,12 @@ export interface ClubStats {
   newToday: number;
   new7d: number;
   new30d: number;
+  /** Members who bought (a purchase not voided) in the last 30 days. */
   active30d: number;
+  /** Points given in 30 days: purchases not voided, signup, referrals, surveys, automation gifts, adjustments. */
   pointsIssued30d: number;
+  /** What the points issued in 30 days are worth, per Rial of revenue in 30 days (0.05 = 5%); null without revenue. */
+  cashbackRate: number | null;
   pointsRedeemed30d: number;
   pointsExpired30d: number;
   outstandingPoints: number;
@@ -31,14 +35,15 @@ export async function clubStats(db: Db, now: Date, timeZone: string, rialsPerPoi
       sql<number>`count(*) filter (where joined_at >= ${today})`.as('today'),
       sql<number>`count(*) filter (where joined_at >= ${d7})`.as('d7'),
       sql<number>`count(*) filter (where joined_at >= ${d30})`.as('d30'),
-      sql<number>`count(*) filter (where last_active_at >= ${d30})`.as('active'),
       sql<number>`coalesce(sum(points_balance), 0)::int8`.as('outstanding'),
     ])
     .executeTakeFirstOrThrow();
   const ledger = await db
     .selectFrom('ledger_entries')
     .select([
-      sql<number>`coalesce(sum(amount) filter (where amount > 0 and kind in ('earn', 'adjust')), 0)::int8`.as('issued'),
+      // A voided purchase gave nothing: its points are left out here (its reversal is not a redemption).
+      sql<number>`coalesce(sum(amount) filter (where amount > 0 and kind in ('earn', 'adjust', 'gift')
+        and not (reason = 'purchase' and exists (select 1 from purchases p where p.id = (ledger_entries.meta->>'purchase_id')::int8 and p.status = 'voided'))), 0)::int8`.as('issued'),
       sql<number>`coalesce(-sum(amount) filter (where amount < 0 and kind in ('spend', 'convert')), 0)::int8`.as('redeemed'),
       sql<number>`coalesce(-sum(amount) filter (where kind = 'expire'), 0)::int8`.as('expired'),
     ])
@@ -54,6 +59,7 @@ export async function clubStats(db: Db, now: Date, timeZone: string, rialsPerPoi
       sql<number>`coalesce(sum(amount_rials) filter (where created_at >= ${today}), 0)::int8`.as('r_today'),
       sql<number>`coalesce(sum(amount_rials) filter (where created_at >= ${d7}), 0)::int8`.as('r_7'),
       sql<number>`coalesce(sum(amount_rials), 0)::int8`.as('r_30'),
+      sql<number>`count(distinct member_id)`.as('buyers'),
     ])
     .where('status', '=', 'recorded')
     .where('created_at', '>=', d30)
@@ -70,10 +76,11 @@ export async function clubStats(db: Db, now: Date, timeZone: string, rialsPerPoi
     newToday: members.today,
     new7d: members.d7,
     new30d: members.d30,
-    active30d: members.active,
+    active30d: sales.buyers,
     pointsIssued30d: ledger.issued,
     pointsRedeemed30d: ledger.redeemed,
     pointsExpired30d: ledger.expired,
+    cashbackRate: sales.r_30 > 0 ? (ledger.issued * rialsPerPoint) / sales.r_30 : null,
     outstandingPoints: members.outstanding,
     liabilityRials: members.outstanding * rialsPerPoint,
     purchases: { today: sales.n_today, d7: sales.n_7, d30: sales.n_30 },

@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { toLatinDigits } from '../lib/digits.ts';
+import { audit } from './audit.ts';
 import { ClubError } from './errors.ts';
 
 const range = { min: z.number().int().optional(), max: z.number().int().optional() };
@@ -180,7 +181,12 @@ export function parseSegment(text: string): SegmentFilter {
 
 export async function saveSegment(db: Db, actorMemberId: number, name: string, filter: SegmentFilter, now: Date) {
   if (!name.trim() || name.length > 64) throw new ClubError('errors.segment_name_invalid');
-  return db.insertInto('segments').values({ name: name.trim(), filter: JSON.stringify(segmentFilterSchema.parse(filter)), created_by: actorMemberId, created_at: now }).returningAll().executeTakeFirstOrThrow();
+  const parsed = segmentFilterSchema.parse(filter);
+  return db.transaction().execute(async (trx) => {
+    const segment = await trx.insertInto('segments').values({ name: name.trim(), filter: JSON.stringify(parsed), created_by: actorMemberId, created_at: now }).returningAll().executeTakeFirstOrThrow();
+    await audit(trx, { actor: actorMemberId, action: 'segment.save', payload: { segment_id: segment.id, name: segment.name, filter: parsed }, at: now });
+    return segment;
+  });
 }
 
 export async function loadSegment(db: Db, id: number | null): Promise<SegmentFilter> {

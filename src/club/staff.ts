@@ -56,17 +56,19 @@ export async function listStaff(db: Db): Promise<StaffListing[]> {
 export const STAFF_ROLES: readonly StaffRole[] = ['owner', 'manager', 'cashier'];
 
 /**
- * Owner/manager adds staff by the phone a member joined with. Managers may add cashiers only;
- * owners are made through OWNER_PHONES, not here. A cashier is bound to a branch.
+ * Owner/manager adds staff by the phone a member joined with. Managers may add cashiers only and
+ * never touch a manager or an owner (that would demote them); only an owner changes a manager's or
+ * another owner's role. Owners are made through OWNER_PHONES, not here. A cashier is bound to a branch.
  */
 export async function addStaff(db: Db, actor: { memberId: number; role: StaffRole }, phone: string, role: Exclude<StaffRole, 'owner'>, branchId: number | null, now: Date) {
   if (actor.role === 'cashier' || (actor.role === 'manager' && role !== 'cashier')) throw new ClubError('errors.staff_forbidden');
   if (role === 'cashier' && branchId === null) throw new ClubError('errors.branch_required');
   return db.transaction().execute(async (trx) => {
-    const member = await trx.selectFrom('members').select(['id', 'first_name']).where('phone', '=', phone).executeTakeFirst();
+    const member = await trx.selectFrom('members').select(['id', 'first_name']).where('phone', '=', phone).forUpdate().executeTakeFirst();
     if (!member) throw new ClubError('errors.staff_not_member');
     const current = await roleOf(trx, member.id);
-    if (current === 'owner') throw new ClubError('errors.staff_forbidden');
+    if ((current === 'owner' || current === 'manager') && actor.role !== 'owner') throw new ClubError('errors.staff_forbidden');
+    if (current === 'owner') await keepAnOwner(trx, member.id);
     await trx
       .insertInto('staff')
       .values({ member_id: member.id, role, branch_id: branchId, added_by: actor.memberId, created_at: now })
@@ -77,14 +79,47 @@ export async function addStaff(db: Db, actor: { memberId: number; role: StaffRol
   });
 }
 
+/** Managers remove cashiers; owners remove anyone, another owner too, but never the last owner. */
 export async function removeStaff(db: Db, actor: { memberId: number; role: StaffRole }, memberId: number, now: Date) {
   return db.transaction().execute(async (trx) => {
+    await trx.selectFrom('members').select('id').where('id', '=', memberId).forUpdate().executeTakeFirst();
     const current = await roleOf(trx, memberId);
     if (!current) throw new ClubError('errors.staff_not_found');
-    if (current === 'owner' || actor.role === 'cashier' || (actor.role === 'manager' && current !== 'cashier')) throw new ClubError('errors.staff_forbidden');
+    if (actor.role === 'cashier' || (actor.role === 'manager' && current !== 'cashier')) throw new ClubError('errors.staff_forbidden');
+    if (current === 'owner') await keepAnOwner(trx, memberId);
     await trx.deleteFrom('staff').where('member_id', '=', memberId).execute();
     await audit(trx, { actor: actor.memberId, action: 'staff.remove', payload: { member_id: memberId, role: current }, at: now });
     return current;
+  });
+}
+
+/** A club with no owner could never be managed again from the bot: the last owner stays. */
+async function keepAnOwner(trx: Trx, leaving: number) {
+  // Lock the owners' rows, so two owners removing each other at once cannot both succeed.
+  const owners = await trx.selectFrom('staff').select('member_id').where('role', '=', 'owner').forUpdate().execute();
+  if (!owners.some((o) => o.member_id !== leaving)) throw new ClubError('errors.staff_last_owner');
+}
+
+/**
+ * At every start: an owner whose phone is no longer in OWNER_PHONES stops being an owner (and
+ * staff). Owners come only from that list, so the list is the truth; with an empty list nobody is
+ * revoked (a club started without the setting keeps its owners).
+ */
+export async function revokeFormerOwners(db: Db, ownerPhones: readonly string[], now: Date): Promise<number[]> {
+  if (ownerPhones.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    const former = await trx
+      .selectFrom('staff')
+      .innerJoin('members', 'members.id', 'staff.member_id')
+      .select(['members.id', 'members.phone'])
+      .where('staff.role', '=', 'owner')
+      .where('members.phone', 'not in', ownerPhones)
+      .forUpdate()
+      .execute();
+    if (former.length === 0) return [];
+    await trx.deleteFrom('staff').where('member_id', 'in', former.map((f) => f.id)).where('role', '=', 'owner').execute();
+    for (const f of former) await audit(trx, { actor: null, action: 'staff.owner_revoke', payload: { member_id: f.id, phone: f.phone }, at: now });
+    return former.map((f) => f.id);
   });
 }
 

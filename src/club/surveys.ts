@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Survey, SurveyAnswers, SurveyAudience, SurveyQuestion, SurveyQuestionKind } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
-import { credit } from './ledger.ts';
+import { credit, type Trx } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { audit } from './audit.ts';
@@ -141,12 +141,18 @@ export async function claimInvitations(db: Db, limit: number, now: Date) {
     .then((r) => r.rows);
 }
 
-export type SurveyAvailability = 'open' | 'closed' | 'answered' | 'missing';
+export type SurveyAvailability = 'open' | 'closed' | 'answered' | 'missing' | 'not_invited';
 
-export async function surveyAvailability(db: Db, surveyId: number, memberId: number, now: Date): Promise<SurveyAvailability> {
+/**
+ * The survey's audience is fixed when it is published, as its invitations: only an invited member
+ * may answer (and be rewarded), whatever survey id a button claims.
+ */
+export async function surveyAvailability(db: Db | Trx, surveyId: number, memberId: number, now: Date): Promise<SurveyAvailability> {
   const survey = await db.selectFrom('surveys').select(['status', 'closes_at']).where('id', '=', surveyId).executeTakeFirst();
   if (!survey) return 'missing';
   if (survey.status !== 'published' || (survey.closes_at && survey.closes_at <= now)) return 'closed';
+  const invited = await db.selectFrom('survey_invitations').select('member_id').where('survey_id', '=', surveyId).where('member_id', '=', memberId).executeTakeFirst();
+  if (!invited) return 'not_invited';
   const done = await db.selectFrom('survey_responses').select('id').where('survey_id', '=', surveyId).where('member_id', '=', memberId).executeTakeFirst();
   return done ? 'answered' : 'open';
 }
@@ -173,6 +179,7 @@ export async function submitSurvey(db: Db, surveyId: number, memberId: number, a
   if (!loaded) throw new ClubError('errors.survey_not_found');
   const availability = await surveyAvailability(db, surveyId, memberId, env.now);
   if (availability === 'closed' || availability === 'missing') throw new ClubError('errors.survey_closed');
+  if (availability === 'not_invited') throw new ClubError('errors.survey_not_invited');
   for (const q of loaded.questions) if (!checkAnswer(q, answers[String(q.id)] ?? null)) throw new ClubError('errors.survey_answer_invalid');
   return db.transaction().execute(async (trx) => {
     const stored = await trx

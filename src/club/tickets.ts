@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { Ticket, TicketCategory, TicketKind } from '../db/schema.ts';
+import type { Platform, Ticket, TicketCategory, TicketKind } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import { credit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
@@ -20,7 +20,16 @@ function checkText(text: string) {
 
 export async function openTicket(
   db: Db,
-  input: { memberId: number; kind: TicketKind; category: TicketCategory; text: string; photoFileId?: string | null; branchId?: number | null; purchaseId?: number | null },
+  input: {
+    memberId: number;
+    kind: TicketKind;
+    category: TicketCategory;
+    text: string;
+    /** A photo the member sent, with the platform whose bot received it (its file id works only there). */
+    photo?: { fileId: string; platform: Platform } | null;
+    branchId?: number | null;
+    purchaseId?: number | null;
+  },
   now: Date,
 ): Promise<Ticket> {
   const text = checkText(input.text);
@@ -43,7 +52,7 @@ export async function openTicket(
       .executeTakeFirstOrThrow();
     await trx
       .insertInto('ticket_messages')
-      .values({ ticket_id: ticket.id, from_staff: false, author_member_id: input.memberId, text, photo_file_id: input.photoFileId ?? null, created_at: now })
+      .values({ ticket_id: ticket.id, from_staff: false, author_member_id: input.memberId, text, photo_file_id: input.photo?.fileId ?? null, photo_platform: input.photo?.platform ?? null, created_at: now })
       .execute();
     return ticket;
   });
@@ -95,15 +104,32 @@ export async function openTickets(db: Db) {
   return db
     .selectFrom('tickets')
     .innerJoin('members', 'members.id', 'tickets.member_id')
-    .select(['tickets.id', 'tickets.kind', 'tickets.category', 'tickets.created_at', 'tickets.first_response_at', 'members.first_name'])
+    .select(['tickets.id', 'tickets.kind', 'tickets.category', 'tickets.created_at', 'tickets.first_response_at', 'members.first_name', hasPhoto])
     .where('tickets.status', '=', 'open')
     .orderBy('tickets.created_at')
     .limit(50)
     .execute();
 }
 
-export async function ticketThread(db: Db, ticketId: number) {
-  return db.selectFrom('ticket_messages').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute();
+const hasPhoto = sql<boolean>`exists (select 1 from ticket_messages m where m.ticket_id = tickets.id and m.photo_file_id is not null)`.as('has_photo');
+
+/** A member's own tickets, newest first, with where each stands. */
+export async function memberTickets(db: Db, memberId: number, limit = 10) {
+  return db
+    .selectFrom('tickets')
+    .select(['tickets.id', 'tickets.kind', 'tickets.category', 'tickets.status', 'tickets.created_at', 'tickets.first_response_at', hasPhoto])
+    .where('tickets.member_id', '=', memberId)
+    .orderBy('tickets.id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** The thread of a ticket for its member or for staff; null for anyone else (or no such ticket). */
+export async function ticketThread(db: Db, ticketId: number, viewer: { memberId: number; staff: boolean }) {
+  const ticket = await db.selectFrom('tickets').innerJoin('members', 'members.id', 'tickets.member_id').select(['tickets.id', 'tickets.member_id', 'tickets.kind', 'tickets.category', 'tickets.status', 'members.first_name']).where('tickets.id', '=', ticketId).executeTakeFirst();
+  if (!ticket || (!viewer.staff && ticket.member_id !== viewer.memberId)) return null;
+  const messages = await db.selectFrom('ticket_messages').selectAll().where('ticket_id', '=', ticketId).orderBy('id').execute();
+  return { ticket, messages };
 }
 
 /** Goodwill points for a ticket, with a reason; at most once per ticket. */

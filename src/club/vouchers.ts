@@ -212,7 +212,8 @@ export async function findVoucher(db: Db | Trx, input: string): Promise<VoucherL
 /**
  * Checks a code for a redemption without changing anything: the reasons a cashier must be told
  * (used, not yet valid, expired, given to another member, member over the pool's limit or outside
- * its segment). `memberId` is the customer at the till, or null when the code itself says who.
+ * its segment). `memberId` is the customer at the till; null (no member on screen) is enough only
+ * for a code given to nobody in particular.
  */
 export async function checkVoucher(db: Db | Trx, input: string, memberId: number | null, now: Date): Promise<VoucherLookup & { memberId: number | null }> {
   const found = await findVoucher(db, input);
@@ -221,6 +222,12 @@ export async function checkVoucher(db: Db | Trx, input: string, memberId: number
   if (now < pool.valid_from) throw new ClubError('errors.voucher_not_yet');
   if (now >= pool.valid_to) throw new ClubError('errors.voucher_expired');
   if (code.member_id !== null && memberId !== null && code.member_id !== memberId) throw new ClubError('errors.voucher_foreign');
+  // A personal code is used only on its member's account, with that member at the till: a code
+  // forwarded to somebody else, typed without a member on screen, gives nobody the discount.
+  if (code.member_id !== null && memberId === null) {
+    const owner = await db.selectFrom('members').select('first_name').where('id', '=', code.member_id).executeTakeFirstOrThrow();
+    throw new ClubError('errors.voucher_personal', { name: owner.first_name });
+  }
   const holder = memberId ?? code.member_id;
   if (holder !== null) {
     const used = await db.selectFrom('voucher_codes').select(sql<number>`count(*)`.as('n')).where('pool_id', '=', pool.id).where('redeemed_member_id', '=', holder).where('redeemed_at', 'is not', null).executeTakeFirstOrThrow();

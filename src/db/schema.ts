@@ -235,6 +235,10 @@ export interface DisputesTable {
   member_id: number;
   purchase_id: number;
   status: Generated<'open' | 'resolved'>;
+  outcome: ColumnType<'voided' | 'dismissed' | null, 'voided' | 'dismissed' | null | undefined, 'voided' | 'dismissed' | null>;
+  reason: ColumnType<string | null, string | null | undefined, string | null>;
+  decided_by: ColumnType<number | null, number | null | undefined, number | null>;
+  decided_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
 }
 
@@ -319,6 +323,8 @@ export interface TicketMessagesTable {
   author_member_id: number;
   text: string;
   photo_file_id: string | null;
+  /** The platform whose bot received the photo (its file id works only there). */
+  photo_platform: ColumnType<Platform | null, Platform | null | undefined, Platform | null>;
   created_at: CreatedAt;
 }
 

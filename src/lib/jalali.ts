@@ -88,3 +88,9 @@ export function parseJalaliMoment(text: string, tz: string): { at: Date; hasTime
   if (!isValidJalaaliDate(jy, jm, jd) || hh > 23 || mm > 59) return null;
   return { at: new Date(zonedMidnight(jalaliToIso(jy, jm, jd), tz).getTime() + (hh * 60 + mm) * 60_000), hasTime: m[4] !== undefined };
 }
+
+/** A moment for people: the date as `formatDate` shows it, with the hour and minute, in `tz`. */
+export function formatDateTime(d: Date, locale: Locale, tz: string): string {
+  const options = { timeZone: tz, year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' } as const;
+  return new Intl.DateTimeFormat(locale === 'fa' ? 'fa-IR-u-ca-persian' : 'en-GB', options).format(d);
+}

@@ -152,6 +152,17 @@ describe(`surveys built and answered in the bot (${usingPostgres() ? 'PostgreSQL
     const points = await database.db.selectFrom('members').select(['id', 'points_balance']).where('id', 'in', members.map((m) => m.id)).orderBy('id').execute();
     expect(points.map((p) => p.points_balance)).toEqual([30 + 10, 30, 0]); // Ava also earned 10 on her purchase
 
+    // Cima is outside the audience (offers off, never invited): a forged start button is refused.
+    const c = cima!.user;
+    await c.send('/menu');
+    const menu = await c.waitFor(() => true);
+    await c.pressData(`sv:go:${survey.id}`, { messageId: menu.message_id });
+    await c.waitFor(hasText(/This survey is not for you/));
+    expect(c.messages.some(hasText(/1\/5/))).toBe(false);
+    const cimaRow = await database.db.selectFrom('members').select('points_balance').where('id', '=', cima!.id).executeTakeFirstOrThrow();
+    expect(cimaRow.points_balance).toBe(0);
+    expect(await database.db.selectFrom('survey_responses').select('id').where('member_id', '=', cima!.id).execute()).toEqual([]);
+
     await owner.send('/surveys');
     await owner.waitFor(hasText(/#\d+ نظر شما|#\d+ Your view of the shop: open, 2 answers/));
     await owner.press(`📊 Results #${survey.id}`);

@@ -5,7 +5,7 @@ import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
-import { hasText } from '../support/messages.ts';
+import { hasText, inlineButtons, plain } from '../support/messages.ts';
 
 
 describe(`complaints and their threads (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
@@ -53,6 +53,8 @@ describe(`complaints and their threads (${usingPostgres() ? 'PostgreSQL' : 'PGli
     const opened = member.waitFor(hasText(/شمارهٔ پیگیری شما [۰-۹]+ است/));
     await member.sendPhoto();
     const note = await toOwner;
+    // The member's photo reaches the manager as a photo, the complaint as its caption, with the buttons.
+    expect(note.photo).toBe(true);
     const ticket = await database.db.selectFrom('tickets').selectAll().executeTakeFirstOrThrow();
     expect(ticket).toMatchObject({ kind: 'complaint', category: 'staff', status: 'open' });
     const first = await database.db.selectFrom('ticket_messages').selectAll().where('ticket_id', '=', ticket.id).executeTakeFirstOrThrow();
@@ -98,5 +100,58 @@ describe(`complaints and their threads (${usingPostgres() ? 'PostgreSQL' : 'PGli
     await owner.waitFor(hasText(/By category:\n• Staff: open 0, closed 1, median first response 0 min, rating 4\.0/));
     await member.send('/tickets');
     await member.waitFor(hasText(/فقط برای کارکنان/));
+  });
+
+  it('a photo with a caption is the complaint and its photo; staff see it in /tickets and the thread; the member lists their tickets', async () => {
+    await member.send('/menu');
+    const home = await member.waitFor((m) => JSON.stringify(m.reply_markup ?? {}).includes('💬 تماس با ما'));
+    await member.press('💬 تماس با ما', { messageId: home.message_id });
+    await member.waitFor(hasText(/مدیر همهٔ پیام‌ها را می‌خواند/));
+    await member.press('😞 شکایت');
+    await member.waitFor(hasText(/شکایت دربارهٔ چیست/));
+    await member.press('کالا');
+    await member.waitFor(hasText(/در یک پیام بنویسید/));
+    // A photo alone is not a complaint yet.
+    await member.sendPhoto();
+    await member.waitFor(hasText(/با چند کلمه توضیح زیر عکس/));
+    const toOwner = owner.waitFor(hasText(/New complaint #\d+ \(Products\) from حمید:\nنان کپک زده بود/));
+    const askedForPhoto = member.messages.filter(hasText(/عکس هم بفرستید/)).length;
+    await member.sendPhoto('نان کپک زده بود');
+    await member.waitFor(hasText(/شمارهٔ پیگیری شما [۰-۹]+ است/));
+    // The photo came with its words: no photo question.
+    expect(member.messages.filter(hasText(/عکس هم بفرستید/)).length).toBe(askedForPhoto);
+    const alert = await toOwner;
+    expect(alert.photo).toBe(true);
+    const ticket = await database.db.selectFrom('tickets').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const first = await database.db.selectFrom('ticket_messages').selectAll().where('ticket_id', '=', ticket.id).executeTakeFirstOrThrow();
+    expect(first).toMatchObject({ text: 'نان کپک زده بود', photo_platform: 'telegram' });
+    expect(first.photo_file_id).toMatch(/-l$/);
+    const sentPhoto = api.calls.filter((c) => c.method === 'sendPhoto' && c.params.photo === first.photo_file_id);
+    expect(sentPhoto.length).toBeGreaterThan(0);
+
+    await owner.send('/tickets');
+    const list = await owner.waitFor(hasText(/Open tickets/));
+    expect(plain(list)).toMatch(new RegExp(`#${ticket.id} complaint, Products, حمید: 0 h old, not answered yet 📷`));
+    const photosBefore = owner.messages.filter((m) => m.photo).length;
+    await owner.press(`🧵 Thread #${ticket.id}`, { messageId: list.message_id });
+    const thread = await owner.waitFor(hasText(new RegExp(`Ticket #${ticket.id}[\\s\\S]*حمید · .* 📷\nنان کپک زده بود`)));
+    expect(inlineButtons(thread).map((b) => b.text)).toEqual(['↩️ Reply', '✅ Close']);
+    await owner.waitFor(hasText(new RegExp(`Photo in ticket #${ticket.id}`)));
+    expect(owner.messages.filter((m) => m.photo).length).toBe(photosBefore + 1);
+
+    // The member's own list: the first ticket closed, this one waiting.
+    await member.send('/menu');
+    const again = await member.waitFor((m) => JSON.stringify(m.reply_markup ?? {}).includes('💬 تماس با ما') && m.message_id !== home.message_id);
+    await member.press('💬 تماس با ما', { messageId: again.message_id });
+    await member.waitFor(hasText(/مدیر همهٔ پیام‌ها را می‌خواند/));
+    await member.press('📋 پیگیری‌های من');
+    const mine = await member.waitFor(hasText(/پیگیری‌های من/));
+    const rows = plain(mine).split('\n').filter((l) => l.startsWith('•'));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/شکایت، .*: در انتظار پاسخ 📷$/);
+    expect(rows[1]).toMatch(/شکایت، .*: بسته شده 📷$/);
+    // Another member's ticket is not theirs to read.
+    await member.pressData('tk:vw:999999', { messageId: mine.message_id });
+    await member.waitFor(hasText(/پیدا نشد|وجود ندارد/));
   });
 });

@@ -19,6 +19,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
   let api: FakeBotApi;
   let club: RunningClub;
   let ownerId: number;
+  const by = () => ({ memberId: ownerId, now: new Date() });
   const users: FakeUser[] = [];
   const memberIds = new Map<number, number>();
 
@@ -89,7 +90,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
     // The next campaign leaves the blocked accounts (and still the opted-out) out from the start.
     const next = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Second', photoFileId: null, button: null }, new Date());
     expect(await startCampaign(database.db, next.id, new Date())).toBe(MEMBERS - 5);
-    await setCampaignStatus(database.db, next.id, 'cancelled');
+    await setCampaignStatus(database.db, next.id, 'cancelled', by());
   });
 
   it('gives each recipient their own voucher code from the pool', async () => {
@@ -140,7 +141,7 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
 
   it('a scheduled campaign starts once even when two processes look for it at the same moment', async () => {
     const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Scheduled hello', photoFileId: null, button: null }, new Date());
-    await scheduleCampaign(database.db, campaign.id, new Date(Date.now() - 1000));
+    await scheduleCampaign(database.db, campaign.id, new Date(Date.now() - 1000), by());
     // A second process: its own dispatcher and Bot API client on the same database.
     const apis = new Map<Platform, Api>([['telegram', new Api(TEST_TOKEN, { apiRoot: api.apiRoot })]]);
     const other = new BroadcastDispatcher(club.deps, apis);
@@ -158,18 +159,18 @@ describe(`campaign delivery (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () 
     api.setRateLimit(Infinity);
     const campaign = await createCampaign(database.db, ownerId, { segmentId: null, text: 'Paused one', photoFileId: null, button: null }, new Date());
     await startCampaign(database.db, campaign.id, new Date());
-    await setCampaignStatus(database.db, campaign.id, 'paused');
+    await setCampaignStatus(database.db, campaign.id, 'paused', by());
     club.deps.broadcaster.kick(campaign.id);
     await club.deps.broadcaster.settled(campaign.id);
     expect((await campaignProgress(database.db, campaign.id)).pending).toBe(MEMBERS);
     expect(users.every((u) => received(u, 'Paused one').length === 0)).toBe(true);
 
-    expect(await setCampaignStatus(database.db, campaign.id, 'sending')).not.toBeNull();
+    expect(await setCampaignStatus(database.db, campaign.id, 'sending', by())).not.toBeNull();
     club.deps.broadcaster.kick(campaign.id);
     await club.deps.broadcaster.settled(campaign.id);
     for (const u of users) expect(received(u, 'Paused one')).toHaveLength(1);
     // Resume of a finished campaign changes nothing.
-    expect(await setCampaignStatus(database.db, campaign.id, 'sending')).toBeNull();
+    expect(await setCampaignStatus(database.db, campaign.id, 'sending', by())).toBeNull();
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Conversation } from '@grammyjs/conversations';
-import { voidPurchase } from '../../club/purchases.ts';
+import { voidDisputedPurchase } from '../../club/disputes.ts';
 import { adjustPoints } from '../../club/wallet.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
@@ -62,11 +62,13 @@ export function createAdminConversations(deps: ClubDeps) {
     const result = await conversation.external(async () => {
       // The role is checked again right before the write: a manager demoted meanwhile cannot finish.
       if ((await managerIdOf(deps.db, ctx)) === null) return { ok: false as const, key: 'errors.manager_only', params: {} };
-      const out = await attempt(() => voidPurchase(deps.db, purchaseId, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
-      if (out.ok && !out.value.duplicate) {
+      // A purchase the member disputed: the dispute is settled too, and the member hears it was theirs to doubt.
+      const out = await attempt(() => voidDisputedPurchase(deps.db, purchaseId, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
+      if (out.ok && (!out.value.duplicate || out.value.dispute)) {
         const v = out.value;
+        const key = v.dispute ? 'disputes.voided_member' : 'admin.void_member';
         await deps.notifier.notify(p.member_id, (speech) => ({
-          html: speech.t('admin.void_member', { id: formatNumber(p.id, speech.locale), points: formatNumber(v.pointsTaken, speech.locale), reason }),
+          html: speech.t(key, { id: formatNumber(p.id, speech.locale), points: formatNumber(v.pointsTaken, speech.locale), reason }),
         }));
       }
       return out;

@@ -140,7 +140,7 @@ export function createCampaignConversations(deps: ClubDeps) {
           await say(ctx, t('campaigns.time_invalid'));
           continue;
         }
-        await conversation.external(() => scheduleCampaign(deps.db, prepared.id, at));
+        await conversation.external(() => scheduleCampaign(deps.db, prepared.id, at, { memberId: actor, now: deps.now() }));
         return say(ctx, t('campaigns.scheduled', { id: formatNumber(prepared.id, locale), when: raw }), { remove_keyboard: true });
       }
     }

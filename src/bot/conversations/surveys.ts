@@ -131,7 +131,10 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
       return { memberId: member.member_id, availability, title: data ? (locale === 'en' && data.survey.title_en) || data.survey.title_fa : '', questions: data?.questions ?? [] };
     });
     if (!loaded) return say(ctx, t('errors.not_member'));
-    if (loaded.availability !== 'open') return say(ctx, t(loaded.availability === 'answered' ? 'surveys.already_answered' : 'surveys.closed'));
+    if (loaded.availability !== 'open') {
+      const key = loaded.availability === 'answered' ? 'surveys.already_answered' : loaded.availability === 'not_invited' ? 'errors.survey_not_invited' : 'surveys.closed';
+      return say(ctx, t(key));
+    }
 
     const answers: SurveyAnswers = {};
     for (const [index, q] of loaded.questions.entries()) {

@@ -1,7 +1,7 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
-import { addTicketMessage, openTicket, TICKET_CATEGORIES } from '../../club/tickets.ts';
+import { addTicketMessage, MAX_TICKET_TEXT, openTicket, TICKET_CATEGORIES } from '../../club/tickets.ts';
 import type { TicketCategory, TicketKind } from '../../db/schema.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
@@ -15,7 +15,15 @@ type TicketConversation = Conversation<Context, ConversationContext>;
 
 /** Buttons staff get with every ticket message. */
 export function staffTicketButtons(t: (k: string) => string, ticketId: number) {
-  return { inline_keyboard: [[{ text: t('tickets.reply'), callback_data: `tk:rp:${ticketId}` }, { text: t('tickets.close'), callback_data: `tk:cl:${ticketId}` }]] };
+  return {
+    inline_keyboard: [
+      [
+        { text: t('tickets.reply'), callback_data: `tk:rp:${ticketId}` },
+        { text: t('tickets.close'), callback_data: `tk:cl:${ticketId}` },
+        { text: t('tickets.thread'), callback_data: `tk:vw:${ticketId}` },
+      ],
+    ],
+  };
 }
 
 /** Everyone who should hear of a ticket: owners and managers. */
@@ -51,27 +59,49 @@ export function createTicketConversations(deps: ClubDeps) {
     const category = picked.callbackQuery.data.slice(4);
     if (category === 'cancel') return say(picked, t('tickets.cancelled'));
 
-    const text = await askText(conversation, ctx, t('tickets.ask_text'), { cancelledKey: 'tickets.cancelled' });
-    if (text === null) return;
-    const skip = t('signup.skip');
-    await say(ctx, t('tickets.ask_photo'), new Keyboard().text(skip).text(t('till.cancel')).resized());
+    // The words, or a photo with the words as its caption (then no photo question follows).
+    const cancel = t('till.cancel');
+    await say(ctx, t('tickets.ask_text'), new Keyboard().text(cancel).resized());
+    let text = '';
     let photo: string | null = null;
     for (;;) {
       const update = await conversation.wait();
+      if (update.callbackQuery) {
+        await update.answerCallbackQuery({ text: t('till.finish_first') });
+        continue;
+      }
       const sizes = update.message?.photo;
-      if (sizes?.length) {
-        photo = sizes[sizes.length - 1]!.file_id;
+      const words = (update.message?.text ?? update.message?.caption)?.trim();
+      if (ctx.isLabel(words, 'till.cancel')) return say(update, t('tickets.cancelled'), { remove_keyboard: true });
+      if (!words) await say(update, t(sizes?.length ? 'tickets.photo_needs_words' : 'till.text_please'));
+      else if (words.length > MAX_TICKET_TEXT) await say(update, t('errors.text_too_long', { max: formatNumber(MAX_TICKET_TEXT, locale) }));
+      else {
+        text = words;
+        if (sizes?.length) photo = sizes[sizes.length - 1]!.file_id;
         break;
       }
-      const answer = update.message?.text?.trim();
-      if (ctx.isLabel(answer, 'signup.skip')) break;
-      if (ctx.isLabel(answer, 'till.cancel')) return say(update, t('tickets.cancelled'), { remove_keyboard: true });
-      if (update.callbackQuery) await update.answerCallbackQuery({ text: t('till.finish_first') });
-      else await say(update, t('tickets.photo_or_skip'));
     }
+    if (photo === null) {
+      const skip = t('signup.skip');
+      await say(ctx, t('tickets.ask_photo'), new Keyboard().text(skip).text(cancel).resized());
+      for (;;) {
+        const update = await conversation.wait();
+        const sizes = update.message?.photo;
+        if (sizes?.length) {
+          photo = sizes[sizes.length - 1]!.file_id;
+          break;
+        }
+        const answer = update.message?.text?.trim();
+        if (ctx.isLabel(answer, 'signup.skip')) break;
+        if (ctx.isLabel(answer, 'till.cancel')) return say(update, t('tickets.cancelled'), { remove_keyboard: true });
+        if (update.callbackQuery) await update.answerCallbackQuery({ text: t('till.finish_first') });
+        else await say(update, t('tickets.photo_or_skip'));
+      }
+    }
+    const attached = photo === null ? null : { fileId: photo, platform: ctx.adapter.platform };
 
     const ticket = await conversation.external(async () => {
-      const opened = await openTicket(deps.db, { memberId: me.id, kind, category: category as TicketCategory, text, photoFileId: photo }, deps.now());
+      const opened = await openTicket(deps.db, { memberId: me.id, kind, category: category as TicketCategory, text, photo: attached }, deps.now());
       for (const staffId of await ticketStaff(deps)) {
         await deps.notifier.notify(staffId, (speech) => ({
           html: speech.t('tickets.to_staff', {
@@ -82,6 +112,7 @@ export function createTicketConversations(deps: ClubDeps) {
             text,
           }),
           keyboard: staffTicketButtons(speech.t, opened.id),
+          ...(attached ? { photo: attached } : {}),
         }));
       }
       return { id: opened.id };

@@ -25,7 +25,7 @@ async function answering(ctx: Context, run: () => Promise<unknown>) {
   }
 }
 
-/** Owner/manager commands: staff, branches, voids, adjustments, rewards, and /stats for all staff. */
+/** Owner/manager commands: staff, branches, voids, adjustments, rewards, /stats. */
 export function adminFeature() {
   const composer = new Composer<Context>();
   const privateChat = composer.chatType('private');
@@ -174,28 +174,8 @@ export function adminFeature() {
     }),
   );
 
-  privateChat.command('disputes', managers, async (ctx) => {
-    const open = await ctx.deps.db
-      .selectFrom('disputes')
-      .innerJoin('purchases', 'purchases.id', 'disputes.purchase_id')
-      .innerJoin('members', 'members.id', 'disputes.member_id')
-      .select(['purchases.id', 'purchases.amount_rials', 'purchases.status', 'purchases.unrecovered_points', 'members.first_name', 'disputes.created_at'])
-      .where('disputes.status', '=', 'open')
-      .orderBy('disputes.created_at')
-      .execute();
-    if (open.length === 0) return say(ctx, ctx.t('admin.disputes_none'));
-    const rows = open.map((d) =>
-      ctx.t(d.status === 'voided' ? 'admin.dispute_row_voided' : 'admin.dispute_row', {
-        id: formatNumber(d.id, ctx.locale),
-        name: d.first_name,
-        amount: formatRials(d.amount_rials, ctx.locale),
-        unrecovered: formatNumber(d.unrecovered_points, ctx.locale),
-      }),
-    );
-    await say(ctx, [ctx.t('admin.disputes_title'), '', ...rows].join('\n'));
-  });
-
-  privateChat.command('stats', staffOnly('owner', 'manager', 'cashier'), async (ctx) => {
+  // Revenue and the points liability are the business's figures: managers and owners only.
+  privateChat.command('stats', managers, async (ctx) => {
     const settings = await loyaltySettings(ctx.deps.db);
     const s = await clubStats(ctx.deps.db, ctx.deps.now(), ctx.deps.config.timeZone, settings.rialsPerPointCredit);
     const n = (v: number) => formatNumber(v, ctx.locale);
@@ -221,6 +201,7 @@ export function adminFeature() {
         r_7: r(s.revenue.d7),
         r_30: r(s.revenue.d30),
         tiers,
+        cashback: s.cashbackRate === null ? ctx.t('admin.cashback_none') : `${formatNumber(Math.round(s.cashbackRate * 1000) / 10, ctx.locale)}${ctx.locale === 'fa' ? '٪' : '%'}`,
       }),
     );
   });

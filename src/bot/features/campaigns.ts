@@ -51,7 +51,7 @@ export function campaignsFeature() {
     if (ctx.role !== 'owner' && ctx.role !== 'manager') return ctx.answerCallbackQuery({ text: ctx.t('errors.manager_only'), show_alert: true });
     const id = Number(ctx.match[2]);
     const to = ctx.match[1] === 'pause' ? 'paused' : ctx.match[1] === 'resume' ? 'sending' : 'cancelled';
-    const updated = await setCampaignStatus(ctx.deps.db, id, to);
+    const updated = await setCampaignStatus(ctx.deps.db, id, to, { memberId: ctx.member!.id, now: ctx.deps.now() });
     await ctx.answerCallbackQuery({ text: ctx.t(updated ? `campaigns.now_${to}` : 'campaigns.no_change') });
     if (updated && to === 'sending') ctx.deps.broadcaster.kick(id);
   });

@@ -9,7 +9,8 @@ import { say } from '../ui.ts';
 export function staffOnly(...roles: StaffRole[]): MiddlewareFn<Context> {
   return async (ctx, next) => {
     if (ctx.role && roles.includes(ctx.role)) return next();
-    await say(ctx, ctx.t('errors.not_staff'));
+    // Staff at a command above their role are told whose it is, not that they are not staff.
+    await say(ctx, ctx.t(!ctx.role ? 'errors.not_staff' : roles.includes('manager') ? 'errors.manager_only' : 'errors.owner_only'));
   };
 }
 

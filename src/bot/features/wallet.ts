@@ -192,23 +192,5 @@ export function walletFeature() {
     }
   });
 
-  // "This wasn't me": a dispute managers see.
-  composer.callbackQuery(/^dp:(\d+)$/, async (ctx) => {
-    await ctx.answerCallbackQuery();
-    if (!ctx.member) return;
-    const purchaseId = Number(ctx.match[1]);
-    const purchase = await ctx.deps.db.selectFrom('purchases').selectAll().where('id', '=', purchaseId).where('member_id', '=', ctx.member.id).executeTakeFirst();
-    if (!purchase) return say(ctx, ctx.t('errors.purchase_not_found'));
-    const opened = await ctx.deps.db.insertInto('disputes').values({ member_id: ctx.member.id, purchase_id: purchaseId, created_at: ctx.deps.now() }).onConflict((oc) => oc.column('purchase_id').doNothing()).returning('id').executeTakeFirst();
-    await say(ctx, ctx.t(opened ? 'dispute.opened' : 'dispute.already', { id: formatNumber(purchaseId, ctx.locale) }));
-    if (!opened) return;
-    const managers = await ctx.deps.db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute();
-    for (const m of managers) {
-      await ctx.deps.notifier.notify(m.member_id, (speech) => ({
-        html: speech.t('dispute.to_managers', { id: formatNumber(purchaseId, speech.locale), name: ctx.member!.first_name, amount: formatRials(purchase.amount_rials, speech.locale) }),
-      }));
-    }
-  });
-
   return composer;
 }
