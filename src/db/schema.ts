@@ -444,6 +444,58 @@ export interface AutomationDeliveriesTable {
   created_at: CreatedAt;
 }
 
+export type LotteryTicketMode = 'points' | 'purchase' | 'bought';
+export interface LotteryPrize {
+  title: string;
+  count: number;
+  /** Points credited to the winner, or a code from a voucher pool; neither: collected at the shop. */
+  points?: number;
+  voucher_pool_id?: number;
+}
+export interface LotteriesTable {
+  id: Generated<number>;
+  title: string;
+  prizes: ColumnType<LotteryPrize[], string, string>;
+  starts_at: Date;
+  ends_at: Date;
+  min_tier_id: number | null;
+  opted_in_only: boolean;
+  segment_id: number | null;
+  ticket_mode: LotteryTicketMode;
+  points_per_ticket: number;
+  unique_winners: boolean;
+  exclude_last: number;
+  seed: string;
+  commitment: string;
+  status: Generated<'open' | 'drawn' | 'cancelled'>;
+  list_digest: string | null;
+  proof: ColumnType<object | null, string | null, string | null>;
+  drawn_at: Date | null;
+  announcement_campaign_id: number | null;
+  result_campaign_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+}
+
+export interface LotteryTicketPurchasesTable {
+  lottery_id: number;
+  member_id: number;
+  key: string;
+  tickets: number;
+  points: number;
+  created_at: CreatedAt;
+}
+
+export interface LotteryWinnersTable {
+  lottery_id: number;
+  position: number;
+  prize_index: number;
+  member_id: number;
+  ticket: number;
+  voucher_code: string | null;
+  notified_at: Date | null;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -482,6 +534,9 @@ export interface Database {
   dispatch_leases: DispatchLeasesTable;
   automations: AutomationsTable;
   automation_deliveries: AutomationDeliveriesTable;
+  lotteries: LotteriesTable;
+  lottery_ticket_purchases: LotteryTicketPurchasesTable;
+  lottery_winners: LotteryWinnersTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -505,3 +560,4 @@ export type Campaign = Selectable<CampaignsTable>;
 export type VoucherPool = Selectable<VoucherPoolsTable>;
 export type VoucherCode = Selectable<VoucherCodesTable>;
 export type Automation = Selectable<AutomationsTable>;
+export type Lottery = Selectable<LotteriesTable>;
