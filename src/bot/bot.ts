@@ -30,6 +30,8 @@ import { createProfileConversation, PROFILE } from './conversations/profile.ts';
 import { tillFeature } from './features/till.ts';
 import { walletFeature } from './features/wallet.ts';
 import { ADJUST, createAdminConversations, VOID } from './conversations/admin.ts';
+import { createLotteryConversations, LOTTERY_NEW } from './conversations/lotteries.ts';
+import { lotteriesFeature } from './features/lotteries.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -100,6 +102,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const automations = createAutomationConversations(deps);
   bot.use(createConversation(automations.edit, { id: AUTOMATION_EDIT, ...inner }));
   bot.use(createConversation(automations.create, { id: AUTOMATION_NEW, ...inner }));
+  bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -111,6 +114,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(campaignsFeature());
   bot.use(vouchersFeature());
   bot.use(automationsFeature());
+  bot.use(lotteriesFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

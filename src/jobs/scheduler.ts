@@ -6,6 +6,7 @@ import { runNightly } from './nightly.ts';
 import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
 import { formatNumber } from '../lib/format.ts';
+import { drawDueLotteries } from './lotteries.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
 export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator {
@@ -55,6 +56,7 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
           await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('redeem.expired_cashier', { points: formatNumber(r.points, locale) }) }));
         }
         await sendDueSatisfactionChecks(deps);
+        await drawDueLotteries(deps).catch((error: unknown) => log.error({ err: error }, 'lottery draw failed; the next tick retries'));
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();
       } catch (error) {
