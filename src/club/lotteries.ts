@@ -153,17 +153,62 @@ export async function recentLotteries(db: Db): Promise<Lottery[]> {
   return db.selectFrom('lotteries').selectAll().orderBy('id', 'desc').limit(10).execute();
 }
 
-/** A member's tickets and everyone's, for "My tickets" and the odds. */
-export async function myTickets(db: Db, lottery: Lottery, memberId: number, now: Date): Promise<{ mine: number; total: number; eligible: boolean }> {
-  if (lottery.status === 'drawn') {
-    const proof = lottery.proof as LotteryProof;
-    return { mine: proof.tickets.find((t) => t.member === memberId)?.tickets ?? 0, total: proof.tickets.reduce((s, t) => s + t.tickets, 0), eligible: true };
+/**
+ * The chance that a member holding `list[me]` of the tickets wins at least one of `draws` prizes.
+ * When a member may win twice it is exact (tickets drawn without putting them back). With unique
+ * winners it is 1 when there are no more members than prizes, else estimated by simulating the draw
+ * 2,000 times with a fixed generator (so the figure does not move between two looks) while that is
+ * cheap, and by the same formula for large fields, where the two agree.
+ */
+export function winChance(list: number[], me: number, draws: number, unique: boolean): number {
+  const mine = list[me] ?? 0;
+  const total = list.reduce((s, n) => s + n, 0);
+  if (mine <= 0 || draws <= 0) return 0;
+  if (unique && draws >= list.filter((n) => n > 0).length) return 1;
+  if (!unique || list.length * draws > 50_000) {
+    let lose = 1;
+    for (let i = 0; i < draws && i < total; i++) lose *= Math.max(0, total - mine - i) / (total - i);
+    return 1 - lose;
   }
-  const list = await ticketList(db, lottery, now);
+  let state = 0x9e3779b9;
+  const random = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) | 0;
+    let x = Math.imul(state ^ (state >>> 15), 1 | state);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const trials = 2000;
+  let wins = 0;
+  for (let trial = 0; trial < trials; trial++) {
+    const left = [...list];
+    let inPlay = total;
+    for (let d = 0; d < draws && inPlay > 0; d++) {
+      let r = Math.floor(random() * inPlay);
+      let i = 0;
+      while (r >= left[i]!) r -= left[i++]!;
+      if (i === me) {
+        wins++;
+        break;
+      }
+      inPlay -= left[i]!;
+      left[i] = 0;
+    }
+  }
+  return wins / trials;
+}
+
+/** A member's tickets and everyone's, for "My tickets", with the chance of winning a prize. */
+export async function myTickets(db: Db, lottery: Lottery, memberId: number, now: Date): Promise<{ mine: number; total: number; chance: number; eligible: boolean }> {
+  const drawn = lottery.status === 'drawn';
+  const list = drawn ? (lottery.proof as LotteryProof).tickets : await ticketList(db, lottery, now);
+  const counts = list.map((t) => t.tickets);
+  const me = list.findIndex((t) => t.member === memberId);
   return {
-    mine: list.find((t) => t.member === memberId)?.tickets ?? 0,
-    total: list.reduce((s, t) => s + t.tickets, 0),
-    eligible: await isEligible(db, lottery, memberId, now),
+    mine: counts[me] ?? 0,
+    total: counts.reduce((s, n) => s + n, 0),
+    chance: winChance(counts, me, lottery.prizes.reduce((s, p) => s + p.count, 0), lottery.unique_winners),
+    eligible: drawn || (await isEligible(db, lottery, memberId, now)),
   };
 }
 

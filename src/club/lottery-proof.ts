@@ -146,14 +146,3 @@ export function checkProof(proof: LotteryProof, announced: { commitment?: string
   });
   return same ? null : 'the winners do not follow from the seed and the list';
 }
-
-/**
- * The chance that `mine` of `total` tickets win at least one of `draws` prizes, drawn without
- * putting a ticket back: exact for winners who may win twice, close for unique winners.
- */
-export function winChance(mine: number, total: number, draws: number): number {
-  if (mine <= 0 || total <= 0) return 0;
-  let lose = 1;
-  for (let i = 0; i < draws && i < total; i++) lose *= Math.max(0, total - mine - i) / (total - i);
-  return 1 - lose;
-}

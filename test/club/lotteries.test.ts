@@ -103,11 +103,16 @@ describe('the draw (pure)', () => {
     expect(checkProof(proof, { digest: sha256Hex('another list') })).toMatch(/not the one announced/);
   });
 
-  it('odds: the chance of at least one win among the tickets drawn', () => {
-    expect(winChance(1, 10, 1)).toBeCloseTo(0.1);
-    expect(winChance(5, 10, 2)).toBeCloseTo(1 - (5 / 10) * (4 / 9));
-    expect(winChance(0, 10, 3)).toBe(0);
-    expect(winChance(10, 10, 1)).toBe(1);
+  it('odds: the chance of at least one win, exact when a member may win twice, simulated with unique winners', () => {
+    expect(winChance([1, 9], 0, 1, false)).toBeCloseTo(0.1);
+    expect(winChance([5, 5], 0, 2, false)).toBeCloseTo(1 - (5 / 10) * (4 / 9));
+    expect(winChance([0, 10], 0, 3, true)).toBe(0);
+    expect(winChance([10], 0, 1, false)).toBe(1);
+    // Two members, two prizes, one each: both surely win, whatever their tickets.
+    expect(winChance([3, 1], 1, 2, true)).toBe(1);
+    // C holds 1 of 10 tickets against 6 and 3: P = 0.6·1/4 + 0.3·1/7 for the second prize, plus 0.1 for the first.
+    expect(winChance([6, 3, 1], 2, 2, true)).toBeCloseTo(0.1 + 0.6 * 0.25 + 0.3 / 7, 1);
+    expect(winChance([6, 3, 1], 2, 2, true)).toBe(winChance([6, 3, 1], 2, 2, true));
   });
 });
 
@@ -189,7 +194,7 @@ describe(`lotteries in the club (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`,
     await handle.db.updateTable('members').set({ tier_id: silver.id }).where('id', '=', ids.Bita!).execute();
     const tiered = (await createLottery(handle.db, owner, base({ minTierId: silver.id }), t0)).lottery;
     expect((await ticketList(handle.db, tiered, day(5))).map((t) => t.member)).toEqual([ids.Bita]);
-    expect(await myTickets(handle.db, tiered, ids.Ava!, day(5))).toEqual({ mine: 0, total: 1, eligible: false });
+    expect(await myTickets(handle.db, tiered, ids.Ava!, day(5))).toEqual({ mine: 0, total: 1, chance: 0, eligible: false });
 
     const segment = await saveSegment(handle.db, owner, 'Silver', { groups: [[{ field: 'tier', in: ['silver'] }]] }, t0);
     const segmented = (await createLottery(handle.db, owner, base({ segmentId: segment.id }), t0)).lottery;

@@ -1,8 +1,7 @@
 import { Composer, InputFile } from 'grammy';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { ClubError } from '../../club/errors.ts';
-import { buyTickets, currentLotteries, loadLottery, lotteryProof, myTickets, recentLotteries, winChance, type LotteryProof } from '../../club/lotteries.ts';
-import type { Lottery } from '../../db/schema.ts';
+import { buyTickets, currentLotteries, loadLottery, lotteryProof, myTickets, recentLotteries, type LotteryProof } from '../../club/lotteries.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import { runDraw } from '../../jobs/lotteries.ts';
@@ -21,10 +20,6 @@ const label = raw;
 
 const BUY_COUNTS = [1, 5, 10];
 
-function drawsOf(lottery: Lottery) {
-  return lottery.prizes.reduce((s, p) => s + p.count, 0);
-}
-
 /** The member's 🎟 screen: open lotteries with "My tickets" and the odds, then recent results with their proof. */
 export async function showLotteries(ctx: Context) {
   const member = ctx.member;
@@ -40,12 +35,12 @@ export async function showLotteries(ctx: Context) {
   const buttons: InlineKeyboardButton[][] = [];
   for (const lottery of await currentLotteries(deps.db, now)) {
     const title = escapeHtml(lottery.title);
-    const { mine, total, eligible } = await myTickets(deps.db, lottery, member.id, now);
+    const { mine, total, chance, eligible } = await myTickets(deps.db, lottery, member.id, now);
     const tickets = t('lotteries.my_tickets', { mine: n(mine), total: n(total), share: percentText(total ? mine / total : 0, locale) });
     if (lottery.status === 'open') {
       const lines = [t('lotteries.open_row', { ...raw, title, id: n(lottery.id), period: periodText(lottery, ctx, tz), how: howText(lottery, ctx), prizes: prizesText(lottery.prizes, ctx) })];
       if (!eligible) lines.push(t('lotteries.not_eligible'));
-      else lines.push(tickets, t('lotteries.my_odds', { chance: percentText(winChance(mine, total, drawsOf(lottery)), locale) }));
+      else lines.push(tickets, t('lotteries.my_odds', { chance: percentText(chance, locale) }));
       lines.push(t('lotteries.commitment_line', { commitment: lottery.commitment }));
       blocks.push(lines.join('\n'));
       if (eligible && lottery.ticket_mode === 'bought' && now >= lottery.starts_at && now < lottery.ends_at) {
