@@ -32,6 +32,8 @@ import { walletFeature } from './features/wallet.ts';
 import { ADJUST, createAdminConversations, VOID } from './conversations/admin.ts';
 import { createLotteryConversations, LOTTERY_NEW } from './conversations/lotteries.ts';
 import { lotteriesFeature } from './features/lotteries.ts';
+import { createQuizConversations, QUIZ_BUILD } from './conversations/quizzes.ts';
+import { quizzesFeature } from './features/quizzes.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -103,6 +105,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(automations.edit, { id: AUTOMATION_EDIT, ...inner }));
   bot.use(createConversation(automations.create, { id: AUTOMATION_NEW, ...inner }));
   bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
+  bot.use(createConversation(createQuizConversations(deps).build, { id: QUIZ_BUILD, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -115,6 +118,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(vouchersFeature());
   bot.use(automationsFeature());
   bot.use(lotteriesFeature());
+  bot.use(quizzesFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

@@ -496,6 +496,46 @@ export interface LotteryWinnersTable {
   notified_at: Date | null;
 }
 
+export interface QuizzesTable {
+  id: Generated<number>;
+  title: string;
+  segment_id: number | null;
+  points_per_answer: number;
+  seconds_per_question: number | null;
+  opens_at: Date;
+  closes_at: Date;
+  campaign_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+}
+
+export interface QuizQuestionsTable {
+  id: Generated<number>;
+  quiz_id: number;
+  position: number;
+  text: string;
+  options: ColumnType<string[], string, string>;
+  correct: number;
+}
+
+export interface QuizAttemptsTable {
+  quiz_id: number;
+  member_id: number;
+  started_at: Date;
+  finished_at: Date | null;
+  score: Generated<number>;
+}
+
+export interface QuizAnswersTable {
+  quiz_id: number;
+  member_id: number;
+  question_id: number;
+  asked_at: Date;
+  answered_at: Date | null;
+  choice: number | null;
+  correct: boolean | null;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -537,6 +577,10 @@ export interface Database {
   lotteries: LotteriesTable;
   lottery_ticket_purchases: LotteryTicketPurchasesTable;
   lottery_winners: LotteryWinnersTable;
+  quizzes: QuizzesTable;
+  quiz_questions: QuizQuestionsTable;
+  quiz_attempts: QuizAttemptsTable;
+  quiz_answers: QuizAnswersTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -561,3 +605,5 @@ export type VoucherPool = Selectable<VoucherPoolsTable>;
 export type VoucherCode = Selectable<VoucherCodesTable>;
 export type Automation = Selectable<AutomationsTable>;
 export type Lottery = Selectable<LotteriesTable>;
+export type Quiz = Selectable<QuizzesTable>;
+export type QuizQuestion = Selectable<QuizQuestionsTable>;

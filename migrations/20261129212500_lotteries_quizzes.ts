@@ -2,7 +2,8 @@ import { sql, type Kysely } from 'kysely';
 
 // Lotteries (قرعه‌کشی) drawn by commit–reveal: the seed's SHA-256 is published at creation, the
 // ticket list is frozen and its digest stored at the draw, and the seed is revealed with the
-// winners. See src/club/lotteries.ts and README "Lotteries". Frozen once landed.
+// winners. See src/club/lotteries.ts and README "Lotteries". Quizzes (مسابقه): questions with 2–4
+// options, one attempt per member, one answer per question (keyed). Frozen once landed.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -67,9 +68,61 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await sql`create index lottery_winners_member_idx on lottery_winners (member_id)`.execute(db);
   await sql`create index lottery_winners_unnotified_idx on lottery_winners (lottery_id) where notified_at is null`.execute(db);
+  await db.schema
+    .createTable('quizzes')
+    .addColumn('id', 'serial', (c) => c.primaryKey())
+    .addColumn('title', 'text', (c) => c.notNull())
+    .addColumn('segment_id', 'integer', (c) => c.references('segments.id'))
+    .addColumn('points_per_answer', 'integer', (c) => c.notNull().check(sql`points_per_answer >= 0`))
+    // Null: no limit. Counted from when the question was first shown to the member.
+    .addColumn('seconds_per_question', 'integer', (c) => c.check(sql`seconds_per_question > 0`))
+    .addColumn('opens_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('closes_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('campaign_id', 'integer', (c) => c.references('campaigns.id'))
+    .addColumn('created_by', 'bigint', (c) => c.notNull().references('members.id'))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+    .addCheckConstraint('quizzes_window', sql`closes_at > opens_at`)
+    .execute();
+  await db.schema
+    .createTable('quiz_questions')
+    .addColumn('id', 'serial', (c) => c.primaryKey())
+    .addColumn('quiz_id', 'integer', (c) => c.notNull().references('quizzes.id').onDelete('cascade'))
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addColumn('text', 'text', (c) => c.notNull())
+    .addColumn('options', 'jsonb', (c) => c.notNull())
+    .addColumn('correct', 'integer', (c) => c.notNull().check(sql`correct between 0 and 3`))
+    .addUniqueConstraint('quiz_questions_position_key', ['quiz_id', 'position'])
+    .execute();
+  // One attempt per member (the key), whatever device or messenger they answer from.
+  await db.schema
+    .createTable('quiz_attempts')
+    .addColumn('quiz_id', 'integer', (c) => c.notNull().references('quizzes.id').onDelete('cascade'))
+    .addColumn('member_id', 'bigint', (c) => c.notNull().references('members.id'))
+    .addColumn('started_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('finished_at', 'timestamptz')
+    .addColumn('score', 'integer', (c) => c.notNull().defaultTo(0))
+    .addPrimaryKeyConstraint('quiz_attempts_pk', ['quiz_id', 'member_id'])
+    .execute();
+  // One row per question shown; it is answered once (answered_at set by the first press only).
+  await db.schema
+    .createTable('quiz_answers')
+    .addColumn('quiz_id', 'integer', (c) => c.notNull())
+    .addColumn('member_id', 'bigint', (c) => c.notNull())
+    .addColumn('question_id', 'integer', (c) => c.notNull().references('quiz_questions.id').onDelete('cascade'))
+    .addColumn('asked_at', 'timestamptz', (c) => c.notNull())
+    .addColumn('answered_at', 'timestamptz')
+    .addColumn('choice', 'integer')
+    .addColumn('correct', 'boolean')
+    .addPrimaryKeyConstraint('quiz_answers_pk', ['quiz_id', 'member_id', 'question_id'])
+    .addForeignKeyConstraint('quiz_answers_attempt_fk', ['quiz_id', 'member_id'], 'quiz_attempts', ['quiz_id', 'member_id'], (c) => c.onDelete('cascade'))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('quiz_answers').ifExists().execute();
+  await db.schema.dropTable('quiz_attempts').ifExists().execute();
+  await db.schema.dropTable('quiz_questions').ifExists().execute();
+  await db.schema.dropTable('quizzes').ifExists().execute();
   await db.schema.dropTable('lottery_winners').ifExists().execute();
   await db.schema.dropTable('lottery_ticket_purchases').ifExists().execute();
   await db.schema.dropTable('lotteries').ifExists().execute();
