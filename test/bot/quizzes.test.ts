@@ -1,0 +1,109 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningClub } from '../../src/club.ts';
+import { ledgerViolations } from '../../src/club/ledger.ts';
+import { joinClub } from '../../src/club/members.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
+import { startTestClub } from '../support/club.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
+import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
+import { hasText, inlineButtons, plain } from '../support/messages.ts';
+
+describe(`quizzes through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let database: DatabaseHandle;
+  let api: FakeBotApi;
+  let club: RunningClub;
+  let owner: FakeUser;
+  let ava: FakeUser;
+  let avaId: number;
+  const clock = new Date('2026-12-01T08:30:00Z');
+
+  const pointsOf = async (id: number) => (await database.db.selectFrom('members').select('points_balance').where('id', '=', id).executeTakeFirstOrThrow()).points_balance;
+
+  beforeAll(async () => {
+    database = await testDatabase();
+    api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_quiz_bot' });
+    await api.start();
+    club = await startTestClub({ api, database, now: () => clock });
+    owner = api.user({ id: 7960000001, first_name: 'Owner', language_code: 'en' });
+    ava = api.user({ id: 7960000002, first_name: 'Ava', language_code: 'en' });
+    const policy = { signupBonusPoints: 0, pointsValidityDays: 365, ownerPhones: ['+989129960001'], now: clock };
+    await joinClub(database.db, { platform: 'telegram', userId: owner.id, chatId: owner.id }, { phone: '+989129960001', firstName: 'Owner', locale: 'en' }, policy);
+    avaId = (await joinClub(database.db, { platform: 'telegram', userId: ava.id, chatId: ava.id }, { phone: '+989129960002', firstName: 'Ava', lastName: 'Karimi', locale: 'en' }, policy)).member.id;
+  });
+  afterAll(async () => {
+    await club?.stop();
+    await api?.stop();
+    await database?.close();
+  });
+  afterEach(async () => {
+    expect(await ledgerViolations(database.db)).toEqual([]);
+    expect(api.calls.filter((c) => c.status === 400 && !c.description?.includes('message is not modified'))).toEqual([]);
+  });
+
+  it('a manager builds a quiz; a member answers it once, however fast they press; the leaderboard shows first name and initial', async () => {
+    await owner.send('/quizzes');
+    await owner.waitFor(hasText(/Quizzes[\s\S]*No quizzes yet/));
+    await owner.press('➕ New quiz');
+    await owner.waitFor(hasText(/A title for the quiz/));
+    await owner.send('Tea quiz');
+    await owner.waitFor(hasText(/Question 1:/));
+    await owner.send('Where does Lahijan tea grow?');
+    await owner.waitFor(hasText(/The options, one per line/));
+    await owner.send('Gilan');
+    await owner.waitFor(hasText(/send 2 to 4 options/));
+    await owner.send('Gilan\nYazd\nKerman');
+    await owner.waitFor(hasText(/Which one is right/));
+    await owner.press('Gilan');
+    await owner.waitFor(hasText(/Questions so far: 1\./));
+    await owner.press('➕ Another question');
+    await owner.waitFor(hasText(/Question 2:/));
+    await owner.send('Best with?');
+    await owner.waitFor(hasText(/The options/));
+    await owner.send('Nabat\nSalt');
+    await owner.waitFor(hasText(/Which one is right/));
+    await owner.press('Nabat');
+    await owner.waitFor(hasText(/Questions so far: 2\./));
+    await owner.press("✅ That's all");
+    await owner.waitFor(hasText(/Points for each right answer/));
+    await owner.tapReply('10');
+    await owner.waitFor(hasText(/time limit/));
+    await owner.press('30 seconds');
+    await owner.waitFor(hasText(/How long is it open/));
+    await owner.press('3 days');
+    await owner.waitFor(hasText(/Tea quiz: 2 questions, 10 points for each right answer, open until 4 December 2026/));
+    const announced = ava.waitFor(hasText(/مسابقهٔ تازه: «Tea quiz»[\s\S]*\/quiz/), 10_000);
+    await owner.press('✅ Publish');
+    await owner.waitFor(hasText(/Quiz No\. 1 «Tea quiz» is published/));
+    await announced;
+
+    const before = await pointsOf(avaId);
+    await ava.send('/quiz');
+    await ava.waitFor(hasText(/Tea quiz: 2 questions/));
+    await ava.press('▶️ Tea quiz');
+    const first = await ava.waitFor(hasText(/Tea quiz, question 1 of 2 \(30 seconds\)\s+Where does Lahijan tea grow/));
+    expect(inlineButtons(first).map((b) => b.text)).toEqual(['Gilan', 'Yazd', 'Kerman']);
+    // Two presses at once (a double tap, or the same chat open on two devices): one answer counts.
+    const [right, wrong] = inlineButtons(first).map((b) => b.callback_data!);
+    const second = ava.waitFor(hasText(/question 2 of 2/));
+    await Promise.all([ava.pressData(right!, { messageId: first.message_id }), ava.pressData(right!, { messageId: first.message_id }), ava.pressData(wrong!, { messageId: first.message_id })]);
+    const next = await second;
+    expect(plain(first)).toMatch(/Right! \+10 points/);
+    expect(await pointsOf(avaId)).toBe(before + 10);
+    const answers = await database.db.selectFrom('quiz_answers').select(['choice', 'correct']).where('member_id', '=', avaId).orderBy('question_id').execute();
+    expect(answers).toEqual([{ choice: 0, correct: true }, { choice: null, correct: null }]);
+
+    const done = ava.waitFor(hasText(/you got 1 of 2 right/));
+    await ava.press('Salt', { messageId: next.message_id });
+    await done;
+    expect(plain(next)).toMatch(/Not this one\. The answer was: Nabat/);
+    expect(await pointsOf(avaId)).toBe(before + 10);
+    // No second attempt.
+    await ava.send('/quiz');
+    const listing = await ava.waitFor(hasText(/You finished it: 1 of 2 right/));
+    expect(inlineButtons(listing).map((b) => b.text)).toEqual(['🏆 Leaderboard: Tea quiz']);
+    await ava.press('🏆 Leaderboard: Tea quiz');
+    const board = await ava.waitFor(hasText(/🏆 Tea quiz/));
+    expect(plain(board)).toMatch(/1\. Ava K\.: 1 right in 0 s/);
+    expect(plain(board)).not.toContain('Karimi');
+  });
+});
