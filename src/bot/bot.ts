@@ -34,6 +34,8 @@ import { createLotteryConversations, LOTTERY_NEW } from './conversations/lotteri
 import { lotteriesFeature } from './features/lotteries.ts';
 import { createQuizConversations, QUIZ_BUILD } from './conversations/quizzes.ts';
 import { quizzesFeature } from './features/quizzes.ts';
+import { createNewsConversations, NEWS_POST } from './conversations/news.ts';
+import { newsFeature } from './features/news.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -106,6 +108,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(automations.create, { id: AUTOMATION_NEW, ...inner }));
   bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
   bot.use(createConversation(createQuizConversations(deps).build, { id: QUIZ_BUILD, ...inner }));
+  bot.use(createConversation(createNewsConversations(deps).post, { id: NEWS_POST, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -119,6 +122,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(automationsFeature());
   bot.use(lotteriesFeature());
   bot.use(quizzesFeature());
+  bot.use(newsFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

@@ -536,6 +536,18 @@ export interface QuizAnswersTable {
   correct: boolean | null;
 }
 
+export interface NewsTable {
+  id: Generated<number>;
+  text: string;
+  photo_file_id: string | null;
+  event_at: Date | null;
+  branch_id: number | null;
+  button: ColumnType<{ text: string; url: string } | null, string | null, string | null>;
+  campaign_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -581,6 +593,7 @@ export interface Database {
   quiz_questions: QuizQuestionsTable;
   quiz_attempts: QuizAttemptsTable;
   quiz_answers: QuizAnswersTable;
+  news: NewsTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -607,3 +620,4 @@ export type Automation = Selectable<AutomationsTable>;
 export type Lottery = Selectable<LotteriesTable>;
 export type Quiz = Selectable<QuizzesTable>;
 export type QuizQuestion = Selectable<QuizQuestionsTable>;
+export type News = Selectable<NewsTable>;

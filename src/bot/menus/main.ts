@@ -15,6 +15,7 @@ import { showConvert, showRewards } from '../features/wallet.ts';
 import { sendProfile } from '../features/profile.ts';
 import { showContact } from '../features/tickets.ts';
 import { showLotteries } from '../features/lotteries.ts';
+import { showNews } from '../features/news.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
@@ -121,6 +122,7 @@ export function createMenus(): ClubMenus {
     )
     .row()
     .text((ctx) => ctx.t('menu.lotteries'), showLotteries)
+    .text((ctx) => ctx.t('menu.news'), (ctx) => showNews(ctx))
     .row()
     .text((ctx) => ctx.t('menu.contact'), showContact)
     .text((ctx) => ctx.t('menu.help'), async (ctx) => {

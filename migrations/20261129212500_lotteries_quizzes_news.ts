@@ -3,7 +3,8 @@ import { sql, type Kysely } from 'kysely';
 // Lotteries (قرعه‌کشی) drawn by commit–reveal: the seed's SHA-256 is published at creation, the
 // ticket list is frozen and its digest stored at the draw, and the seed is revealed with the
 // winners. See src/club/lotteries.ts and README "Lotteries". Quizzes (مسابقه): questions with 2–4
-// options, one attempt per member, one answer per question (keyed). Frozen once landed.
+// options, one attempt per member, one answer per question (keyed). News and events posted by
+// managers. Frozen once landed.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -116,9 +117,24 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('quiz_answers_pk', ['quiz_id', 'member_id', 'question_id'])
     .addForeignKeyConstraint('quiz_answers_attempt_fk', ['quiz_id', 'member_id'], 'quiz_attempts', ['quiz_id', 'member_id'], (c) => c.onDelete('cascade'))
     .execute();
+
+  await db.schema
+    .createTable('news')
+    .addColumn('id', 'serial', (c) => c.primaryKey())
+    .addColumn('text', 'text', (c) => c.notNull())
+    .addColumn('photo_file_id', 'text')
+    // An event's day (null: news); the branch it concerns (null: every branch).
+    .addColumn('event_at', 'timestamptz')
+    .addColumn('branch_id', 'integer', (c) => c.references('branches.id'))
+    .addColumn('button', 'jsonb')
+    .addColumn('campaign_id', 'integer', (c) => c.references('campaigns.id'))
+    .addColumn('created_by', 'bigint', (c) => c.notNull().references('members.id'))
+    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('news').ifExists().execute();
   await db.schema.dropTable('quiz_answers').ifExists().execute();
   await db.schema.dropTable('quiz_attempts').ifExists().execute();
   await db.schema.dropTable('quiz_questions').ifExists().execute();

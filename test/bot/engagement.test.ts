@@ -8,7 +8,7 @@ import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText, inlineButtons, plain } from '../support/messages.ts';
 
-describe(`quizzes through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
+describe(`quizzes, news and events through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   let database: DatabaseHandle;
   let api: FakeBotApi;
   let club: RunningClub;
@@ -105,5 +105,49 @@ describe(`quizzes through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})
     const board = await ava.waitFor(hasText(/🏆 Tea quiz/));
     expect(plain(board)).toMatch(/1\. Ava K\.: 1 right in 0 s/);
     expect(plain(board)).not.toContain('Karimi');
+  });
+
+  it('a manager posts news and an event with a photo, date and link, pushed to members; members browse them newest first', async () => {
+    await owner.send('/news');
+    await owner.waitFor(hasText(/Send the news: a text, or a photo/));
+    await owner.send('Our new tea corner is open.');
+    await owner.waitFor(hasText(/Is it an event\?/));
+    await owner.tapReply('Skip');
+    await owner.waitFor(hasText(/A link button\?/));
+    // "Posted" and the question after it come one after the other: wait for the question.
+    const ask = owner.waitFor(hasText(/Send it to members now as well/));
+    await owner.tapReply('Skip');
+    await ask;
+    await owner.press("✅ No, that's all");
+    await owner.waitFor(hasText(/^Done\.$/));
+
+    await owner.send('/news');
+    await owner.waitFor(hasText(/Send the news/));
+    await owner.sendPhoto('Yalda night: poetry and pomegranates');
+    await owner.waitFor(hasText(/Is it an event\?/));
+    await owner.send('1405/9/31');
+    await owner.waitFor(hasText(/not a Jalali date/));
+    await owner.send('۱۴۰۵/۹/۳۰');
+    await owner.waitFor(hasText(/A link button\?/));
+    const askAgain = owner.waitFor(hasText(/Send it to members now as well/));
+    await owner.send('Book a seat | https://example.com/yalda');
+    await askAgain;
+    const pushed = ava.waitFor((m) => m.photo === true && /Yalda night/.test(m.caption ?? ''), 10_000);
+    await owner.press('📣 Send to members');
+    await owner.waitFor(hasText(/on its way to 2 members/));
+    const push = await pushed;
+    expect(push.caption).toContain('📅 ۳۰ آذر ۱۴۰۵');
+    expect(inlineButtons(push)).toEqual([{ text: 'Book a seat', url: 'https://example.com/yalda' }]);
+
+    await ava.send('/menu');
+    await ava.waitFor((m) => inlineButtons(m).some((b) => b.text === '📰 News and events'));
+    const newest = ava.waitFor((m) => m.photo === true && /1 of 2/.test(m.caption ?? ''));
+    await ava.press('📰 News and events');
+    const first = await newest;
+    expect(first.caption).toMatch(/📅 21 December 2026\n\nYalda night: poetry and pomegranates\n\n1 of 2/);
+    expect(inlineButtons(first).map((b) => b.text)).toEqual(['Book a seat', '◀️ Older', '🏠 Main menu']);
+    await ava.press('◀️ Older', { messageId: first.message_id });
+    const older = await ava.waitFor(hasText(/Our new tea corner is open\.\n\n2 of 2/));
+    expect(inlineButtons(older).map((b) => b.text)).toEqual(['Newer ▶️', '🏠 Main menu']);
   });
 });
