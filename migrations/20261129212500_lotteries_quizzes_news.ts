@@ -4,7 +4,7 @@ import { sql, type Kysely } from 'kysely';
 // ticket list is frozen and its digest stored at the draw, and the seed is revealed with the
 // winners. See src/club/lotteries.ts and README "Lotteries". Quizzes (مسابقه): questions with 2–4
 // options, one attempt per member, one answer per question (keyed). News and events posted by
-// managers. Frozen once landed.
+// managers. Badges for milestones, each earned once per member. Frozen once landed.
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -131,9 +131,38 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_by', 'bigint', (c) => c.notNull().references('members.id'))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .execute();
+
+  // The milestones a shop cares about; the owner switches them on and off and sets their points.
+  await db.schema
+    .createTable('badges')
+    .addColumn('code', 'text', (c) => c.primaryKey())
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addColumn('points', 'integer', (c) => c.notNull().defaultTo(0).check(sql`points >= 0`))
+    .addColumn('enabled', 'boolean', (c) => c.notNull().defaultTo(true))
+    .execute();
+  await db
+    .insertInto('badges')
+    .values([
+      { code: 'first_purchase', position: 1, points: 20 },
+      { code: 'fifth_visit', position: 2, points: 50 },
+      { code: 'three_visits_month', position: 3, points: 30 },
+      { code: 'first_invite', position: 4, points: 30 },
+      { code: 'profile_complete', position: 5, points: 0 },
+      { code: 'survey_answered', position: 6, points: 0 },
+    ])
+    .execute();
+  await db.schema
+    .createTable('member_badges')
+    .addColumn('member_id', 'bigint', (c) => c.notNull().references('members.id'))
+    .addColumn('code', 'text', (c) => c.notNull().references('badges.code'))
+    .addColumn('earned_at', 'timestamptz', (c) => c.notNull())
+    .addPrimaryKeyConstraint('member_badges_pk', ['member_id', 'code'])
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('member_badges').ifExists().execute();
+  await db.schema.dropTable('badges').ifExists().execute();
   await db.schema.dropTable('news').ifExists().execute();
   await db.schema.dropTable('quiz_answers').ifExists().execute();
   await db.schema.dropTable('quiz_attempts').ifExists().execute();

@@ -36,6 +36,7 @@ import { createQuizConversations, QUIZ_BUILD } from './conversations/quizzes.ts'
 import { quizzesFeature } from './features/quizzes.ts';
 import { createNewsConversations, NEWS_POST } from './conversations/news.ts';
 import { newsFeature } from './features/news.ts';
+import { badgesFeature } from './features/badges.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -123,6 +124,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(lotteriesFeature());
   bot.use(quizzesFeature());
   bot.use(newsFeature());
+  bot.use(badgesFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

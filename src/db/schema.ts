@@ -548,6 +548,19 @@ export interface NewsTable {
   created_at: CreatedAt;
 }
 
+export interface BadgesTable {
+  code: string;
+  position: number;
+  points: Generated<number>;
+  enabled: Generated<boolean>;
+}
+
+export interface MemberBadgesTable {
+  member_id: number;
+  code: string;
+  earned_at: Date;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -594,6 +607,8 @@ export interface Database {
   quiz_attempts: QuizAttemptsTable;
   quiz_answers: QuizAnswersTable;
   news: NewsTable;
+  badges: BadgesTable;
+  member_badges: MemberBadgesTable;
 }
 
 export type Member = Selectable<MembersTable>;

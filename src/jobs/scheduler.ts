@@ -7,6 +7,7 @@ import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
 import { formatNumber } from '../lib/format.ts';
 import { drawDueLotteries } from './lotteries.ts';
+import { announceBadges } from './badges.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
 export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator {
@@ -57,6 +58,7 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
         }
         await sendDueSatisfactionChecks(deps);
         await drawDueLotteries(deps).catch((error: unknown) => log.error({ err: error }, 'lottery draw failed; the next tick retries'));
+        await announceBadges(deps).catch((error: unknown) => log.error({ err: error }, 'badge sweep failed; the next tick retries'));
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();
       } catch (error) {

@@ -3,6 +3,7 @@ import type { RunningClub } from '../../src/club.ts';
 import { ledgerViolations } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
+import { announceBadges } from '../../src/jobs/badges.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
@@ -149,5 +150,37 @@ describe(`quizzes, news and events through the bot (${usingPostgres() ? 'Postgre
     await ava.press('◀️ Older', { messageId: first.message_id });
     const older = await ava.waitFor(hasText(/Our new tea corner is open\.\n\n2 of 2/));
     expect(inlineButtons(older).map((b) => b.text)).toEqual(['Newer ▶️', '🏠 Main menu']);
+  });
+
+  it('the owner sets a badge; a purchase at the till earns it, announced in chat and shown on "My points"', async () => {
+    await owner.send('/badges');
+    await owner.waitFor(hasText(/Badges[\s\S]*✅ 🛍 First purchase \(first_purchase\): 20 points[\s\S]*Streak bonuses \(weeks in a row: points\): 4: 50, 8: 100/));
+    await owner.send('/badges first_purchase 25');
+    await owner.waitFor(hasText(/Saved\.[\s\S]*First purchase \(first_purchase\): 25 points/));
+    await owner.press('✅ 👤 Profile complete');
+    await owner.waitFor(hasText(/⏸ 👤 Profile complete \(profile_complete\): off/));
+
+    await owner.send(`/member ${avaId}`);
+    await owner.waitFor(hasText(/Member \d+: Ava/));
+    await owner.press('🧾 Record purchase');
+    await owner.waitFor(hasText(/What is the amount/));
+    await owner.send('500000');
+    await owner.waitFor(hasText(/Receipt number/));
+    await owner.tapReply('Skip');
+    await owner.waitFor(hasText(/Points to earn/));
+    await owner.press('✅ Confirm');
+    await owner.waitFor(hasText(/recorded/));
+    const before = await pointsOf(avaId);
+    // The per-minute job (run by hand here: the tests hold the scheduler) finds the purchase.
+    const told = ava.waitFor(hasText(/New badge: 🛍 First purchase, \+25 points/));
+    expect(await announceBadges(club.deps)).toBe(1);
+    await told;
+    expect(await pointsOf(avaId)).toBe(before + 25);
+    expect(await announceBadges(club.deps)).toBe(0);
+
+    await ava.send('/menu');
+    await ava.waitFor((m) => inlineButtons(m).some((b) => b.text === '⭐ My points'));
+    await ava.press('⭐ My points');
+    await ava.waitFor(hasText(/🏅 Badges: 🛍 First purchase$/));
   });
 });
