@@ -19,6 +19,7 @@ import {
 import { joinClub } from '../../src/club/members.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { saveSegment } from '../../src/club/segments.ts';
+import { createPool } from '../../src/club/vouchers.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { sha256Hex } from '../../src/club/lottery-proof.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
@@ -240,20 +241,28 @@ describe(`lotteries in the club (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`,
     expect(result?.proof.winners).toHaveLength(1);
   });
 
+  it('a voucher prize gives the winner their own code from the pool', async () => {
+    const { pool } = await createPool(handle.db, owner, { name: 'Prize codes', discount: { kind: 'percent', value: 50 }, validFrom: t0, validTo: day(60), perMemberLimit: 1, segmentId: null }, { generate: 1 }, t0);
+    const { lottery } = await createLottery(handle.db, owner, base({ prizes: [{ title: 'Half off', count: 2, voucher_pool_id: pool.id }] }), t0);
+    const result = await drawLottery(handle.db, lottery.id, env(day(10)));
+    const winners = await handle.db.selectFrom('lottery_winners').select(['member_id', 'voucher_code']).where('lottery_id', '=', lottery.id).orderBy('position').execute();
+    expect(winners.map((w) => w.member_id)).toEqual(result!.proof.winners.map((w) => w.member));
+    // The pool had one code; a generated pool makes the second.
+    for (const w of winners) {
+      const code = await handle.db.selectFrom('voucher_codes').select(['member_id', 'pool_id']).where('code', '=', w.voucher_code!).executeTakeFirstOrThrow();
+      expect(code).toEqual({ member_id: w.member_id, pool_id: pool.id });
+    }
+    expect(new Set(winners.map((w) => w.voucher_code)).size).toBe(2);
+  });
+
   it('excludes the winners of the last K draws', async () => {
-    const lastWinners = await handle.db
-      .selectFrom('lottery_winners')
-      .innerJoin('lotteries', 'lotteries.id', 'lottery_winners.lottery_id')
-      .select('member_id')
-      .orderBy('lotteries.drawn_at', 'desc')
-      .orderBy('lotteries.id', 'desc')
-      .limit(1)
-      .execute();
+    const last = await handle.db.selectFrom('lotteries').select('id').where('status', '=', 'drawn').orderBy('drawn_at', 'desc').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const lastWinners = (await handle.db.selectFrom('lottery_winners').select('member_id').where('lottery_id', '=', last.id).execute()).map((w) => w.member_id);
     const none = (await createLottery(handle.db, owner, base(), t0)).lottery;
     const everyone = (await ticketList(handle.db, none, day(10))).map((t) => t.member);
-    expect(everyone).toContain(lastWinners[0]!.member_id);
+    for (const w of lastWinners) expect(everyone).toContain(w);
     const one = (await createLottery(handle.db, owner, base({ excludeLast: 1 }), t0)).lottery;
-    expect((await ticketList(handle.db, one, day(10))).map((t) => t.member)).toEqual(everyone.filter((m) => m !== lastWinners[0]!.member_id));
+    expect((await ticketList(handle.db, one, day(10))).map((t) => t.member)).toEqual(everyone.filter((m) => !lastWinners.includes(m)));
     const all = (await createLottery(handle.db, owner, base({ excludeLast: 5 }), t0)).lottery;
     const previous = await handle.db.selectFrom('lottery_winners').select('member_id').distinct().execute();
     const left = await ticketList(handle.db, all, day(10));
