@@ -5,6 +5,7 @@ import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
 import { maskPhone } from '../lib/phone.ts';
 import { formatValidUntil } from '../lib/jalali.ts';
 import { activeWelcomeVoucher } from '../club/referrals.ts';
+import { memberBadges } from '../club/badges.ts';
 import type { ClubDeps, Speech } from './context.ts';
 
 export function tierName(tier: Tier, locale: Locale) {
@@ -50,6 +51,8 @@ export async function pointsText(deps: ClubDeps, member: Member, speech: Speech)
   }
   const perks = locale === 'fa' ? progress.tier.perks_fa : progress.tier.perks_en;
   if (perks) lines.push('', t('points.perks', { perks }));
+  const badges = await memberBadges(deps.db, member.id);
+  if (badges.length) lines.push('', t('badges.line', { badges: badges.map((code) => t(`badges.name_${code}`)).join(locale === 'fa' ? '، ' : ', ') }));
   return lines.join('\n');
 }
 

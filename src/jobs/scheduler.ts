@@ -7,6 +7,8 @@ import { runNightly } from './nightly.ts';
 import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
 import { formatMoney, formatNumber } from '../lib/format.ts';
+import { drawDueLotteries } from './lotteries.ts';
+import { announceBadges } from './badges.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
 export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator {
@@ -59,6 +61,8 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
           await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('credit_request.expired_cashier', { credit: formatMoney(r.credit_rials, locale) }) }));
         }
         await sendDueSatisfactionChecks(deps);
+        await drawDueLotteries(deps).catch((error: unknown) => log.error({ err: error }, 'lottery draw failed; the next tick retries'));
+        await announceBadges(deps).catch((error: unknown) => log.error({ err: error }, 'badge sweep failed; the next tick retries'));
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();
       } catch (error) {
