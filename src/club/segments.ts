@@ -5,6 +5,7 @@ import { toLatinDigits } from '../lib/digits.ts';
 import { audit } from './audit.ts';
 import { ClubError } from './errors.ts';
 import { INTERESTS } from './profile.ts';
+import { loyaltySettings } from './rules.ts';
 
 const range = { min: z.number().int().optional(), max: z.number().int().optional() };
 export const conditionSchema = z.discriminatedUnion('field', [
@@ -216,4 +217,25 @@ export async function loadSegment(db: Db, id: number | null): Promise<SegmentFil
   const row = await db.selectFrom('segments').select('filter').where('id', '=', id).executeTakeFirst();
   if (!row) throw new ClubError('errors.segment_not_found');
   return segmentFilterSchema.parse(row.filter);
+}
+
+/** Names a segment builder shows for tiers, branches and join links, and how money is spoken. */
+export interface SegmentChoices {
+  tiers: { code: string; fa: string; en: string }[];
+  branches: { id: number; name: string }[];
+  links: { slug: string; name: string }[];
+  moneyUnit: 'toman' | 'rial';
+}
+
+export async function segmentChoices(db: Db): Promise<SegmentChoices> {
+  const tiers = await db.selectFrom('tiers').select(['code', 'name_fa', 'name_en']).orderBy('rank').execute();
+  const branches = await db.selectFrom('branches').select(['id', 'name']).where('active', '=', true).orderBy('id').execute();
+  const links = await db.selectFrom('join_links').select(['slug', 'name']).orderBy('id', 'desc').limit(10).execute();
+  const { moneyUnit } = await loyaltySettings(db);
+  return { tiers: tiers.map((x) => ({ code: x.code, fa: x.name_fa, en: x.name_en })), branches, links, moneyUnit };
+}
+
+/** Saved segments, newest first, for pickers (broadcast, surveys, automations). */
+export async function listSegments(db: Db, limit = 10) {
+  return db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(limit).execute();
 }
