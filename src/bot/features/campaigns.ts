@@ -48,7 +48,7 @@ async function showCampaigns(ctx: Context) {
           buyers: n(r.buyers),
           revenue: formatRials(r.revenue, ctx.locale),
         }),
-        ctx.t('campaignlist.details', { segment: c.segment ?? ctx.t('campaigns.all_members'), when }),
+        ctx.t('campaignlist.details', { segment: c.segment ? ctx.t('campaignlist.segment', { name: c.segment }) : ctx.t('campaigns.all_members'), when }),
         ctx.t('campaignlist.text', { text: excerpt }),
         ...(c.pool ? [ctx.t('campaignlist.vouchers', { pool: c.pool, used: n(c.vouchersUsed), given: n(c.vouchersGiven) })] : []),
       ].join('\n'),
