@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
@@ -185,7 +185,7 @@ describe(`history, segments by buttons and campaigns in the bot (${usingPostgres
     await owner.press(`🗓 Time ${campaign.id}`);
     await owner.waitFor(hasText(/New time for campaign/));
     await owner.send('1406/1/2 11:30');
-    await owner.waitFor(hasText(new RegExp(`Campaign #${campaign.id} will go out at 1406/1/2 11:30`)));
+    await owner.waitFor(hasText(new RegExp(`Campaign #${campaign.id} will go out at 22 March 2027 at 11:30`)));
     const moved = await database.db.selectFrom('campaigns').select(['status', 'scheduled_at']).where('id', '=', campaign.id).executeTakeFirstOrThrow();
     expect(moved).toEqual({ status: 'scheduled', scheduled_at: new Date('2027-03-22T08:00:00Z') });
 
@@ -194,6 +194,19 @@ describe(`history, segments by buttons and campaigns in the bot (${usingPostgres
     await owner.waitFor(hasText(new RegExp(`Campaign #${campaign.id} cancelled\\.`)));
     await after;
     expect((await database.db.selectFrom('campaigns').select('status').where('id', '=', campaign.id).executeTakeFirstOrThrow()).status).toBe('cancelled');
+  });
+
+  it('members cannot open the segment and campaign screens', async () => {
+    const nika = people.nika!.user;
+    await nika.send('/start');
+    await nika.next();
+    for (const data of ['open:segments', 'open:campaigns', 'seg:new', 'cpl:x:1', 'cpl:t:1']) {
+      const answered = nika.callbackAnswers.length;
+      await nika.pressData(data);
+      await vi.waitFor(() => expect(nika.callbackAnswers.length).toBe(answered + 1));
+      expect(nika.callbackAnswers.at(-1)).toMatchObject({ show_alert: true });
+    }
+    expect(nika.messages.some((m) => /Segments|Recent campaigns|New segment/.test(plain(m)))).toBe(false);
   });
 
   it('a reward the member cannot afford says how many points are missing, with no claim button', async () => {

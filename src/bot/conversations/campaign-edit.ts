@@ -1,6 +1,7 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { editCampaignText, rescheduleCampaign } from '../../club/campaigns.ts';
 import { formatNumber } from '../../lib/format.ts';
+import { formatDateTime } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf } from './ask.ts';
@@ -26,7 +27,7 @@ export function createCampaignEditConversation(deps: ClubDeps) {
           continue;
         }
         const done = await conversation.external(() => attempt(() => rescheduleCampaign(deps.db, campaignId, at, { memberId: actor, now: deps.now() })));
-        return say(ctx, done.ok ? t('campaignlist.rescheduled', { id, when: raw }) : t(done.key, done.params), { remove_keyboard: true });
+        return say(ctx, done.ok ? t('campaignlist.rescheduled', { id, when: formatDateTime(at, locale, deps.config.timeZone) }) : t(done.key, done.params), { remove_keyboard: true });
       }
       const done = await conversation.external(() => attempt(() => editCampaignText(deps.db, campaignId, raw, { memberId: actor, now: deps.now() })));
       if (!done.ok && done.key === 'errors.text_too_long') {

@@ -60,6 +60,12 @@ function monthName(month: number, s: Speech) {
   return s.t('segbuild.months').split(',')[month - 1]?.trim() ?? String(month);
 }
 
+/** A typed answer was taken: the reply keyboard (Cancel) goes away before the buttons come back. */
+async function noted<T>(ctx: ConversationContext, value: T): Promise<T> {
+  await say(ctx, ctx.t('segbuild.noted'), { remove_keyboard: true });
+  return value;
+}
+
 const rows = <T>(items: T[], per: number): T[][] => Array.from({ length: Math.ceil(items.length / per) }, (_, i) => items.slice(i * per, i * per + per));
 
 export function createSegmentConversations(deps: ClubDeps) {
@@ -69,7 +75,7 @@ export function createSegmentConversations(deps: ClubDeps) {
       const raw = await askText(conversation, ctx, prompt, { cancelledKey: 'segbuild.step_cancelled', max: 20 });
       if (raw === null) return null;
       const value = Number(toLatinDigits(raw).trim());
-      if (Number.isSafeInteger(value) && value >= min && value <= max) return value;
+      if (Number.isSafeInteger(value) && value >= min && value <= max) return noted(ctx, value);
       await say(ctx, ctx.t('segbuild.number_invalid', { min: formatNumber(min, ctx.locale), max: formatNumber(max, ctx.locale) }));
     }
   }
@@ -112,7 +118,7 @@ export function createSegmentConversations(deps: ClubDeps) {
           const raw = await askText(conversation, ctx, t(choices.moneyUnit === 'toman' ? 'segbuild.ask_spend_toman' : 'segbuild.ask_spend_rial'), { cancelledKey: 'segbuild.step_cancelled', max: 40 });
           if (raw === null) return null;
           const parsed = parseMoney(raw, { bare: choices.moneyUnit });
-          if (parsed.ok) return { field: 'spend', min: parsed.value };
+          if (parsed.ok) return noted(ctx, { field: 'spend', min: parsed.value });
           await say(ctx, t('segbuild.spend_invalid'));
         }
       }
@@ -139,7 +145,7 @@ export function createSegmentConversations(deps: ClubDeps) {
       }
       case 'city': {
         const city = await askText(conversation, ctx, t('segbuild.ask_city'), { cancelledKey: 'segbuild.step_cancelled', max: 64 });
-        return city === null ? null : { field: 'city', value: city };
+        return city === null ? null : noted(ctx, { field: 'city', value: city });
       }
       case 'interests': {
         const v = await pick(t('segbuild.ask_interest'), INTERESTS.map((i): [string, string] => [t(`profile.interest_${i}`), i]));
