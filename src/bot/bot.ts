@@ -44,6 +44,9 @@ import { quizzesFeature } from './features/quizzes.ts';
 import { createNewsConversations, NEWS_POST } from './conversations/news.ts';
 import { newsFeature } from './features/news.ts';
 import { badgesFeature } from './features/badges.ts';
+import { historyFeature } from './features/history.ts';
+import { createSegmentConversations, SEGMENT_BUTTONS } from './conversations/segments.ts';
+import { CAMPAIGN_EDIT, createCampaignEditConversation } from './conversations/campaign-edit.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -115,6 +118,8 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const campaigns = createCampaignConversations(deps);
   bot.use(createConversation(campaigns.buildSegment, { id: SEGMENT_BUILD, ...inner }));
   bot.use(createConversation(campaigns.broadcast, { id: BROADCAST, ...inner }));
+  bot.use(createConversation(createSegmentConversations(deps).buildByButtons, { id: SEGMENT_BUTTONS, ...inner }));
+  bot.use(createConversation(createCampaignEditConversation(deps), { id: CAMPAIGN_EDIT, ...inner }));
   const vouchers = createVoucherConversations(deps);
   bot.use(createConversation(vouchers.newPool, { id: VOUCHER_POOL_NEW, ...inner }));
   bot.use(createConversation(vouchers.check, { id: VOUCHER_CHECK, ...inner }));
@@ -140,6 +145,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(quizzesFeature());
   bot.use(newsFeature());
   bot.use(badgesFeature());
+  bot.use(historyFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

@@ -88,6 +88,7 @@ export async function staffView(deps: ClubDeps, member: Member, speech: Speech) 
         { text: t('till.reward_code'), callback_data: `till:r:${member.id}` },
         { text: t('till.voucher'), callback_data: `till:v:${member.id}` },
       ],
+      [{ text: t('history.staff_button'), callback_data: `hist:s:${member.id}` }],
     ],
   };
   return { html: html + voucherLine, keyboard };

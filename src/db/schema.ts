@@ -340,7 +340,7 @@ export interface SatisfactionChecksTable {
 }
 
 export type SurveyQuestionKind = 'rating' | 'nps' | 'single' | 'multi' | 'text';
-export type SurveyAudience = { kind: 'all' } | { kind: 'tier'; tier: string } | { kind: 'joined'; days: number } | { kind: 'bought'; days: number };
+export type SurveyAudience = { kind: 'all' } | { kind: 'tier'; tier: string } | { kind: 'joined'; days: number } | { kind: 'bought'; days: number } | { kind: 'segment'; id: number };
 export interface SurveysTable {
   id: Generated<number>;
   title_fa: string;
