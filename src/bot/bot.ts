@@ -44,6 +44,9 @@ import { quizzesFeature } from './features/quizzes.ts';
 import { createNewsConversations, NEWS_POST } from './conversations/news.ts';
 import { newsFeature } from './features/news.ts';
 import { badgesFeature } from './features/badges.ts';
+import { setupFeature, showClubSettings } from './features/setup.ts';
+import { createSetup, SETUP } from './conversations/setup.ts';
+import { CLUB_SETTING, createClubSettingConversation } from './conversations/club-settings.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -124,6 +127,8 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
   bot.use(createConversation(createQuizConversations(deps).build, { id: QUIZ_BUILD, ...inner }));
   bot.use(createConversation(createNewsConversations(deps).post, { id: NEWS_POST, ...inner }));
+  bot.use(createConversation(createSetup(deps), { id: SETUP, ...inner }));
+  bot.use(createConversation(createClubSettingConversation(deps, (ctx) => showClubSettings(ctx, deps)), { id: CLUB_SETTING, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -140,6 +145,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(quizzesFeature());
   bot.use(newsFeature());
   bot.use(badgesFeature());
+  bot.use(setupFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());
