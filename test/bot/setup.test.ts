@@ -9,6 +9,9 @@ import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText, inlineButtons, plain } from '../support/messages.ts';
 import { decodeQr } from '../support/qr.ts';
+import { createCanvas } from '@napi-rs/canvas';
+import { PNG } from 'pngjs';
+import { verifyCardToken } from '../../src/lib/card-token.ts';
 
 /**
  * The first run, as a new café owner lives it: /start, join, a setup with buttons, a cashier
@@ -162,5 +165,55 @@ describe(`first-run setup and the till in Toman (${usingPostgres() ? 'PostgreSQL
     expect(plain(preview)).toContain('۱۵۰٬۰۰۰ تومان (۱٬۵۰۰٬۰۰۰ ریال)');
     await cashier.press('✅ تأیید');
     await cashier.waitFor(hasText(/ثبت شد: ۱۵\+ امتیاز/));
+  });
+
+  it('club settings reach "Contact us" and the branded member card (logo, name, number, a QR that still scans)', async () => {
+    await owner.press('⚙️ تنظیمات باشگاه');
+    await owner.waitFor(hasText(/تنظیمات باشگاه[\s\S]*نام: کافه نارنج[\s\S]*📍 ونک: خیابان ونک، پلاک ۱۲/));
+    for (const [button, answer] of [
+      ['📞 تلفن', '021-88001122'],
+      ['🕘 ساعت کاری', 'هر روز ۸ تا ۲۳'],
+      ['📷 اینستاگرام', '@cafe.naranj'],
+    ] as const) {
+      await owner.press(button);
+      await owner.waitFor(hasText(/[?؟]$/));
+      const saved = owner.waitFor(hasText(/ذخیره شد/));
+      const screen = owner.waitFor(hasText(/تنظیمات باشگاه/));
+      await owner.send(answer);
+      await Promise.all([saved, screen]);
+    }
+    // A red square as the logo.
+    const canvas = createCanvas(100, 100);
+    const draw = canvas.getContext('2d');
+    draw.fillStyle = '#ff0000';
+    draw.fillRect(0, 0, 100, 100);
+    await owner.press('🖼 لوگو');
+    await owner.waitFor(hasText(/لوگو را به صورت عکس بفرستید/));
+    const logoSaved = owner.waitFor(hasText(/لوگو: دارد/));
+    await owner.sendPhoto(undefined, await canvas.encode('png'));
+    await logoSaved;
+
+    // "Contact us" shows how to reach the club.
+    await member.send('/menu');
+    const home = await member.waitFor((m) => inlineButtons(m).some((b) => b.text === '💬 تماس با ما'));
+    await member.press('💬 تماس با ما', { messageId: home.message_id });
+    const contact = await member.waitFor(hasText(/کافه نارنج/));
+    expect(plain(contact)).toContain('📞 021-88001122');
+    expect(plain(contact)).toContain('📍 ونک: خیابان ونک، پلاک ۱۲');
+    expect(plain(contact)).toContain('🕘 هر روز ۸ تا ۲۳');
+    expect(plain(contact)).toMatch(/اینستاگرام: \u200e?@cafe\.naranj/);
+
+    // The card: a branded image whose QR still decodes to the member's signed card link.
+    await member.send('/card');
+    const card = await member.waitFor((m) => m.photo === true);
+    const link = decodeQr(card.photoBytes!);
+    expect(link).toMatch(/^https:\/\/t\.me\/naranj_club_bot\?start=c_/);
+    const verified = verifyCardToken(link.split('start=c_')[1]!, club.deps.cardSecret, new Date());
+    expect(verified).toMatchObject({ ok: true, memberId });
+    const image = PNG.sync.read(card.photoBytes!);
+    expect(image.width).toBeGreaterThan(900);
+    // The logo sits at the band's right end (Persian reads from the right).
+    const at = (x: number, y: number) => Array.from(image.data.subarray((y * image.width + x) * 4, (y * image.width + x) * 4 + 3));
+    expect(at(image.width - 84, 60)).toEqual([255, 0, 0]);
   });
 });
