@@ -202,6 +202,13 @@ describe(`first-run setup and the till in Toman (${usingPostgres() ? 'PostgreSQL
     expect(plain(contact)).toContain('📍 ونک: خیابان ونک، پلاک ۱۲');
     expect(plain(contact)).toContain('🕘 هر روز ۸ تا ۲۳');
     expect(plain(contact)).toMatch(/اینستاگرام: \u200e?@cafe\.naranj/);
+    await member.press('🏠 منوی اصلی', { messageId: contact.message_id });
+    await member.waitFor((m) => m.message_id === contact.message_id && inlineButtons(m).some((b) => b.text === '⭐ امتیازهای من'));
+    await member.press('⭐ امتیازهای من', { messageId: contact.message_id });
+    // What points are worth and how they are earned, in the club's unit (1,000 Rials of credit a point).
+    const points = await member.waitFor(hasText(/امتیاز = /));
+    expect(plain(points)).toMatch(/💰 [۰-۹٬]+ امتیاز = [۰-۹٬]+ تومان اعتبار/);
+    expect(plain(points)).toContain('🛍 امتیاز گرفتن از خرید: هر ۱۰٬۰۰۰ تومان ۱ امتیاز');
 
     // The card: a branded image whose QR still decodes to the member's signed card link.
     await member.send('/card');

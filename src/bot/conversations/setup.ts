@@ -5,7 +5,7 @@ import { createStaffInvite, INVITE_PREFIX } from '../../club/invites.ts';
 import { effectiveRule, loyaltySettings, saveLoyaltySettings, setEarningRule } from '../../club/rules.ts';
 import { staffAtTill } from '../../club/staff.ts';
 import { parseMoney, type MoneyUnit } from '../../lib/amount.ts';
-import { formatNumber } from '../../lib/format.ts';
+import { ruleInWords } from '../money-words.ts';
 import { LIMITS } from '../../club/limits.ts';
 import type { ClubDeps, Context, ConversationContext, Speech } from '../context.ts';
 import type { Label } from '../i18n.ts';
@@ -19,12 +19,6 @@ type Sp = Pick<Speech, 't' | 'locale'>;
 
 /** The earning rules offered as buttons: Rials of spend per point (10,000 / 50,000 / 100,000 Toman). */
 const RULE_PRESETS = [100_000, 500_000, 1_000_000];
-
-/** "1 point per 10,000 Toman" in the club's unit. */
-export function ruleInWords(sp: Sp, rialsPerPoint: number, unit: MoneyUnit) {
-  const amount = unit === 'toman' ? rialsPerPoint / 10 : rialsPerPoint;
-  return sp.t(`setup.rule_words_${unit}`, { amount: formatNumber(amount, sp.locale) });
-}
 
 /**
  * The first-run setup, asked of the owner: the club's name, its first branch (name and address),
