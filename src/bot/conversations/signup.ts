@@ -192,15 +192,14 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       const invite = start.invite;
       await say(ctx, inviteText(t, await conversation.external(() => acceptInvite(deps, invite, joined.memberId))));
     }
-    // The first owner is walked through the club's setup before the menu (see setup.ts).
-    if (joined.role === 'owner' && !(await conversation.external(async () => (await setupProgress(deps.db)).doneAt))) return setup(conversation, ctx);
     if (joined.voucher) {
       await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, locale), until: formatValidUntil(joined.voucher.until, locale, deps.config.timeZone) }));
     } else if (joined.friendPoints > 0) {
       await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, locale) }));
     }
-    return showHome(conversation, ctx, joined.memberId, locale);
-
+    await showHome(conversation, ctx, joined.memberId, locale);
+    // The first owner is walked through the club's setup right away (see setup.ts).
+    if (joined.role === 'owner' && !(await conversation.external(async () => (await setupProgress(deps.db)).doneAt))) await setup(conversation, ctx);
   };
 
   async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number, spoken: Locale) {
