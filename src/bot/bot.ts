@@ -47,6 +47,9 @@ import { badgesFeature } from './features/badges.ts';
 import { historyFeature } from './features/history.ts';
 import { createSegmentConversations, SEGMENT_BUTTONS } from './conversations/segments.ts';
 import { CAMPAIGN_EDIT, createCampaignEditConversation } from './conversations/campaign-edit.ts';
+import { setupFeature, showClubSettings } from './features/setup.ts';
+import { createSetup, SETUP } from './conversations/setup.ts';
+import { CLUB_SETTING, createClubSettingConversation } from './conversations/club-settings.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -129,6 +132,8 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
   bot.use(createConversation(createQuizConversations(deps).build, { id: QUIZ_BUILD, ...inner }));
   bot.use(createConversation(createNewsConversations(deps).post, { id: NEWS_POST, ...inner }));
+  bot.use(createConversation(createSetup(deps), { id: SETUP, ...inner }));
+  bot.use(createConversation(createClubSettingConversation(deps, (ctx) => showClubSettings(ctx, deps)), { id: CLUB_SETTING, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -146,6 +151,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(newsFeature());
   bot.use(badgesFeature());
   bot.use(historyFeature());
+  bot.use(setupFeature());
   bot.use(staffFeature());
   bot.use(tillFeature());
   bot.use(adminFeature());

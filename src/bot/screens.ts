@@ -7,6 +7,7 @@ import { formatValidUntil } from '../lib/jalali.ts';
 import { activeWelcomeVoucher } from '../club/referrals.ts';
 import { memberBadges } from '../club/badges.ts';
 import type { ClubDeps, Speech } from './context.ts';
+import { pointsWorthLines } from './money-words.ts';
 
 export function tierName(tier: Tier, locale: Locale) {
   return locale === 'fa' ? tier.name_fa : tier.name_en;
@@ -49,6 +50,7 @@ export async function pointsText(deps: ClubDeps, member: Member, speech: Speech)
   } else {
     lines.push(progressBar(1, 1), t('points.top_tier'));
   }
+  lines.push('', ...(await pointsWorthLines(deps, speech, member.points_balance)));
   const perks = locale === 'fa' ? progress.tier.perks_fa : progress.tier.perks_en;
   if (perks) lines.push('', t('points.perks', { perks }));
   const badges = await memberBadges(deps.db, member.id);
@@ -91,5 +93,6 @@ export async function staffView(deps: ClubDeps, member: Member, speech: Speech) 
       [{ text: t('history.staff_button'), callback_data: `hist:s:${member.id}` }],
     ],
   };
-  return { html: html + voucherLine, keyboard };
+  const worth = (await pointsWorthLines(deps, speech, member.points_balance)).map((l) => `\n${l}`).join('');
+  return { html: html + voucherLine + worth, keyboard };
 }

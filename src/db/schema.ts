@@ -92,6 +92,18 @@ export interface StaffTable {
   created_at: CreatedAt;
 }
 
+export interface StaffInvitesTable {
+  id: Generated<number>;
+  token: string;
+  role: Exclude<StaffRole, 'owner'>;
+  branch_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+  expires_at: Date;
+  used_by: number | null;
+  used_at: Date | null;
+}
+
 export interface LedgerEntriesTable {
   id: Generated<number>;
   member_id: number;
@@ -605,6 +617,7 @@ export interface Database {
   members: MembersTable;
   member_accounts: MemberAccountsTable;
   staff: StaffTable;
+  staff_invites: StaffInvitesTable;
   ledger_entries: LedgerEntriesTable;
   ledger_lots: LedgerLotsTable;
   audit_log: AuditLogTable;

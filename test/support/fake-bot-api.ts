@@ -167,13 +167,15 @@ export class FakeUser {
   }
 
   /** The user sends a photo (as Telegram delivers it: sizes with file ids), with an optional caption. */
-  async sendPhoto(caption?: string) {
+  async sendPhoto(caption?: string, bytes?: Buffer) {
     const id = `user-photo-${this.id}-${Date.now()}`;
+    // With bytes, the largest size is a stored file the bot can getFile and download.
+    const large = bytes ? this.api.storeFile(bytes) : `${id}-l`;
     this.api.pushUpdate({
       message: this.messageBase({
         photo: [
           { file_id: `${id}-s`, file_unique_id: `${id}-s`, width: 90, height: 90 },
-          { file_id: `${id}-l`, file_unique_id: `${id}-l`, width: 1280, height: 1280 },
+          { file_id: large, file_unique_id: `${id}-l`, width: 1280, height: 1280 },
         ],
         ...(caption ? { caption } : {}),
       }),

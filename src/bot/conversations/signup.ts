@@ -11,6 +11,9 @@ import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { homeText, loadMember, memberNumber } from '../screens.ts';
 import { say } from '../ui.ts';
 import { LOCALES } from '../i18n.ts';
+import { clubProfile, setupProgress } from '../../club/identity.ts';
+import { acceptInvite, inviteText } from '../features/setup.ts';
+import { createSetup } from './setup.ts';
 import type { ClubMenu } from '../menus/main.ts';
 
 export const SIGNUP = 'signup';
@@ -27,9 +30,12 @@ type SignupConversation = Conversation<Context, ConversationContext>;
 export interface SignupStart {
   ref?: string;
   link?: string;
+  /** A staff invitation (inv_): accepted once the person has joined. */
+  invite?: string;
 }
 
 export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
+  const setup = createSetup(deps);
   return async function signup(conversation: SignupConversation, ctx: ConversationContext, start: SignupStart = {}) {
     // The welcome speaks the club's language (see resolveLocale) with a button for the other one;
     // the person's choice holds for the rest of signup and is saved on the member.
@@ -43,7 +49,10 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
         .resized();
     const suggestedName = (ctx.from?.first_name ?? '').trim().slice(0, MAX_NAME);
 
-    await say(ctx, t('signup.welcome'), shareKeyboard());
+    // The club's name from its settings (setup), when the owner gave one.
+    const clubName = await conversation.external(async () => (await clubProfile(deps.db)).name);
+    const welcome = () => (clubName ? t('setup.welcome_named', { club: clubName }) : t('signup.welcome'));
+    await say(ctx, welcome(), shareKeyboard());
 
     // 1. Phone number: only a contact whose user_id is the sender's own.
     let phone: string | null = null;
@@ -58,7 +67,7 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       if (chosen) {
         locale = chosen;
         t = deps.i18n.getFixedT(locale);
-        await say(update, t('signup.welcome'), shareKeyboard());
+        await say(update, welcome(), shareKeyboard());
         continue;
       }
       const contact = message?.contact;
@@ -179,13 +188,18 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
       { remove_keyboard: true },
     );
     if (joined.role) await say(ctx, t('signup.role', { role: t(`roles.${joined.role}`) }));
+    if (start.invite) {
+      const invite = start.invite;
+      await say(ctx, inviteText(t, await conversation.external(() => acceptInvite(deps, invite, joined.memberId))));
+    }
     if (joined.voucher) {
       await say(ctx, t('referral.friend_voucher', { percent: formatNumber(joined.voucher.percent, locale), until: formatValidUntil(joined.voucher.until, locale, deps.config.timeZone) }));
     } else if (joined.friendPoints > 0) {
       await say(ctx, t('referral.friend_points', { points: formatNumber(joined.friendPoints, locale) }));
     }
-    return showHome(conversation, ctx, joined.memberId, locale);
-
+    await showHome(conversation, ctx, joined.memberId, locale);
+    // The first owner is walked through the club's setup right away (see setup.ts).
+    if (joined.role === 'owner' && !(await conversation.external(async () => (await setupProgress(deps.db)).doneAt))) await setup(conversation, ctx);
   };
 
   async function showHome(conversation: SignupConversation, ctx: ConversationContext, memberId: number, spoken: Locale) {

@@ -18,6 +18,7 @@ import { tierName } from '../screens.ts';
 import { announcePurchase, loyaltyEnv } from '../till-receipt.ts';
 import { say } from '../ui.ts';
 import { askText, attempt } from './ask.ts';
+import { afterPurchaseButtons, checkUsualAmount } from './till-checks.ts';
 
 export const PURCHASE = 'purchase';
 export const SPEND = 'spend';
@@ -127,8 +128,12 @@ export function createTillConversations(deps: ClubDeps) {
       const text = await askText(conversation, ctx, prompt, { keyboard: cancelKb, cancelledKey: 'till.cancelled' });
       if (text === null) return;
       const parsed = parseMoney(text, { bare: start.unit, max: LIMITS.purchaseRials });
-      if (parsed.ok) amount = parsed.value;
-      else prompt = amountRefusal(t, locale, start.unit, parsed.reason);
+      if (!parsed.ok) prompt = amountRefusal(t, locale, start.unit, parsed.reason);
+      else {
+        const checked = await checkUsualAmount(conversation, ctx, deps, start.branchId, parsed.value);
+        if (checked === null) return;
+        [amount, prompt] = [checked, amountPrompt(t, start.unit, start.memberName)];
+      }
     }
 
     let receiptNo: string | null | undefined;
@@ -251,6 +256,7 @@ export function createTillConversations(deps: ClubDeps) {
       o.duplicate
         ? t('till.already_recorded', { id: formatNumber(o.purchase.id, locale), points: formatNumber(o.points, locale) })
         : t('till.recorded', { id: formatNumber(o.purchase.id, locale), points: formatNumber(o.points, locale), name: start.memberName, balance: formatNumber(o.pointsBalance, locale) }),
+      afterPurchaseButtons(t),
     );
   }
 

@@ -7,6 +7,8 @@ import { JOIN_LINK_PREFIX, REFERRAL_PREFIX, refuseReferral } from '../../club/re
 import { CARD_PAYLOAD_PREFIX, type ClubMenus } from '../menus/main.ts';
 import { showStaffView } from './till.ts';
 import { say } from '../ui.ts';
+import { INVITE_PREFIX } from '../../club/invites.ts';
+import { acceptInvite, inviteText } from './setup.ts';
 
 /** /start (with or without a deep-link payload), /menu and /cancel. */
 export function startFeature(menus: ClubMenus) {
@@ -21,6 +23,12 @@ export function startFeature(menus: ClubMenus) {
     if (payload.startsWith(CARD_PAYLOAD_PREFIX)) return cardScanned(ctx, payload.slice(CARD_PAYLOAD_PREFIX.length));
     const ref = payload.startsWith(REFERRAL_PREFIX) ? payload.slice(REFERRAL_PREFIX.length) : undefined;
     const link = payload.startsWith(JOIN_LINK_PREFIX) ? payload.slice(JOIN_LINK_PREFIX.length) : undefined;
+    // A staff invitation: a member becomes staff now; a newcomer joins first (see signup).
+    const invite = payload.startsWith(INVITE_PREFIX) ? payload.slice(INVITE_PREFIX.length) : undefined;
+    if (ctx.member && invite) {
+      await say(ctx, inviteText(ctx.t, await acceptInvite(ctx.deps, invite, ctx.member.id)));
+      return menus.showHome(ctx);
+    }
     if (ctx.member) {
       if (ref) {
         const refused = await refuseReferral(ctx.deps.db, { code: ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'already_member', ctx.member.id, ctx.deps.now());
@@ -28,7 +36,7 @@ export function startFeature(menus: ClubMenus) {
       }
       return menus.showHome(ctx);
     }
-    const start: SignupStart = { ...(ref ? { ref } : {}), ...(link ? { link } : {}) };
+    const start: SignupStart = { ...(ref ? { ref } : {}), ...(link ? { link } : {}), ...(invite ? { invite } : {}) };
     await ctx.conversation.enter(SIGNUP, start);
   });
 

@@ -1,4 +1,5 @@
 import { Composer } from 'grammy';
+import { clubContactText } from '../club-contact.ts';
 import { ClubError } from '../../club/errors.ts';
 import { closeTicket, grantGoodwill, memberTickets, openTickets, rateTicket, ticketReport, ticketThread, TICKET_KINDS } from '../../club/tickets.ts';
 import type { TicketKind } from '../../db/schema.ts';
@@ -12,7 +13,8 @@ import { staffOnly } from './staff.ts';
 
 export async function showContact(ctx: Context) {
   if (!ctx.member) return say(ctx, ctx.t('errors.not_member'));
-  await showScreen(ctx, ctx.t('tickets.contact'), {
+  const reach = await clubContactText(ctx);
+  await showScreen(ctx, reach ? `${reach}\n\n${ctx.t('tickets.contact')}` : ctx.t('tickets.contact'), {
     inline_keyboard: [
       ...TICKET_KINDS.map((k) => [{ text: ctx.t(`tickets.new_${k}`), callback_data: `tk:new:${k}` }]),
       [{ text: ctx.t('tickets.mine'), callback_data: 'tk:my' }],

@@ -17,6 +17,7 @@ import { showContact } from '../features/tickets.ts';
 import { showLotteries } from '../features/lotteries.ts';
 import { showNews } from '../features/news.ts';
 import { showHistory } from '../features/history.ts';
+import { memberCardImage } from '../member-card.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
@@ -77,7 +78,7 @@ export function createMenus(): ClubMenus {
     const ttl = deps.config.cardTokenTtlMinutes * 60;
     const token = signCardToken(member.id, deps.cardSecret, now, ttl);
     const link = ctx.adapter.deepLink(ctx.me.username, CARD_PAYLOAD_PREFIX + token);
-    const png = await QRCode.toBuffer(link, { type: 'png', width: 480, margin: 2, errorCorrectionLevel: 'M' });
+    const png = await memberCardImage(ctx, member, link);
     const { text, parse_mode } = ctx.adapter.render(
       ctx.t('card.caption', {
         name: member.first_name,

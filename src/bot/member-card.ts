@@ -1,0 +1,42 @@
+import { clubProfile } from '../club/identity.ts';
+import type { Member } from '../db/schema.ts';
+import { renderMemberCard } from '../lib/member-card.ts';
+import type { Context } from './context.ts';
+import { memberNumber, tierName } from './screens.ts';
+
+/** Logos downloaded from the messenger, by file id (a file id names one file for good). */
+const logos = new Map<string, Buffer | null>();
+const MAX_LOGO_BYTES = 2_000_000;
+
+async function logoBytes(ctx: Context, fileId: string | undefined): Promise<Buffer | null> {
+  if (!fileId) return null;
+  if (logos.has(fileId)) return logos.get(fileId)!;
+  let bytes: Buffer | null = null;
+  try {
+    const file = await ctx.api.getFile(fileId);
+    const platform = ctx.deps.config[ctx.adapter.platform]!;
+    const response = await fetch(`${platform.apiRoot}/file/bot${platform.token}/${file.file_path}`);
+    if (response.ok && (file.file_size ?? 0) <= MAX_LOGO_BYTES) bytes = Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    ctx.deps.logger.warn({ err: error }, 'club logo could not be downloaded; the card is drawn without it');
+  }
+  logos.set(fileId, bytes);
+  return bytes;
+}
+
+/** The member card image: club name and logo, the member's name, number and tier colour, and the QR of `link`. */
+export async function memberCardImage(ctx: Context, member: Member, link: string): Promise<Buffer> {
+  const { db } = ctx.deps;
+  const [profile, tier] = await Promise.all([clubProfile(db), db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow()]);
+  return renderMemberCard({
+    clubName: profile.name || ctx.t('member_card.club_fallback'),
+    logo: await logoBytes(ctx, profile.logo[ctx.adapter.platform]),
+    memberName: [member.first_name, member.last_name].filter(Boolean).join(' '),
+    number: memberNumber(member, ctx.locale),
+    numberLabel: ctx.t('member_card.number_label'),
+    tierName: tierName(tier, ctx.locale),
+    tierCode: tier.code,
+    qrText: link,
+    locale: ctx.locale,
+  });
+}
