@@ -6,6 +6,7 @@ import type { Context } from '../context.ts';
 import { BROADCAST, SEGMENT_BUILD } from '../conversations/campaigns.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 export function campaignsFeature() {
   const composer = new Composer<Context>();
@@ -25,7 +26,7 @@ export function campaignsFeature() {
     await say(ctx, [ctx.t('campaigns.segments_title'), '', ...(lines.length ? lines : [ctx.t('growth.none')]), '', ctx.t('campaigns.segments_usage')].join('\n'));
   });
 
-  privateChat.command('campaigns', managers, async (ctx) => {
+  const listCampaigns = async (ctx: Context) => {
     const recent = await ctx.deps.db.selectFrom('campaigns').select('id').orderBy('id', 'desc').limit(5).execute();
     if (recent.length === 0) return say(ctx, ctx.t('campaigns.none'));
     const n = (v: number) => formatNumber(v, ctx.locale);
@@ -45,7 +46,10 @@ export function campaignsFeature() {
       );
     }
     await say(ctx, [ctx.t('campaigns.results_title'), '', ...lines].join('\n'));
-  });
+  };
+  privateChat.command('campaigns', managers, listCampaigns);
+  opens(composer, 'campaigns', MANAGERS, listCampaigns);
+  opens(composer, 'broadcast', MANAGERS, (ctx) => ctx.conversation.enter(BROADCAST));
 
   composer.callbackQuery(/^cp:(pause|resume|cancel):(\d+)$/, async (ctx) => {
     if (ctx.role !== 'owner' && ctx.role !== 'manager') return ctx.answerCallbackQuery({ text: ctx.t('errors.manager_only'), show_alert: true });
