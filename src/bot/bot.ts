@@ -44,6 +44,8 @@ import { quizzesFeature } from './features/quizzes.ts';
 import { createNewsConversations, NEWS_POST } from './conversations/news.ts';
 import { newsFeature } from './features/news.ts';
 import { badgesFeature } from './features/badges.ts';
+import { panelFeature } from './panel/index.ts';
+import { createPanelConversations, PANEL_EDIT, PANEL_FIND } from './panel/conversations.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -124,6 +126,9 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
   bot.use(createConversation(createQuizConversations(deps).build, { id: QUIZ_BUILD, ...inner }));
   bot.use(createConversation(createNewsConversations(deps).post, { id: NEWS_POST, ...inner }));
+  const panel = createPanelConversations(deps);
+  bot.use(createConversation(panel.find, { id: PANEL_FIND, ...inner }));
+  bot.use(createConversation(panel.edit, { id: PANEL_EDIT, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -146,6 +151,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(auditFeature());
   bot.use(growthFeature());
   bot.use(reportsFeature());
+  bot.use(panelFeature());
   bot.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {

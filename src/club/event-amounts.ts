@@ -30,7 +30,7 @@ export async function eventAmounts(db: Db): Promise<Record<EventAmount, number>>
 }
 
 export async function setEventAmount(db: Db, actorMemberId: number, event: EventAmount, points: number, now: Date) {
-  if (!Number.isSafeInteger(points) || points < 0 || points > MAX_EVENT_POINTS) throw new ClubError('errors.event_points_invalid', { max: MAX_EVENT_POINTS });
+  if (!Number.isSafeInteger(points) || points < 0 || points > MAX_EVENT_POINTS) throw new ClubError('panel.error_event_points');
   switch (event) {
     case 'survey':
     case 'profile': {

@@ -118,7 +118,7 @@ export async function updateReward(db: Db, actorMemberId: number, id: number, pa
     if (!current) throw new ClubError('errors.reward_unavailable');
     const from = patch.active_from !== undefined ? patch.active_from : current.active_from;
     const to = patch.active_to !== undefined ? patch.active_to : current.active_to;
-    if (from && to && to <= from) throw new ClubError('errors.dates_order');
+    if (from && to && to <= from) throw new ClubError('panel.error_dates_order');
     const reward = await trx.updateTable('rewards').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     await audit(trx, { actor: actorMemberId, action: 'reward.update', payload: { reward_id: id, ...patch }, at: now });
     return reward;

@@ -147,14 +147,14 @@ export async function listEarningRules(db: Db) {
  * dates the branch earns by the club's rule. The club's rule has no dates: it is always the fallback.
  */
 export async function setRuleDates(db: Db, actorMemberId: number, branchId: number, dates: { from: Date | null; to: Date | null }, now: Date) {
-  if (dates.from && dates.to && dates.to <= dates.from) throw new ClubError('errors.dates_order');
+  if (dates.from && dates.to && dates.to <= dates.from) throw new ClubError('panel.error_dates_order');
   const updated = await db
     .updateTable('earning_rules')
     .set({ active_from: dates.from, active_to: dates.to, updated_by: actorMemberId, updated_at: now })
     .where('branch_id', '=', branchId)
     .returningAll()
     .executeTakeFirst();
-  if (!updated) throw new ClubError('errors.rule_not_found');
+  if (!updated) throw new ClubError('panel.error_rule_not_found');
   await audit(db, { actor: actorMemberId, action: 'rules.dates', payload: { branch_id: branchId, from: dates.from, to: dates.to }, at: now });
   return updated;
 }

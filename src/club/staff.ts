@@ -189,7 +189,7 @@ export async function updateBranch(db: Db, actorMemberId: number, id: number, pa
       // Lock every branch: two owners deactivating the last two at once cannot both succeed.
       const branches = await trx.selectFrom('branches').select(['id', 'active']).orderBy('id').forUpdate().execute();
       if (!branches.some((b) => b.id === id)) throw new ClubError('errors.branch_not_found');
-      if (patch.active === false && !branches.some((b) => b.id !== id && b.active)) throw new ClubError('errors.branch_last_active');
+      if (patch.active === false && !branches.some((b) => b.id !== id && b.active)) throw new ClubError('panel.error_branch_last_active');
       const set = { ...patch, ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.address ? { address: patch.address.trim() } : {}) };
       const branch = await trx.updateTable('branches').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
       await audit(trx, { actor: actorMemberId, action: 'branch.update', payload: { branch_id: id, ...set }, at: now });
