@@ -150,7 +150,7 @@ export function createPanelConversations(deps: ClubDeps) {
             if (d === undefined) return fail('panel.invalid_date');
             patch = field === 'from' ? { active_from: d } : { active_to: d };
           }
-          const value = 'active_from' in patch ? showDate(patch.active_from!) : 'active_to' in patch ? showDate(patch.active_to!) : patch.stock === null ? t('panel.unlimited') : raw;
+          const value = 'active_from' in patch ? showDate(patch.active_from!) : 'active_to' in patch ? showDate(patch.active_to!) : patch.stock === null ? t('panel.unlimited') : typeof (patch.stock ?? patch.points_cost) === 'number' ? formatNumber((patch.stock ?? patch.points_cost)!, locale) : raw;
           return conversation.external(() => done(() => updateReward(deps.db, actor, id, patch, now()), value));
         }
         case 'branch':
