@@ -78,6 +78,17 @@ describe('locales', () => {
     for (const c of ['product', 'service', 'staff', 'price', 'other']) used.add(`tickets.category_${c}`);
     for (const k of ['closed_staff', 'already_closed', 'thanks_rating', 'already_rated', 'answered', 'unanswered', 'ask_reply', 'ask_answer']) used.add(`tickets.${k}`);
     for (const k of ['message', 'gift', 'days']) used.add(`automations.ask_${k}`);
+    // The staff panel: its buttons, the edit questions per target and field, and the role sections of /help.
+    for (const n of ['till', 'code', 'voucher', 'today', 'void', 'adjust', 'disputes', 'tickets', 'surveys', 'segments', 'campaigns', 'broadcast', 'vouchers', 'automations', 'reports', 'lotteries', 'quizzes', 'news', 'import', 'export', 'staff', 'branches', 'rules', 'tiers', 'rewards', 'events', 'badges', 'audit', 'settings', 'setup', 'help']) used.add(`panel.btn_${n}`);
+    for (const f of ['cost', 'stock', 'title_fa', 'title_en', 'from', 'to']) used.add(`panel.ask_reward_${f}`);
+    for (const f of ['name', 'address', 'new_name']) used.add(`panel.ask_branch_${f}`);
+    for (const f of ['spend', 'min', 'visit', 'cap', 'from', 'to']) used.add(`panel.ask_rule_${f}`);
+    for (const f of ['threshold', 'discount', 'multiplier', 'name_fa', 'name_en', 'perks_fa', 'perks_en']) for (const k of ['ask_tier_', 'tier_']) used.add(`panel.${k}${f}`);
+    for (const e of ['survey', 'profile', 'referral_inviter', 'referral_friend', 'birthday']) for (const k of ['ask_event_', 'event_']) used.add(`panel.${k}${e}`);
+    for (const f of ['cost', 'stock', 'title_fa', 'title_en', 'from', 'to', 'name', 'address', 'spend', 'min', 'visit', 'cap']) used.add(`panel.edit_${f}`);
+    for (const r of ['cashier', 'manager', 'owner']) used.add(`panel.help_${r}`);
+    for (const u of ['toman', 'rial']) used.add(`panel.unit_${u}`);
+    used.add('panel.ask_role_role');
     for (const k of ['birthday', 'winback', 'nowruz', 'yalda']) used.add(`automations.name_${k}`);
     for (const k of ['birthday', 'winback', 'nowruz', 'yalda']) used.add(`automations.greeting_${k}`);
     for (const k of ['birthday', 'winback']) used.add(`automations.edit_days_${k}`);

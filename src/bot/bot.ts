@@ -50,6 +50,8 @@ import { CAMPAIGN_EDIT, createCampaignEditConversation } from './conversations/c
 import { setupFeature, showClubSettings } from './features/setup.ts';
 import { createSetup, SETUP } from './conversations/setup.ts';
 import { CLUB_SETTING, createClubSettingConversation } from './conversations/club-settings.ts';
+import { panelFeature } from './panel/index.ts';
+import { createPanelConversations, PANEL_EDIT, PANEL_FIND } from './panel/conversations.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -134,6 +136,9 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(createNewsConversations(deps).post, { id: NEWS_POST, ...inner }));
   bot.use(createConversation(createSetup(deps), { id: SETUP, ...inner }));
   bot.use(createConversation(createClubSettingConversation(deps, (ctx) => showClubSettings(ctx, deps)), { id: CLUB_SETTING, ...inner }));
+  const panel = createPanelConversations(deps);
+  bot.use(createConversation(panel.find, { id: PANEL_FIND, ...inner }));
+  bot.use(createConversation(panel.edit, { id: PANEL_EDIT, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -158,6 +163,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(auditFeature());
   bot.use(growthFeature());
   bot.use(reportsFeature());
+  bot.use(panelFeature());
   bot.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {

@@ -1,4 +1,5 @@
 import { randomCode } from '../lib/codes.ts';
+import { toLatinDigits } from '../lib/digits.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Gender, Locale, Member, Platform, StaffRole } from '../db/schema.ts';
@@ -217,4 +218,31 @@ export async function loadAccountMember(db: Db, platform: Platform, userId: numb
   if (!row) return undefined;
   const { staff_role, account_blocked, ...member } = row;
   return { member, role: staff_role, blocked: account_blocked };
+}
+
+/**
+ * Members matching what a cashier typed: a phone (any form, or its last digits), a member number,
+ * or part of a name. A few at most, newest visitors first, for the cashier to pick from.
+ */
+export async function searchMembers(db: Db, query: string, limit = 5): Promise<Member[]> {
+  const text = toLatinDigits(query).trim();
+  if (!text) return [];
+  const digits = text.replace(/[\s\-()+]/g, '');
+  if (/^\d+$/.test(digits)) {
+    const byNumber = digits.length <= 7 ? await findMemberById(db, Number(digits)) : undefined;
+    // 0912..., 98912..., 912...: compare the national significant number (the last ten digits).
+    const tail = digits.length >= 10 ? digits.slice(-10) : digits;
+    const byPhone = digits.length >= 4 ? await db.selectFrom('members').selectAll().where('phone', 'like', `%${tail}`).orderBy('last_active_at', 'desc').limit(limit).execute() : [];
+    const all = [...(byNumber ? [byNumber] : []), ...byPhone.filter((m) => m.id !== byNumber?.id)];
+    return all.slice(0, limit);
+  }
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return db
+    .selectFrom('members')
+    .selectAll()
+    .where(sql<boolean>`first_name || ' ' || coalesce(last_name, '') ilike ${pattern}`)
+    .orderBy('last_active_at', 'desc')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }

@@ -99,3 +99,28 @@ export async function confirmRewardCode(db: Db, code: string, staffMemberId: num
     return { claim: confirmed, reward };
   });
 }
+
+/** Every reward, retired ones too, for the owner's list. */
+export async function listAllRewards(db: Db): Promise<Reward[]> {
+  return db.selectFrom('rewards').selectAll().orderBy('active', 'desc').orderBy('points_cost').orderBy('id').execute();
+}
+
+export type RewardPatch = Partial<Pick<Reward, 'title_fa' | 'title_en' | 'points_cost' | 'stock' | 'active_from' | 'active_to' | 'active'>>;
+
+/** Edits a reward (retiring is `active: false`); codes already issued stay valid. */
+export async function updateReward(db: Db, actorMemberId: number, id: number, patch: RewardPatch, now: Date): Promise<Reward> {
+  if (patch.title_fa !== undefined && (!patch.title_fa.trim() || patch.title_fa.length > 100)) throw new ClubError('errors.reward_title_required');
+  if (patch.title_en !== undefined && (!patch.title_en.trim() || patch.title_en.length > 100)) throw new ClubError('errors.reward_title_required');
+  if (patch.points_cost !== undefined && (!Number.isSafeInteger(patch.points_cost) || patch.points_cost <= 0)) throw new ClubError('errors.points_invalid');
+  if (patch.stock !== undefined && patch.stock !== null && (!Number.isSafeInteger(patch.stock) || patch.stock < 0)) throw new ClubError('errors.points_invalid');
+  return db.transaction().execute(async (trx) => {
+    const current = await trx.selectFrom('rewards').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!current) throw new ClubError('errors.reward_unavailable');
+    const from = patch.active_from !== undefined ? patch.active_from : current.active_from;
+    const to = patch.active_to !== undefined ? patch.active_to : current.active_to;
+    if (from && to && to <= from) throw new ClubError('panel.error_dates_order');
+    const reward = await trx.updateTable('rewards').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+    await audit(trx, { actor: actorMemberId, action: 'reward.update', payload: { reward_id: id, ...patch }, at: now });
+    return reward;
+  });
+}

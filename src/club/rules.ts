@@ -24,16 +24,18 @@ export const loyaltySettingsSchema = z.object({
    * Toman club is 1,200,000 Rials). Money is stored in Rials either way.
    */
   moneyUnit: z.enum(['toman', 'rial']).default('toman'),
-  /** Points per event, used by later features (profile, surveys, referrals, birthdays). */
+  /**
+   * Points per event: profile completion and the offers opt-out are paid by applyEventRule; the
+   * survey amount is what a new survey's reward starts at. Referral amounts live in the referral
+   * settings and the birthday gift on the birthday automation (see club/event-amounts.ts).
+   */
   events: z
     .object({
       profile_completion: z.number().int().default(100),
       survey_answered: z.number().int().default(20),
-      referral: z.number().int().default(200),
-      birthday: z.number().int().default(100),
       offers_opt_out: z.number().int().max(0).default(0),
     })
-    .default({ profile_completion: 100, survey_answered: 20, referral: 200, birthday: 100, offers_opt_out: 0 }),
+    .default({ profile_completion: 100, survey_answered: 20, offers_opt_out: 0 }),
 });
 export type LoyaltySettings = z.infer<typeof loyaltySettingsSchema>;
 
@@ -138,4 +140,21 @@ export async function listEarningRules(db: Db) {
     .orderBy(sql`earning_rules.branch_id is not null`)
     .orderBy('earning_rules.branch_id')
     .execute();
+}
+
+/**
+ * When a branch's own rule applies (a promotion: "double points in Nowruz week"); outside those
+ * dates the branch earns by the club's rule. The club's rule has no dates: it is always the fallback.
+ */
+export async function setRuleDates(db: Db, actorMemberId: number, branchId: number, dates: { from: Date | null; to: Date | null }, now: Date) {
+  if (dates.from && dates.to && dates.to <= dates.from) throw new ClubError('panel.error_dates_order');
+  const updated = await db
+    .updateTable('earning_rules')
+    .set({ active_from: dates.from, active_to: dates.to, updated_by: actorMemberId, updated_at: now })
+    .where('branch_id', '=', branchId)
+    .returningAll()
+    .executeTakeFirst();
+  if (!updated) throw new ClubError('panel.error_rule_not_found');
+  await audit(db, { actor: actorMemberId, action: 'rules.dates', payload: { branch_id: branchId, from: dates.from, to: dates.to }, at: now });
+  return updated;
 }

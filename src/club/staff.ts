@@ -177,3 +177,33 @@ export async function staffAtTill(db: Db | Trx, platform: Platform, userId: numb
   if (!branch) return null;
   return { memberId: staff.member_id, role: staff.role, branchId: branch.id, branchName: branch.name };
 }
+
+export type BranchPatch = Partial<{ name: string; address: string | null; active: boolean }>;
+
+/** Renames a branch, sets its address, or (de)activates it; the last active branch stays active. */
+export async function updateBranch(db: Db, actorMemberId: number, id: number, patch: BranchPatch, now: Date) {
+  if (patch.name !== undefined && (!patch.name.trim() || patch.name.length > 64)) throw new ClubError('errors.branch_name_invalid');
+  if (patch.address !== undefined && patch.address !== null && (!patch.address.trim() || patch.address.length > 300)) throw new ClubError('errors.text_empty');
+  try {
+    return await db.transaction().execute(async (trx) => {
+      // Lock every branch: two owners deactivating the last two at once cannot both succeed.
+      const branches = await trx.selectFrom('branches').select(['id', 'active']).orderBy('id').forUpdate().execute();
+      if (!branches.some((b) => b.id === id)) throw new ClubError('errors.branch_not_found');
+      if (patch.active === false && !branches.some((b) => b.id !== id && b.active)) throw new ClubError('panel.error_branch_last_active');
+      const set = { ...patch, ...(patch.name !== undefined ? { name: patch.name.trim() } : {}), ...(patch.address ? { address: patch.address.trim() } : {}) };
+      const branch = await trx.updateTable('branches').set(set).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+      await audit(trx, { actor: actorMemberId, action: 'branch.update', payload: { branch_id: id, ...set }, at: now });
+      return branch;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ClubError('errors.branch_exists');
+    throw error;
+  }
+}
+
+/** A staff member's new role, under the same rules as adding staff (see addStaff). */
+export async function changeStaffRole(db: Db, actor: { memberId: number; role: StaffRole }, memberId: number, role: Exclude<StaffRole, 'owner'>, branchId: number | null, now: Date) {
+  const member = await db.selectFrom('members').select('phone').where('id', '=', memberId).executeTakeFirst();
+  if (!member || !(await roleOf(db, memberId))) throw new ClubError('errors.staff_not_found');
+  return addStaff(db, actor, member.phone, role, branchId, now);
+}

@@ -56,10 +56,20 @@ export function parseRials(input: string, max = 100_000_000_000_000): AmountPars
   return parseMoney(input, { bare: 'rial', max });
 }
 
-/** A whole number of points (any digits). */
+/**
+ * The one reader of every other number the club is typed: points, counts, stock, ids, days.
+ * Persian, Arabic or Latin digits, grouped with `٬`, `،`, `,` or spaces (`۱۰٬۰۰۰`, `10,000`);
+ * null unless it is a whole number within [min, max].
+ */
+export function parseWholeNumber(input: string, options: { min?: number; max?: number } = {}): number | null {
+  const text = toLatinDigits(input).replace(/،/g, ',').trim();
+  if (!/^(\d{1,3}([,\s]\d{3})+|\d{1,15})$/.test(text)) return null;
+  const n = Number(text.replace(/[,\s]/g, ''));
+  if (!Number.isSafeInteger(n) || n < (options.min ?? 0) || n > (options.max ?? Number.MAX_SAFE_INTEGER)) return null;
+  return n;
+}
+
+/** A whole, positive number of points (any digits and separators). */
 export function parsePoints(input: string): number | null {
-  const text = toLatinDigits(input).replace(/،/g, ',').trim().replace(/[,\s]/g, '');
-  if (!/^\d{1,12}$/.test(text)) return null;
-  const n = Number(text);
-  return n > 0 ? n : null;
+  return parseWholeNumber(input, { min: 1, max: 999_999_999_999 });
 }

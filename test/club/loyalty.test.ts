@@ -320,7 +320,7 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect(await applyEventRule(db, id, 'survey_answered', 'survey-1', env())).toEqual({ points: 20, duplicate: false });
     expect(await applyEventRule(db, id, 'survey_answered', 'survey-1', env())).toEqual({ points: 0, duplicate: true });
     expect((await balance(id)).points_balance).toBe(50);
-    const events = { profile_completion: 100, survey_answered: 20, referral: 200, birthday: 100, offers_opt_out: -80 };
+    const events = { profile_completion: 100, survey_answered: 20, offers_opt_out: -80 };
     await saveLoyaltySettings(db, { events }, null, t0);
     try {
       expect(await applyEventRule(db, id, 'offers_opt_out', String(id), env())).toEqual({ points: -50, duplicate: false });

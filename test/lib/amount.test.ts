@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMoney, parsePoints, parseRials } from '../../src/lib/amount.ts';
+import { parseMoney, parsePoints, parseRials, parseWholeNumber } from '../../src/lib/amount.ts';
 import { formatMoney } from '../../src/lib/format.ts';
 
 describe('amounts typed at the till', () => {
@@ -36,6 +36,19 @@ describe('amounts typed at the till', () => {
     expect(parsePoints('0')).toBeNull();
     expect(parsePoints('-3')).toBeNull();
     expect(parsePoints('ten')).toBeNull();
+  });
+
+  // Every other number in the club (stock, counts, ids, points in commands) goes through one reader.
+  it('reads whole numbers with either thousands separator and any digits', () => {
+    expect(parseWholeNumber('۱۰٬۰۰۰')).toBe(10_000);
+    expect(parseWholeNumber('۱۰،۰۰۰')).toBe(10_000);
+    expect(parseWholeNumber('١٠٬٠٠٠')).toBe(10_000);
+    expect(parseWholeNumber('10 000')).toBe(10_000);
+    expect(parseWholeNumber('0')).toBe(0);
+    expect(parseWholeNumber('0', { min: 1 })).toBeNull();
+    expect(parseWholeNumber('1,00')).toBeNull();
+    expect(parseWholeNumber('12', { max: 10 })).toBeNull();
+    expect(parseWholeNumber('1.5')).toBeNull();
   });
 
   // At the till a bare number is read in the club's display unit (Toman by default); a typed unit wins.

@@ -5,7 +5,10 @@ import { adjustPoints } from '../../club/wallet.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
-import { attempt, managerIdOf } from './ask.ts';
+import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
+import { searchMembers } from '../../club/members.ts';
+import { parsePoints, parseWholeNumber } from '../../lib/amount.ts';
+import { LIMITS } from '../../club/limits.ts';
 
 export const VOID = 'void';
 export const ADJUST = 'adjust';
@@ -37,8 +40,16 @@ export function createAdminConversations(deps: ClubDeps) {
     return reason;
   }
 
-  async function voidConversation(conversation: AdminConversation, ctx: ConversationContext, purchaseId: number) {
+  /** From /void <number>, or from the panel without one: then the number is asked for. */
+  async function voidConversation(conversation: AdminConversation, ctx: ConversationContext, given: number | null) {
     const { t, locale } = ctx;
+    let purchaseId = given;
+    for (let prompt = t('panel.ask_purchase'); purchaseId === null; prompt = t('admin.void_usage')) {
+      const raw = await askText(conversation, ctx, prompt, { cancelledKey: 'till.cancelled', max: 40 });
+      if (raw === null) return;
+      purchaseId = parseWholeNumber(raw.replace(/^#/, ''), { min: 1 });
+      if (purchaseId !== null) await say(ctx, t('panel.working'), { remove_keyboard: true });
+    }
     const found = await conversation.external(async () => {
       const actor = await managerIdOf(deps.db, ctx);
       const purchase = await deps.db
@@ -63,7 +74,7 @@ export function createAdminConversations(deps: ClubDeps) {
       // The role is checked again right before the write: a manager demoted meanwhile cannot finish.
       if ((await managerIdOf(deps.db, ctx)) === null) return { ok: false as const, key: 'errors.manager_only', params: {} };
       // A purchase the member disputed: the dispute is settled too, and the member hears it was theirs to doubt.
-      const out = await attempt(() => voidDisputedPurchase(deps.db, purchaseId, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
+      const out = await attempt(() => voidDisputedPurchase(deps.db, purchaseId!, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
       if (out.ok && (!out.value.duplicate || out.value.dispute)) {
         const v = out.value;
         const key = v.dispute ? 'disputes.voided_member' : 'admin.void_member';
@@ -86,8 +97,30 @@ export function createAdminConversations(deps: ClubDeps) {
     );
   }
 
-  async function adjustConversation(conversation: AdminConversation, ctx: ConversationContext, memberId: number, delta: number) {
+  /** From /adjust <member> <±points>, or from the panel: then the member and the points are asked for. */
+  async function adjustConversation(conversation: AdminConversation, ctx: ConversationContext, givenMember: number | null, givenDelta: number | null) {
     const { t, locale } = ctx;
+    const cancelled = { cancelledKey: 'till.cancelled', max: 100 };
+    let memberId = givenMember;
+    for (let prompt = t('panel.find_ask'); memberId === null; prompt = t('panel.find_none')) {
+      const raw = await askText(conversation, ctx, prompt, cancelled);
+      if (raw === null) return;
+      const found = await conversation.external(async () => (await searchMembers(deps.db, raw, 6)).map((m) => ({ id: m.id, name: `${m.first_name} · …${m.phone.slice(-4)}` })));
+      if (found.length === 1) memberId = found[0]!.id;
+      else if (found.length > 1) {
+        await say(ctx, t('panel.find_found', { count: formatNumber(found.length, locale) }), { remove_keyboard: true });
+        memberId = Number(await pickButton(conversation, ctx, t('panel.find_pick'), found.map((m) => [[m.name, String(m.id)]])));
+      }
+    }
+    let delta = givenDelta;
+    for (let prompt = t('panel.ask_adjust'); delta === null; prompt = t('admin.adjust_usage')) {
+      const raw = await askText(conversation, ctx, prompt, cancelled);
+      if (raw === null) return;
+      const m = /^([+\-−]?)\s*(.+)$/.exec(raw.trim());
+      const n = m ? parsePoints(m[2]!) : null;
+      if (n !== null && n <= LIMITS.adjustPoints) delta = m![1] === '-' || m![1] === '−' ? -n : n;
+    }
+    await say(ctx, t('panel.working'), { remove_keyboard: true });
     const found = await conversation.external(async () => {
       const actor = await managerIdOf(deps.db, ctx);
       const member = await deps.db.selectFrom('members').select(['id', 'first_name', 'points_balance']).where('id', '=', memberId).executeTakeFirst();

@@ -8,6 +8,8 @@ import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
+import { loyaltySettings } from '../../club/rules.ts';
+import { parseWholeNumber } from '../../lib/amount.ts';
 import { askText, managerIdOf, pickButton } from './ask.ts';
 
 export const SURVEY_BUILD = 'survey_build';
@@ -63,12 +65,14 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
       if (questions.length === 20) break;
     }
 
+    // The club's survey amount (the owner's «event points») is offered as a button.
+    const usual = await conversation.external(async () => (await loyaltySettings(deps.db)).events.survey_answered);
     let reward = -1;
     while (reward < 0) {
-      const raw = await askText(conversation, ctx, t('surveys.ask_reward'), { cancelledKey: 'surveys.cancelled' });
+      const raw = await askText(conversation, ctx, t('surveys.ask_reward'), { cancelledKey: 'surveys.cancelled', extra: [formatNumber(usual, ctx.locale)] });
       if (raw === null) return;
-      const n = Number(toLatinDigits(raw));
-      if (Number.isSafeInteger(n) && n >= 0 && n <= 100_000) reward = n;
+      const n = parseWholeNumber(raw, { max: 100_000 });
+      if (n !== null) reward = n;
       else await say(ctx, t('till.points_invalid'));
     }
 

@@ -6,6 +6,8 @@ import { listEarningRules, loyaltySettings, removeBranchRule, saveLoyaltySetting
 import { listTiers, TIER_FIELDS, updateTier, type TierField } from '../../club/tiers.ts';
 import { addStaff, createBranch, listBranches, removeStaff } from '../../club/staff.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
+import { parsePoints, parseRials, parseWholeNumber } from '../../lib/amount.ts';
+import { readStaffRole, tierFieldValue } from '../staff-words.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import { normalizePhone } from '../../lib/phone.ts';
 import type { Context } from '../context.ts';
@@ -35,9 +37,9 @@ export function adminFeature() {
     answering(ctx, async () => {
       const [phoneText, roleText, branchText] = ctx.match.trim().split(/\s+/);
       const phone = phoneText ? normalizePhone(phoneText) : null;
-      const role = roleText === 'manager' || roleText === 'cashier' ? roleText : null;
-      if (!phone || !role) return say(ctx, ctx.t('admin.staff_add_usage'));
-      const branchId = branchText ? Number(toLatinDigits(branchText)) : null;
+      const role = readStaffRole(ctx.deps.i18n, roleText);
+      const branchId = branchText ? parseWholeNumber(branchText, { min: 1 }) : null;
+      if (!phone || !role || (branchText && branchId === null)) return say(ctx, ctx.t('admin.staff_add_usage'));
       const added = await addStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, phone, role, branchId, ctx.deps.now());
       await say(ctx, ctx.t('admin.staff_added', { name: added.firstName, role: ctx.t(`roles.${role}`) }));
       await ctx.deps.notifier.notify(added.memberId, (speech) => ({ html: speech.t('admin.staff_welcome', { role: speech.t(`roles.${role}`) }) }));
@@ -67,16 +69,16 @@ export function adminFeature() {
   );
 
   privateChat.command('void', managers, async (ctx) => {
-    const id = Number(toLatinDigits(ctx.match.trim()));
-    if (!Number.isSafeInteger(id) || id <= 0) return say(ctx, ctx.t('admin.void_usage'));
+    const id = parseWholeNumber(ctx.match, { min: 1 });
+    if (id === null) return say(ctx, ctx.t('admin.void_usage'));
     await ctx.conversation.enter(VOID, id);
   });
 
   privateChat.command('adjust', managers, async (ctx) => {
     const match = /^(\S+)\s+([+-−]?)(\S+)$/.exec(toLatinDigits(ctx.match.trim()));
-    const member = match ? await findMemberByQuery(ctx, match[1]!) : undefined;
-    const amount = match ? Number(match[3]) : NaN;
-    if (!match || !Number.isSafeInteger(amount) || amount <= 0) return say(ctx, ctx.t('admin.adjust_usage'));
+    const amount = match ? parsePoints(match[3]!) : null;
+    if (!match || amount === null) return say(ctx, ctx.t('admin.adjust_usage'));
+    const member = await findMemberByQuery(ctx, match[1]!);
     if (amount > LIMITS.adjustPoints) return say(ctx, ctx.t('errors.adjust_too_large', { max: LIMITS.adjustPoints }));
     if (!member) return say(ctx, ctx.t('errors.member_not_found'));
     await ctx.conversation.enter(ADJUST, member.id, match[2] === '-' || match[2] === '−' ? -amount : amount);
@@ -86,9 +88,9 @@ export function adminFeature() {
     answering(ctx, async () => {
       // /reward_add <points> <stock or -> <title fa> | <title en>
       const match = /^(\S+)\s+(\S+)\s+(.+?)\s*\|\s*(.+)$/.exec(ctx.match.trim());
-      const points = match ? Number(toLatinDigits(match[1]!)) : NaN;
-      const stock = match && match[2] !== '-' ? Number(toLatinDigits(match[2]!)) : null;
-      if (!match || !Number.isSafeInteger(points) || (stock !== null && !Number.isSafeInteger(stock))) return say(ctx, ctx.t('admin.reward_usage'));
+      const points = match ? parsePoints(match[1]!) : null;
+      const stock = match && match[2] !== '-' ? parseWholeNumber(match[2]!) : null;
+      if (!match || points === null || (match[2] !== '-' && stock === null)) return say(ctx, ctx.t('admin.reward_usage'));
       const reward = await createReward(ctx.deps.db, ctx.member!.id, { titleFa: match[3]!, titleEn: match[4]!, pointsCost: points, stock }, ctx.deps.now());
       await say(ctx, ctx.t('admin.reward_added', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(points, ctx.locale) }));
     }),
@@ -96,12 +98,12 @@ export function adminFeature() {
 
   privateChat.command('rules', managers, (ctx) =>
     answering(ctx, async () => {
-      const args = toLatinDigits(ctx.match.trim()).split(/\s+/).filter(Boolean);
+      const args = ctx.match.trim().split(/\s+/).filter(Boolean);
       const actor = ctx.member!.id;
       let branchId: number | null = null;
       if (args[0] === 'branch') {
-        branchId = Number(args[1]);
-        if (!Number.isSafeInteger(branchId)) return say(ctx, ctx.t('admin.rules_usage'));
+        branchId = parseWholeNumber(args[1] ?? '', { min: 1 });
+        if (branchId === null) return say(ctx, ctx.t('admin.rules_usage'));
         args.splice(0, 2);
         if (args[0] === ('off' as string)) {
           await removeBranchRule(ctx.deps.db, actor, branchId, ctx.deps.now());
@@ -109,9 +111,14 @@ export function adminFeature() {
         }
       }
       const [what, a, b] = args;
-      const n = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : NaN);
-      if (what === 'spend' && n(a) > 0) await setEarningRule(ctx.deps.db, actor, branchId, { rials_per_point: n(a) }, ctx.deps.now());
-      else if (what === 'min' && n(a) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { min_purchase: n(a) }, ctx.deps.now());
+      // Every number through the one reader: `۱۰٬۰۰۰`, `10,000`; money may name its unit (`۱۰٬۰۰۰ ریال`).
+      const n = (v: string | undefined) => (v === undefined ? NaN : (parseWholeNumber(v) ?? NaN));
+      const rials = (from: number) => {
+        const parsed = parseRials(args.slice(from).join(' '));
+        return parsed.ok ? parsed.value : NaN;
+      };
+      if (what === 'spend' && rials(1) > 0) await setEarningRule(ctx.deps.db, actor, branchId, { rials_per_point: rials(1) }, ctx.deps.now());
+      else if (what === 'min' && (rials(1) > 0 || n(a) === 0)) await setEarningRule(ctx.deps.db, actor, branchId, { min_purchase: n(a) === 0 ? 0 : rials(1) }, ctx.deps.now());
       else if (what === 'visit' && n(a) >= 0 && n(b) >= 0) await setEarningRule(ctx.deps.db, actor, branchId, { visit_points: n(a), visit_daily_cap: n(b) }, ctx.deps.now());
       else if (branchId === null && what === 'validity' && (a === 'month' || a === 'year' || n(a) > 0)) {
         const validity = a === 'month' ? { mode: 'jalali_month_end' as const, days: 1 } : a === 'year' ? { mode: 'jalali_year_end' as const, days: 1 } : { mode: 'days' as const, days: n(a) };
@@ -156,7 +163,7 @@ export function adminFeature() {
       if (match) {
         const [, code, field, value] = match as unknown as [string, string, string, string];
         if (!(TIER_FIELDS as readonly string[]).includes(field)) return say(ctx, ctx.t('admin.tiers_usage'));
-        await updateTier(ctx.deps.db, ctx.member!.id, code, field as TierField, toLatinDigits(value), ctx.deps.now());
+        await updateTier(ctx.deps.db, ctx.member!.id, code, field as TierField, tierFieldValue(field, value), ctx.deps.now());
         await say(ctx, ctx.t('admin.rules_saved'));
       } else if (ctx.match.trim()) return say(ctx, ctx.t('admin.tiers_usage'));
       const tiers = await listTiers(ctx.deps.db);

@@ -6,6 +6,7 @@ import { formatDateTime } from '../../lib/jalali.ts';
 import type { Context } from '../context.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { OWNERS, opens } from '../panel/open.ts';
 
 /** Payload fields worth a word in the list, in this order (the rest stays in the database). */
 const FIELDS = ['member_id', 'purchase_id', 'campaign_id', 'segment_id', 'survey_id', 'ticket_id', 'pool_id', 'role', 'amount', 'points', 'code', 'reason'] as const;
@@ -64,6 +65,7 @@ export function auditFeature() {
   const owners = staffOnly('owner');
 
   composer.chatType('private').command('audit', owners, (ctx) => showPage(ctx, { actor: null, group: null, before: null }, true));
+  opens(composer, 'audit', OWNERS, (ctx) => showPage(ctx, { actor: null, group: null, before: null }, true));
 
   composer.callbackQuery(/^au:/, async (ctx, next) => {
     if (ctx.role !== 'owner') return ctx.answerCallbackQuery({ text: ctx.t('errors.owner_only'), show_alert: true });

@@ -8,6 +8,7 @@ import type { Context } from '../context.ts';
 import { AUTOMATION_EDIT, AUTOMATION_NEW, type AutomationField } from '../conversations/automations.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 const BUILT_IN = ['birthday', 'winback', 'nowruz', 'yalda'];
 
@@ -84,10 +85,12 @@ export function automationsFeature() {
   const composer = new Composer<Context>();
   const managers = staffOnly('owner', 'manager');
 
-  composer.chatType('private').command('automations', managers, async (ctx) => {
+  const showList = async (ctx: Context) => {
     const screen = await listScreen(ctx);
     await say(ctx, screen.html, screen.keyboard);
-  });
+  };
+  composer.chatType('private').command('automations', managers, showList);
+  opens(composer, 'automations', MANAGERS, showList);
 
   const managerPress = composer.filter((ctx) => ctx.callbackQuery?.data?.startsWith('au:') === true);
   managerPress.use(async (ctx, next) => {

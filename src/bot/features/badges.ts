@@ -4,6 +4,8 @@ import { formatNumber } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { OWNERS, opens } from '../panel/open.ts';
+import { parseWholeNumber } from '../../lib/amount.ts';
 
 /** The owner's list of badges and streak bonuses: switched on and off with buttons, amounts by command. */
 async function badgesScreen(ctx: Context): Promise<[string, { inline_keyboard: { text: string; callback_data: string }[][] }]> {
@@ -22,6 +24,11 @@ export function badgesFeature() {
   const composer = new Composer<Context>();
   const owner = staffOnly('owner');
 
+  opens(composer, 'badges', OWNERS, async (ctx) => {
+    const [text, keyboard] = await badgesScreen(ctx);
+    await say(ctx, text, keyboard);
+  });
+
   composer.chatType('private').command('badges', owner, async (ctx) => {
     const [first, second] = ctx.match.trim().split(/\s+/, 2);
     const now = ctx.deps.now();
@@ -30,7 +37,7 @@ export function badgesFeature() {
       if (!bonuses) return say(ctx, ctx.t('badges.streak_invalid'));
       await streakSettings.save(ctx.deps.db, { bonuses }, ctx.member!.id, now);
     } else if (first && (BADGE_CODES as readonly string[]).includes(first) && second !== undefined) {
-      await updateBadge(ctx.deps.db, ctx.member!.id, first, { points: /^\d+$/.test(second) ? Number(second) : NaN }, now);
+      await updateBadge(ctx.deps.db, ctx.member!.id, first, { points: parseWholeNumber(second) ?? NaN }, now);
     } else if (first) {
       return say(ctx, ctx.t('errors.badge_unknown'));
     }

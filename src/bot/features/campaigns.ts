@@ -9,6 +9,7 @@ import type { Context } from '../context.ts';
 import { BROADCAST, SEGMENT_BUILD } from '../conversations/campaigns.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 /** Saved segments with their live counts, and buttons to build one with buttons or in the typed language. */
 async function showSegments(ctx: Context) {
@@ -94,6 +95,7 @@ export function campaignsFeature() {
     await showCampaigns(ctx);
   }));
   composer.callbackQuery(/^cpl:([tm]):(\d+)$/, managerPress((ctx) => ctx.conversation.enter(CAMPAIGN_EDIT, Number(ctx.match[2]), ctx.match[1] === 't' ? 'time' : 'text')));
+  opens(composer, 'broadcast', MANAGERS, (ctx) => ctx.conversation.enter(BROADCAST));
 
   composer.callbackQuery(/^cp:(pause|resume|cancel):(\d+)$/, async (ctx) => {
     if (ctx.role !== 'owner' && ctx.role !== 'manager') return ctx.answerCallbackQuery({ text: ctx.t('errors.manager_only'), show_alert: true });

@@ -8,6 +8,7 @@ import { VOID } from '../conversations/admin.ts';
 import { DISPUTE_DISMISS } from '../conversations/disputes.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 /** Void or Dismiss for one dispute (ids only: `dq:v:<dispute>`, `dq:d:<dispute>`). */
 function decisionButtons(speech: Pick<Speech, 't' | 'locale'>, disputeId: number, purchaseId: number): InlineKeyboardMarkup['inline_keyboard'][number] {
@@ -54,7 +55,7 @@ export function disputesFeature() {
     else await ctx.conversation.enter(DISPUTE_DISMISS, dispute.id);
   });
 
-  composer.chatType('private').command('disputes', staffOnly('owner', 'manager'), async (ctx) => {
+  const listDisputes = async (ctx: Context) => {
     const open = await listOpenDisputes(ctx.deps.db);
     if (open.length === 0) return say(ctx, ctx.t('admin.disputes_none'));
     const rows = open.map((d) =>
@@ -66,7 +67,9 @@ export function disputesFeature() {
       }),
     );
     await say(ctx, [ctx.t('admin.disputes_title'), '', ...rows].join('\n'), { inline_keyboard: open.slice(0, 10).map((d) => decisionButtons(ctx, d.id, d.purchaseId)) });
-  });
+  };
+  composer.chatType('private').command('disputes', staffOnly('owner', 'manager'), listDisputes);
+  opens(composer, 'disputes', MANAGERS, listDisputes);
 
   return composer;
 }

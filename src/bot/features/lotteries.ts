@@ -12,6 +12,7 @@ import { howText, percentText, periodText, prizesText, winnersText } from '../lo
 import { loadMember } from '../screens.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 /** A text whose values are HTML already (pieces from other keys) or escaped by the caller. */
 const raw = { interpolation: { escapeValue: false } };
@@ -78,6 +79,7 @@ export function lotteriesFeature() {
   const privateChat = composer.chatType('private');
 
   privateChat.command('lotteries', staffOnly('owner', 'manager'), showManagerList);
+  opens(composer, 'lotteries', MANAGERS, showManagerList);
 
   composer.callbackQuery('lt:list', async (ctx) => {
     await ctx.answerCallbackQuery();

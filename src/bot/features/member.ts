@@ -5,13 +5,14 @@ import type { ClubMenus } from '../menus/main.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import { memberNumber } from '../screens.ts';
 import { say } from '../ui.ts';
+import { helpText } from '../panel/help.ts';
 
 /** Shortcuts to the member's screens, /help and /whoami. */
 export function memberFeature(menus: ClubMenus) {
   const composer = new Composer<Context>();
   const privateChat = composer.chatType('private');
 
-  privateChat.command('help', (ctx) => say(ctx, ctx.t('help.body')));
+  privateChat.command('help', (ctx) => say(ctx, helpText(ctx, ctx.role)));
 
   privateChat.command(['points', 'card'], async (ctx) => {
     if (!ctx.member) return ctx.conversation.enter(SIGNUP);

@@ -9,6 +9,7 @@ import { NEWS_POST } from '../conversations/news.ts';
 import { escapeHtml } from '../i18n.ts';
 import { showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 /** A post as members read it: the event's day and branch first, then the text (HTML, or plain for a campaign). */
 export function newsText(news: Pick<News, 'text' | 'event_at'> & { branch_name: string | null }, { t, locale }: Pick<Speech, 't' | 'locale'>, tz: string, html = true): string {
@@ -40,6 +41,7 @@ export async function showNews(ctx: Context, offset = 0) {
 export function newsFeature() {
   const composer = new Composer<Context>();
   composer.chatType('private').command('news', staffOnly('owner', 'manager'), (ctx) => ctx.conversation.enter(NEWS_POST));
+  opens(composer, 'news', MANAGERS, (ctx) => ctx.conversation.enter(NEWS_POST));
   composer.callbackQuery(/^nw:p:(\d+)$/, async (ctx) => {
     await ctx.answerCallbackQuery();
     await showNews(ctx, Number(ctx.match[1]));

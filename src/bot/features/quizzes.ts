@@ -9,6 +9,7 @@ import { QUIZ_BUILD } from '../conversations/quizzes.ts';
 import { escapeHtml } from '../i18n.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 /** Button labels are plain text; a text whose values are HTML already. */
 const raw = { interpolation: { escapeValue: false } };
@@ -114,14 +115,16 @@ export function quizzesFeature() {
   });
 
   // Managers: the quizzes with how many played, and a new one.
-  privateChat.command('quizzes', staffOnly('owner', 'manager'), async (ctx) => {
+  const listQuizzes = async (ctx: Context) => {
     const { t, locale, deps } = ctx;
     const quizzes = await recentQuizzes(deps.db);
     const rows = quizzes.map((q) => t('quizzes.admin_row', { id: formatNumber(q.id, locale), title: q.title, attempts: formatNumber(q.attempts, locale), until: formatDate(q.closes_at, locale, deps.config.timeZone) }));
     const buttons: InlineKeyboardButton[][] = [[{ text: t('quizzes.new_button'), callback_data: 'qz:new' }]];
     for (const q of quizzes.slice(0, 5)) buttons.push([{ text: t('quizzes.board_button', { ...raw, title: q.title }), callback_data: `qz:lb:${q.id}` }]);
     await say(ctx, [t('quizzes.admin_title'), '', ...(rows.length ? rows : [t('quizzes.admin_none')])].join('\n'), { inline_keyboard: buttons });
-  });
+  };
+  privateChat.command('quizzes', staffOnly('owner', 'manager'), listQuizzes);
+  opens(composer, 'quizzes', MANAGERS, listQuizzes);
 
   composer.callbackQuery('qz:new', async (ctx) => {
     await ctx.answerCallbackQuery();

@@ -18,6 +18,7 @@ import { escapeHtml } from '../i18n.ts';
 import { buildReport, REPORT_KINDS, type ReportKind } from '../reports/views.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 // Button data carries the whole choice (report, branch, period), so any old button still works:
 // rp:<action>:<report>:<branch or 0>:<period code>.
@@ -97,6 +98,8 @@ export function reportsFeature() {
   const composer = new Composer<Context>();
   const managers = staffOnly('owner', 'manager');
   const privateChat = composer.chatType('private');
+
+  opens(composer, 'reports', MANAGERS, (ctx) => menu(ctx, { kind: 'sales', branchId: null, period: periodCode('month') }));
 
   privateChat.command('report', managers, async (ctx) => {
     const dates = toLatinDigits(ctx.match.trim()).split(/\s+/).filter(Boolean);

@@ -8,6 +8,7 @@ import type { Context } from '../context.ts';
 import { SURVEY_ANSWER, SURVEY_BUILD } from '../conversations/surveys.ts';
 import { say } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 type T = Context['t'];
 
@@ -24,7 +25,7 @@ export function surveysFeature() {
   const managers = staffOnly('owner', 'manager');
   const isManager = (ctx: Context) => ctx.role === 'owner' || ctx.role === 'manager';
 
-  composer.chatType('private').command('surveys', managers, async (ctx) => {
+  const listSurveys = async (ctx: Context) => {
     const surveys = await ctx.deps.db
       .selectFrom('surveys as s')
       .select(['s.id', 's.title_fa', 's.title_en', 's.status', sql<number>`(select count(*) from survey_responses r where r.survey_id = s.id)`.as('responses')])
@@ -37,7 +38,9 @@ export function surveysFeature() {
     await say(ctx, [ctx.t('surveys.title'), '', ...(lines.length ? lines : [ctx.t('surveys.none')])].join('\n'), {
       inline_keyboard: [[{ text: ctx.t('surveys.new'), callback_data: 'sv:new' }], ...surveys.flatMap((s) => surveyActions(ctx.t, s.id, s.status).inline_keyboard)],
     });
-  });
+  };
+  composer.chatType('private').command('surveys', managers, listSurveys);
+  opens(composer, 'surveys', MANAGERS, listSurveys);
 
   composer.callbackQuery('sv:new', async (ctx) => {
     await ctx.answerCallbackQuery();

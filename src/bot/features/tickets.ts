@@ -10,6 +10,7 @@ import { staffTicketButtons, TICKET_NEW, TICKET_REPLY } from '../conversations/t
 import { formatDate, formatDateTime } from '../../lib/jalali.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { MANAGERS, opens } from '../panel/open.ts';
 
 export async function showContact(ctx: Context) {
   if (!ctx.member) return say(ctx, ctx.t('errors.not_member'));
@@ -107,23 +108,7 @@ export function ticketsFeature() {
     }
   });
 
-  composer.chatType('private').command('tickets', managers, async (ctx) => {
-    if (ctx.match.trim() === 'report') {
-      const report = await ticketReport(ctx.deps.db, new Date(ctx.deps.now().getTime() - 30 * 86_400_000));
-      const n = (v: number) => formatNumber(v, ctx.locale);
-      const row = (r: (typeof report.byCategory)[number], label: string) =>
-        ctx.t('tickets.report_row', { group: label, open: n(r.open), closed: n(r.closed), median: r.medianFirstResponseMinutes === null ? '—' : n(r.medianFirstResponseMinutes), rating: r.averageRating ?? '—' });
-      return say(
-        ctx,
-        [
-          ctx.t('tickets.report_title'),
-          ctx.t('tickets.report_by_category'),
-          ...report.byCategory.map((r) => row(r, ctx.t(`tickets.category_${r.group}`))),
-          ctx.t('tickets.report_by_branch'),
-          ...report.byBranch.map((r) => row(r, r.group)),
-        ].join('\n'),
-      );
-    }
+  const listTickets = async (ctx: Context) => {
     const open = await openTickets(ctx.deps.db);
     if (open.length === 0) return say(ctx, ctx.t('tickets.none_open'));
     const now = ctx.deps.now().getTime();
@@ -144,6 +129,27 @@ export function ticketsFeature() {
         { text: `${ctx.t('tickets.thread')} #${formatNumber(tk.id, ctx.locale)}`, callback_data: `tk:vw:${tk.id}` },
       ]),
     });
+  };
+  opens(composer, 'tickets', MANAGERS, listTickets);
+
+  composer.chatType('private').command('tickets', managers, async (ctx) => {
+    if (ctx.match.trim() === 'report') {
+      const report = await ticketReport(ctx.deps.db, new Date(ctx.deps.now().getTime() - 30 * 86_400_000));
+      const n = (v: number) => formatNumber(v, ctx.locale);
+      const row = (r: (typeof report.byCategory)[number], label: string) =>
+        ctx.t('tickets.report_row', { group: label, open: n(r.open), closed: n(r.closed), median: r.medianFirstResponseMinutes === null ? '—' : n(r.medianFirstResponseMinutes), rating: r.averageRating ?? '—' });
+      return say(
+        ctx,
+        [
+          ctx.t('tickets.report_title'),
+          ctx.t('tickets.report_by_category'),
+          ...report.byCategory.map((r) => row(r, ctx.t(`tickets.category_${r.group}`))),
+          ctx.t('tickets.report_by_branch'),
+          ...report.byBranch.map((r) => row(r, r.group)),
+        ].join('\n'),
+      );
+    }
+    await listTickets(ctx);
   });
 
   composer.chatType('private').command('goodwill', managers, async (ctx) => {

@@ -8,6 +8,7 @@ import type { Context } from '../context.ts';
 import { formatDiscount, VOUCHER_CHECK, VOUCHER_POOL_NEW, voucherCard } from '../conversations/vouchers.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
+import { CASHIERS, MANAGERS, opens } from '../panel/open.ts';
 
 /** Voucher pools for managers; checking and redeeming codes at the till for every cashier. */
 export function vouchersFeature() {
@@ -23,8 +24,7 @@ export function vouchersFeature() {
     await say(ctx, card.html, card.keyboard);
   });
 
-  privateChat.command('vouchers', managers, async (ctx) => {
-    if (ctx.match.trim() === 'add') return ctx.conversation.enter(VOUCHER_POOL_NEW);
+  const listPoolsScreen = async (ctx: Context) => {
     const pools = await listPools(ctx.deps.db);
     const n = (v: number) => formatNumber(v, ctx.locale);
     const lines = pools.map((p) =>
@@ -41,6 +41,13 @@ export function vouchersFeature() {
     await say(ctx, [ctx.t('vouchers.title'), '', ...(lines.length ? lines : [ctx.t('vouchers.none')]), '', ctx.t('vouchers.usage')].join('\n'), {
       inline_keyboard: [[{ text: ctx.t('vouchers.new_pool'), callback_data: 'vp:new' }]],
     });
+  };
+  opens(composer, 'vouchers', MANAGERS, listPoolsScreen);
+  opens(composer, 'voucher', CASHIERS, (ctx) => ctx.conversation.enter(VOUCHER_CHECK, null));
+
+  privateChat.command('vouchers', managers, async (ctx) => {
+    if (ctx.match.trim() === 'add') return ctx.conversation.enter(VOUCHER_POOL_NEW);
+    await listPoolsScreen(ctx);
   });
 
   composer.callbackQuery('vp:new', async (ctx) => {

@@ -18,6 +18,7 @@ import { showLotteries } from '../features/lotteries.ts';
 import { showNews } from '../features/news.ts';
 import { showHistory } from '../features/history.ts';
 import { memberCardImage } from '../member-card.ts';
+import { showPanel } from '../panel/index.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
@@ -130,6 +131,10 @@ export function createMenus(): ClubMenus {
     .text((ctx) => ctx.t('menu.contact'), showContact)
     .text((ctx) => ctx.t('menu.help'), async (ctx) => {
       await showScreen(ctx, ctx.t('help.body'), back);
+    })
+    // Staff only: the panel (drawn from inside a conversation there is no role, and no button).
+    .dynamic((ctx, range) => {
+      if ((ctx as Partial<Context>).role) range.row().text((c) => c.t('panel.open'), showPanel);
     });
 
   points
