@@ -201,7 +201,22 @@ export class BotApiEmulator extends EventEmitter {
 
   // ---- the Bot API the club calls ----
 
+  /** Calls refused with 400 (bad HTML, parse_mode on Bale…), "not modified" aside: a bug in the club. */
+  readonly refusals: { method: string; description: string }[] = [];
+
   async call(token: string, method: string, params: Record<string, unknown>, files: Record<string, Upload>): Promise<unknown> {
+    try {
+      return await this.dispatch(token, method, params, files);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 400 && !error.description.includes('not modified')) {
+        this.refusals.push({ method, description: error.description });
+        this.emit('refused', { method, description: error.description });
+      }
+      throw error;
+    }
+  }
+
+  private async dispatch(token: string, method: string, params: Record<string, unknown>, files: Record<string, Upload>): Promise<unknown> {
     const queue = this.queues.get(token);
     if (!queue) throw new ApiError(401, 'Unauthorized');
     const { bot } = queue;

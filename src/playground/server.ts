@@ -56,6 +56,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
   playground.emulator.on('toast', (toast: unknown) => broadcast('toast', toast));
   playground.emulator.on('personas', () => broadcast('state', playground.state()));
   playground.emulator.on('clock', () => broadcast('state', playground.state()));
+  playground.emulator.on('refused', (refusal: unknown) => options.logger.warn(refusal, 'the emulator refused a Bot API call, as Telegram or Bale would'));
   const keepAlive = setInterval(() => {
     for (const res of streams) res.write(': keep-alive\n\n');
   }, 15_000);

@@ -75,6 +75,8 @@ function renderAll() {
   const focused = focusKey();
   const drafts = new Map([...main.querySelectorAll('.composer input')].map((i) => [i.id, i.value]));
   main.replaceChildren(...state.personas.map(renderColumn));
+  // A new column opens at its newest message, as a messenger does (it can only scroll once attached).
+  for (const log of main.querySelectorAll('.log')) log.scrollTop = log.scrollHeight;
   for (const [id, value] of drafts) if ($(id)) $(id).value = value;
   restoreFocus(focused);
 }
