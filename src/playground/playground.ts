@@ -191,11 +191,11 @@ export class Playground {
     return ran;
   }
 
-  seed(): Promise<SeedResult> {
+  seed(size?: number): Promise<SeedResult> {
     this.seeding ??= (async () => {
       const cashier = this.personas.find((p) => p.role === 'cashier')!;
       const member = await findMemberByAccount(this.deps.db, 'telegram', this.emulator.chat(cashier.chats.telegram)!.user.id);
-      const result = await seedDemo(this.deps, member!.id);
+      const result = await seedDemo(this.deps, member!.id, size);
       this.logger.info(result, 'playground demo data');
       return result;
     })().finally(() => (this.seeding = undefined));

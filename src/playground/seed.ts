@@ -40,16 +40,17 @@ export interface SeedResult {
  * amounts at the playground's till. Everything goes through the club's own functions, stamped by
  * the playground's clock moved back to the day it happened, so reports, tiers, segments and
  * win-back see a real history. Runs once: a club that already has that many members is left alone.
+ * (`size` is for tests.)
  */
-export async function seedDemo(deps: ClubDeps, cashierMemberId: number): Promise<SeedResult> {
-  if ((await memberCount(deps.db)) >= DEMO_MEMBERS) return { seeded: false, members: 0, purchases: 0 };
+export async function seedDemo(deps: ClubDeps, cashierMemberId: number, size = DEMO_MEMBERS): Promise<SeedResult> {
+  if ((await memberCount(deps.db)) >= size) return { seeded: false, members: 0, purchases: 0 };
   const branch = (await listBranches(deps.db))[0];
   if (!branch) throw new Error('the club has no branch');
   const rand = random(1404);
   const end = deps.now().getTime();
   const start = end - DEMO_DAYS * DAY_MS;
   let purchases = 0;
-  for (let i = 0; i < DEMO_MEMBERS; i++) {
+  for (let i = 0; i < size; i++) {
     const [firstName, gender] = FIRST_NAMES[Math.floor(rand() * FIRST_NAMES.length)]!;
     const lastName = LAST_NAMES[Math.floor(rand() * LAST_NAMES.length)]!;
     // More joined early (the launch) than late.
@@ -79,5 +80,5 @@ export async function seedDemo(deps: ClubDeps, cashierMemberId: number): Promise
       at += Math.max(1, Math.round(everyDays * (0.5 + rand()))) * DAY_MS + Math.floor((rand() - 0.5) * 6 * 3_600_000);
     }
   }
-  return { seeded: true, members: DEMO_MEMBERS, purchases };
+  return { seeded: true, members: size, purchases };
 }
