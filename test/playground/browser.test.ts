@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -114,7 +114,7 @@ describe.skipIf(!haveBrowser)(`the playground in a browser (${usingPostgres() ? 
     await page.getByRole('radio', { name: 'تلگرام' }).check();
 
     await page.setViewportSize({ width: 390, height: 844 });
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>(`document.documentElement.scrollWidth - window.innerWidth`);
     expect(overflow).toBeLessThanOrEqual(0);
     const box = await chat('customer1').boundingBox();
     expect(box!.width).toBeLessThanOrEqual(390);
@@ -124,36 +124,13 @@ describe.skipIf(!haveBrowser)(`the playground in a browser (${usingPostgres() ? 
   }, 60_000);
 
   it('has the basics of accessibility: names for every control, a sensible focus order, readable contrast', async () => {
-    const report = await page.evaluate(() => {
-      const nameOf = (el: HTMLElement) =>
-        (el.getAttribute('aria-label') ?? (el as HTMLInputElement).labels?.[0]?.textContent ?? el.textContent ?? '').trim();
-      const unnamed = [...document.querySelectorAll<HTMLElement>('button, input, a[href]')]
-        .filter((el) => el.offsetParent !== null && nameOf(el) === '')
-        .map((el) => el.outerHTML.slice(0, 80));
-      const luminance = (rgb: number[]) => {
-        const [r, g, b] = rgb.map((v) => {
-          const c = v / 255;
-          return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-        });
-        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
-      };
-      const parse = (color: string) => (color.match(/[\d.]+/g) ?? []).map(Number);
-      const background = (el: Element | null): number[] => {
-        for (; el; el = el.parentElement) {
-          const c = parse(getComputedStyle(el).backgroundColor);
-          if (c.length === 3 || (c.length === 4 && c[3]! > 0.5)) return c.slice(0, 3);
-        }
-        return [255, 255, 255];
-      };
-      const lowContrast = [...document.querySelectorAll<HTMLElement>('button, .msg .body, .meta, .who, legend, label, h1, h2, output')]
-        .filter((el) => el.offsetParent !== null && el.textContent!.trim() !== '' && !(el as HTMLButtonElement).disabled)
-        .map((el) => {
-          const [a, b] = [luminance(parse(getComputedStyle(el).color).slice(0, 3)), luminance(background(el))];
-          return { el: el.outerHTML.slice(0, 60), ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) };
-        })
-        .filter((r) => r.ratio < 4.5);
-      return { unnamed, lowContrast, lang: document.documentElement.lang, dir: document.documentElement.dir };
-    });
+    // The checks run in the page (plain JS: the project's TypeScript has no DOM types).
+    const report = (await page.evaluate(`(${readFileSync(path.join(import.meta.dirname, 'page-audit.js'), 'utf8')})()`)) as {
+      unnamed: string[];
+      lowContrast: { el: string; ratio: number }[];
+      lang: string;
+      dir: string;
+    };
     expect(report.unnamed).toEqual([]);
     expect(report.lowContrast).toEqual([]);
     expect(report).toMatchObject({ lang: 'fa', dir: 'rtl' });
@@ -164,10 +141,13 @@ describe.skipIf(!haveBrowser)(`the playground in a browser (${usingPostgres() ? 
     const order: string[] = [];
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
-      order.push(await page.evaluate(() => {
-        const el = document.activeElement as HTMLElement;
-        return el.closest('section.chat') ? `chat:${(el.closest('section.chat') as HTMLElement).dataset.persona}` : el.id || (el as HTMLInputElement).name || el.tagName;
-      }));
+      order.push(
+        await page.evaluate<string>(`(() => {
+          const el = document.activeElement;
+          const chat = el.closest('section.chat');
+          return chat ? 'chat:' + chat.dataset.persona : el.id || el.name || el.tagName;
+        })()`),
+      );
     }
     expect(order.slice(0, 2)).toEqual(['platform', 'language']);
     expect(order).toContain('ff-day');
