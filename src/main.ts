@@ -4,6 +4,11 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
 async function main() {
+  // No token at all: the club runs against its own Bot API emulator, in the browser.
+  if (!process.env.BOT_TOKEN?.trim() && !process.env.BALE_BOT_TOKEN?.trim()) {
+    const { runPlayground } = await import('./playground/main.ts');
+    return runPlayground(process.env);
+  }
   let config;
   try {
     config = loadConfig(process.env);
