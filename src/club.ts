@@ -12,6 +12,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { startScheduler } from './jobs/scheduler.ts';
 import { SurveyDispatcher } from './jobs/surveys.ts';
 import { BroadcastDispatcher } from './jobs/broadcast.ts';
+import { NotificationDispatcher } from './jobs/notifications.ts';
 import { Api } from 'grammy';
 import type { Platform } from './db/schema.ts';
 
@@ -23,6 +24,8 @@ export interface StartOptions {
   now?: () => Date;
   /** Run the nightly jobs on their schedule (default); tests call them directly instead. */
   scheduler?: boolean;
+  /** Send the notification outbox (default); a test leaves it off to play a crash right after a commit. */
+  notifications?: boolean;
 }
 
 export interface RunningClub {
@@ -55,6 +58,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     notifier: new Notifier(database.db, i18n, config.defaultLocale, logger),
     surveyDispatcher: undefined as unknown as SurveyDispatcher,
     broadcaster: undefined as unknown as BroadcastDispatcher,
+    notices: undefined as unknown as NotificationDispatcher,
   };
   deps.surveyDispatcher = new SurveyDispatcher(deps);
   // Campaigns use their own clients without auto-retry: the dispatcher obeys 429 for all of them.
@@ -62,6 +66,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   if (config.telegram) broadcastApis.set('telegram', new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot }));
   if (config.bale) broadcastApis.set('bale', new Api(config.bale.token, { apiRoot: config.bale.apiRoot }));
   deps.broadcaster = new BroadcastDispatcher(deps, broadcastApis);
+  deps.notices = new NotificationDispatcher(deps, broadcastApis, deps.broadcaster);
 
   const bots: RunningBot[] = [];
   const platforms: [Platform, Config['telegram']][] = [
@@ -82,7 +87,8 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   }
 
   const scheduler = options.scheduler === false ? undefined : startScheduler(deps);
-  // A campaign that was sending when the process died goes on by itself.
+  // Notices queued before a crash go out now; a campaign that was sending goes on by itself.
+  if (options.notifications !== false) deps.notices.start();
   await deps.broadcaster.resumeAll();
   return {
     deps,
@@ -90,6 +96,8 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     async stop() {
       await scheduler?.stop();
       await deps.surveyDispatcher.stop();
+      // Notices before campaigns: the broadcaster releases the leases both send under.
+      await deps.notices.stop();
       await deps.broadcaster.stop();
       await Promise.all(bots.map((b) => b.stop()));
       if (ownsDatabase) await database.close();

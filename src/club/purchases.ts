@@ -5,6 +5,7 @@ import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit, lockMember, type Trx } from './ledger.ts';
+import { queueNotice } from './notifications.ts';
 import { reverseReferralForPurchase } from './referrals.ts';
 import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
 import { audit } from './audit.ts';
@@ -108,13 +109,31 @@ export async function recordPurchase(db: Db, input: PurchaseInput, env: LoyaltyE
   const key = purchaseKey(input);
   const tz = env.timeZone;
   const defaults = loyaltySettingsSchema.parse(env.defaults ?? {});
+  // The member's receipt is queued by the same statement (one transaction, still one round trip):
+  // if the purchase commits, so does its receipt (see receiptNotice).
   const { rows } = await sql<{ result: RecordedRow }>`
-    select club_record_purchase(
-      ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
-      ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${zonedMidnight(todayIso(env.now, tz), tz)},
-      ${lotExpiry(env.now, { mode: 'jalali_month_end', days: 1 }, tz)}, ${lotExpiry(env.now, { mode: 'jalali_year_end', days: 1 }, tz)},
-      ${JSON.stringify(defaults)}::jsonb
-    ) as result`.execute(db);
+    with recorded as (
+      select club_record_purchase(
+        ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
+        ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${zonedMidnight(todayIso(env.now, tz), tz)},
+        ${lotExpiry(env.now, { mode: 'jalali_month_end', days: 1 }, tz)}, ${lotExpiry(env.now, { mode: 'jalali_year_end', days: 1 }, tz)},
+        ${JSON.stringify(defaults)}::jsonb
+      ) as result
+    ), receipt as (
+      insert into notifications (member_id, platform, chat_id, kind, body, idempotency_key, status, created_at)
+      select a.member_id, a.platform, a.chat_id, 'receipt',
+        jsonb_build_object(
+          'purchase', r.result->'purchase'->'id', 'points', r.result->'points', 'balance', r.result->'points_balance',
+          'amount', ${input.amountRials}::bigint, 'credit_used', ${creditToUse}::bigint, 'credit_left', r.result->'credit_balance',
+          'branch', (select b.name from branches b where b.id = ${input.branchId}),
+          'promoted', (select jsonb_build_object('fa', t.name_fa, 'en', t.name_en) from tiers t where t.id = (r.result->>'promoted_to')::int)
+        ),
+        'receipt:' || (r.result->'purchase'->>'id'), 'pending', ${env.now}
+      from recorded r join member_accounts a on a.member_id = ${input.memberId} and not a.blocked
+      where r.result->>'error' is null and (r.result->>'duplicate') is distinct from 'true'
+      on conflict do nothing
+    )
+    select result from recorded`.execute(db);
   const r = rows[0]!.result;
   if (r.error === 'member_not_found') throw new ClubError('errors.member_not_found');
   if (r.error === 'receipt_used') throw new ClubError('errors.receipt_used');
@@ -200,6 +219,8 @@ export async function voidPurchase(db: Db, purchaseId: number, actorMemberId: nu
       .returningAll()
       .executeTakeFirstOrThrow();
     await audit(trx, { actor: actorMemberId, action: 'purchase.void', payload: { purchase_id: purchase.id, reason: text, points_taken: pointsTaken, unrecovered }, at: env.now });
+    const notice = { kind: 'void', lines: [{ key: 'admin.void_member', params: { id: purchase.id, points: pointsTaken, reason: text } }] };
+    await queueNotice(trx, purchase.member_id, notice, `void:${purchase.id}`, env.now);
     return { purchase: updated, duplicate: false, pointsTaken, unrecovered, creditRefunded: purchase.credit_used };
   });
 }

@@ -51,9 +51,8 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
     }, { ...options, name: 'automations' }),
     cron.schedule('* * * * *', async () => {
       try {
-        for (const r of await expireRedemptions(deps.db, deps.now())) {
-          await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('redeem.expired_cashier', { points: formatNumber(r.points, locale) }) }));
-        }
+        // Each cashier's notice is queued with the expiry.
+        if ((await expireRedemptions(deps.db, deps.now())).length > 0) deps.notices.kick();
         await sendDueSatisfactionChecks(deps);
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();

@@ -65,12 +65,8 @@ export function createAdminConversations(deps: ClubDeps) {
     if (reason === null) return;
     const result = await conversation.external(async () => {
       const out = await attempt(() => voidPurchase(deps.db, purchaseId, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
-      if (out.ok && !out.value.duplicate) {
-        const v = out.value;
-        await deps.notifier.notify(p.member_id, (speech) => ({
-          html: speech.t('admin.void_member', { id: formatNumber(p.id, speech.locale), points: formatNumber(v.pointsTaken, speech.locale), reason }),
-        }));
-      }
+      // The member's notice was queued with the void.
+      if (out.ok && !out.value.duplicate) deps.notices.kick();
       return out;
     });
     if (!result.ok) return say(ctx, t(result.key, result.params));

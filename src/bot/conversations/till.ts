@@ -146,27 +146,11 @@ export function createTillConversations(deps: ClubDeps) {
     const result = await conversation.external(async () => {
       const outcome = await attempt(() => recordPurchase(deps.db, { ...input, operationId: start.operationId }, loyaltyEnv(deps)));
       if (!outcome.ok || outcome.value.duplicate) return outcome;
+      // The receipt was queued with the purchase (the inviter's reward with its settlement): send them now.
+      deps.notices.kick();
       const o = outcome.value;
-      const settled = await settleReferralPurchase(deps.db, start.memberId, o.purchase.id, loyaltyEnv(deps));
+      if (await settleReferralPurchase(deps.db, start.memberId, o.purchase.id, loyaltyEnv(deps))) deps.notices.kick();
       await scheduleSatisfactionCheck(deps.db, o.purchase, deps.now());
-      if (settled && settled.inviterPoints > 0) {
-        await deps.notifier.notify(settled.referral.inviter_id, (speech) => ({
-          html: speech.t('referral.inviter_rewarded', { name: start.memberName, points: formatNumber(settled.inviterPoints, speech.locale) }),
-        }));
-      }
-      await deps.notifier.notify(start.memberId, (speech) => ({
-        html: [
-          speech.t('till.member_receipt', {
-            points: formatNumber(o.points, speech.locale),
-            branch: start.branchName,
-            amount: formatRials(amount, speech.locale),
-            balance: formatNumber(o.pointsBalance, speech.locale),
-          }),
-          ...(creditToUse > 0 ? [speech.t('till.member_credit_used', { credit: formatRials(creditToUse, speech.locale), left: formatRials(o.creditBalance, speech.locale) })] : []),
-          ...(o.promotedTo ? [speech.t('tiers.promoted', { tier: tierName(o.promotedTo, speech.locale) })] : []),
-        ].join('\n'),
-        keyboard: { inline_keyboard: [[{ text: speech.t('till.not_me'), callback_data: `dp:${o.purchase.id}` }]] },
-      }));
       return outcome;
     });
     if (!result.ok) return say(ctx, t(result.key, result.params));
@@ -200,12 +184,7 @@ export function createTillConversations(deps: ClubDeps) {
       );
       if (!outcome.ok) return outcome;
       const r = outcome.value;
-      await deps.notifier.notify(start.memberId, (speech) => ({
-        html: speech.t('redeem.ask_member', { points: formatNumber(points, speech.locale), branch: start.branchName, minutes: formatNumber(settings.redemptionMinutes, speech.locale) }),
-        keyboard: {
-          inline_keyboard: [[{ text: speech.t('redeem.approve'), callback_data: `rd:a:${r.id}` }, { text: speech.t('redeem.decline'), callback_data: `rd:d:${r.id}` }]],
-        },
-      }));
+      deps.notices.kick();
       return { ok: true as const, value: { id: r.id, minutes: settings.redemptionMinutes } };
     });
     if (!requested.ok) return say(ctx, t(requested.key, requested.params), { remove_keyboard: true });

@@ -139,11 +139,8 @@ export function walletFeature() {
       const key = !decision.changed ? `redeem.already_${r.status}` : approve ? 'redeem.approved_member' : 'redeem.declined_member';
       await ctx.answerCallbackQuery();
       await showScreen(ctx, ctx.t(key, { points, balance: formatNumber(decision.pointsBalance, ctx.locale) }), { inline_keyboard: [] });
-      if (decision.changed) {
-        await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({
-          html: speech.t(approve ? 'redeem.approved_cashier' : 'redeem.declined_cashier', { points: formatNumber(r.points, speech.locale), name: ctx.member!.first_name }),
-        }));
-      }
+      // The cashier's notice was queued with the decision.
+      if (decision.changed) ctx.deps.notices.kick();
     } catch (error) {
       if (error instanceof ClubError) {
         await ctx.answerCallbackQuery({ text: ctx.t(error.i18nKey, { balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }), show_alert: true });
