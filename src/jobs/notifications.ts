@@ -46,6 +46,8 @@ export class NotificationDispatcher {
   /** The idle loops, woken by a kick or a stop. */
   private readonly wakers = new Set<() => void>();
   private kicked = false;
+  /** Waiting for every platform's loop to find nothing left to send (tests). */
+  private readonly drainWaiters = new Map<Platform, (() => void)[]>();
 
   constructor(
     private readonly deps: ClubDeps,
@@ -63,6 +65,13 @@ export class NotificationDispatcher {
     for (const wake of [...this.wakers]) wake();
   }
 
+  /** Resolves once every platform's loop has looked and found nothing it may send (tests, benchmarks). */
+  drained(): Promise<void> {
+    const waits = [...this.apis.keys()].map((platform) => new Promise<void>((resolve) => this.drainWaiters.set(platform, [...(this.drainWaiters.get(platform) ?? []), resolve])));
+    this.kick();
+    return Promise.all(waits).then(() => undefined);
+  }
+
   async stop() {
     this.stopped = true;
     for (const wake of [...this.wakers]) wake();
@@ -76,6 +85,11 @@ export class NotificationDispatcher {
         this.deps.logger.error({ err: error, platform }, 'notification dispatch failed');
         return false;
       });
+      if (!worked) {
+        const waiters = this.drainWaiters.get(platform) ?? [];
+        this.drainWaiters.delete(platform);
+        for (const resolve of waiters) resolve();
+      }
       if (!worked && !this.kicked && !this.stopped) await this.idle();
     }
   }

@@ -11,6 +11,8 @@ export interface TestClubOptions {
   database: DatabaseHandle;
   env?: Record<string, string>;
   now?: () => Date;
+  /** false: the notification outbox is not sent (a process that died right after a commit). */
+  notifications?: boolean;
 }
 
 /** The real club (config, migrations, bots, runner) against the fake Bot API and a test database. */
@@ -26,5 +28,6 @@ export async function startTestClub(options: TestClubOptions): Promise<RunningCl
     database: options.database,
     scheduler: false,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.notifications === false ? { notifications: false } : {}),
   });
 }
