@@ -15,6 +15,8 @@ export type NoticeValue =
   | number
   /** Said as is: a name, a reason, a code. */
   | string
+  /** A change of points: +5 or −5. */
+  | { signed: number }
   /** Money, in the club's unit. */
   | { rials: number }
   /** Another text of the locale files (a role, a ticket kind). */

@@ -19,6 +19,7 @@ function formatValue(v: NoticeValue, locale: Locale, t: (key: string) => string)
   if (typeof v === 'number') return formatNumber(v, locale);
   if (typeof v === 'string') return v;
   if ('rials' in v) return formatRials(v.rials, locale);
+  if ('signed' in v) return `${v.signed > 0 ? '+' : '−'}${formatNumber(Math.abs(v.signed), locale)}`;
   if ('key' in v) return t(v.key);
   return v[locale];
 }

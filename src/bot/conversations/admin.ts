@@ -96,11 +96,8 @@ export function createAdminConversations(deps: ClubDeps) {
     if (reason === null) return;
     const result = await conversation.external(async () => {
       const out = await attempt(() => adjustPoints(deps.db, memberId, delta, reason, found.actor!, found.operationId, { now: deps.now(), timeZone: deps.config.timeZone }));
-      if (out.ok) {
-        await deps.notifier.notify(memberId, (speech) => ({
-          html: speech.t('admin.adjust_member', { delta: `${delta > 0 ? '+' : '−'}${formatNumber(Math.abs(delta), speech.locale)}`, reason, balance: formatNumber(out.value.points_balance, speech.locale) }),
-        }));
-      }
+      // The member's notice was queued with the adjustment.
+      if (out.ok) deps.notices.kick();
       return out;
     });
     if (!result.ok) return say(ctx, t(result.key, { balance: formatNumber(Number(result.params.balance ?? 0), locale) }));

@@ -18,11 +18,6 @@ export function staffTicketButtons(t: (k: string) => string, ticketId: number) {
   return { inline_keyboard: [[{ text: t('tickets.reply'), callback_data: `tk:rp:${ticketId}` }, { text: t('tickets.close'), callback_data: `tk:cl:${ticketId}` }]] };
 }
 
-/** Everyone who should hear of a ticket: owners and managers. */
-async function ticketStaff(deps: ClubDeps) {
-  return (await deps.db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute()).map((r) => r.member_id);
-}
-
 export function createTicketConversations(deps: ClubDeps) {
   async function whoAmI(ctx: ConversationContext) {
     const row = await deps.db

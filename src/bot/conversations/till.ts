@@ -10,7 +10,6 @@ import { loyaltySettings } from '../../club/rules.ts';
 import { parsePoints, parseRials } from '../../lib/amount.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
-import { tierName } from '../screens.ts';
 import { say } from '../ui.ts';
 import { askText, attempt } from './ask.ts';
 
