@@ -87,9 +87,10 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   }
 
   const scheduler = options.scheduler === false ? undefined : startScheduler(deps);
-  // Notices queued before a crash go out now; a campaign that was sending goes on by itself.
-  if (options.notifications !== false) deps.notices.start();
+  // A campaign that was sending when the process died goes on by itself; notices queued before a
+  // crash go out now.
   await deps.broadcaster.resumeAll();
+  if (options.notifications !== false) deps.notices.start();
   return {
     deps,
     bots,
