@@ -6,7 +6,6 @@ import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
 import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
-import { formatMoney, formatNumber } from '../lib/format.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
 export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator {
@@ -52,12 +51,9 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
     }, { ...options, name: 'automations' }),
     cron.schedule('* * * * *', async () => {
       try {
-        for (const r of await expireRedemptions(deps.db, deps.now())) {
-          await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('redeem.expired_cashier', { points: formatNumber(r.points, locale) }) }));
-        }
-        for (const r of await expireCreditRequests(deps.db, deps.now())) {
-          await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('credit_request.expired_cashier', { credit: formatMoney(r.credit_rials, locale) }) }));
-        }
+        // Each cashier's notice is queued with the expiry.
+        const expired = (await expireRedemptions(deps.db, deps.now())).length + (await expireCreditRequests(deps.db, deps.now())).length;
+        if (expired > 0) deps.notices.kick();
         await sendDueSatisfactionChecks(deps);
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();
