@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
+import { credit } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { queueNotice } from '../../src/club/notifications.ts';
 import { addStaff, listBranches } from '../../src/club/staff.ts';
@@ -15,6 +16,7 @@ describe(`the notification outbox (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})
   let api: FakeBotApi;
   let club: RunningClub | undefined;
   let cashier: FakeUser;
+  let owner: FakeUser;
   let ownerId: number;
   let phone = 0;
 
@@ -50,7 +52,7 @@ describe(`the notification outbox (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})
     database = await testDatabase();
     api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_outbox_bot' });
     await api.start();
-    const owner = api.user({ id: 7400000001, first_name: 'Owner', language_code: 'en' });
+    owner = api.user({ id: 7400000001, first_name: 'Owner', language_code: 'en' });
     cashier = api.user({ id: 7400000002, first_name: 'Cashier', language_code: 'en' });
     ownerId = (await join(owner, 'Owner', 'en', '+989128009999')).id;
     const c = await join(cashier, 'Cashier', 'en');
@@ -94,6 +96,70 @@ describe(`the notification outbox (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})
     club = await startTestClub({ api, database });
     await club.deps.notices.drained();
     expect(receipts(member)).toHaveLength(1);
+  });
+
+  it('a purchase recorded on the member\'s credit approval: the receipt, the cashier\'s answer and a dispute\'s alert are written with their change', async () => {
+    const member = api.user({ id: 7400000012, first_name: 'Nasrin', language_code: 'fa' });
+    const { id } = await join(member, 'نسرین', 'fa');
+    await database.db.transaction().execute((trx) =>
+      credit(trx, { memberId: id, currency: 'credit', amount: 100_000, kind: 'convert', reason: 'test', idempotencyKey: `outbox-credit:${id}`, expiresAt: null, at: new Date() }),
+    );
+    // The cashier asks; the member's approval request goes through the outbox.
+    club = await startTestClub({ api, database });
+    const asked = member.waitFor(hasText(/۵٬۰۰۰ تومان \(۵۰٬۰۰۰ ریال\) از اعتبار شما در .* پرداخت شود؟/));
+    await cashier.send(`/member ${id}`);
+    await cashier.waitFor(hasText(/Member \d+:/));
+    await cashier.press('💳 Purchase with credit');
+    await cashier.waitFor(hasText(/What is the amount/));
+    await cashier.send('120,000');
+    await cashier.waitFor(hasText(/Receipt number/));
+    await cashier.tapReply('Skip');
+    await cashier.waitFor(hasText(/of credit/));
+    await cashier.send('5000');
+    await cashier.waitFor(hasText(/Amount to pay: 115,000 Toman/));
+    await cashier.press('✅ Confirm');
+    await cashier.waitFor(hasText(/Asked نسرین to approve/));
+    const ask = await asked;
+    expect(inlineButtons(ask).map((b) => b.text)).toEqual(['✅ تأیید', '✖️ رد']);
+    await club.deps.notices.drained();
+    await club.stop();
+
+    // The member approves on a process that stops right after the commit: nothing is sent yet,
+    // but the receipt and the cashier's answer are already rows.
+    club = await startTestClub({ api, database, notifications: false });
+    await member.press('✅ تأیید', { messageId: ask.message_id });
+    await member.waitFor(hasText(/پرداخت ۵٬۰۰۰ تومان \(۵۰٬۰۰۰ ریال\) از اعتبارتان را تأیید کردید/));
+    expect(await statuses(id)).toEqual(['credit_request:sent', 'receipt:pending']);
+    const cashierId = (await database.db.selectFrom('member_accounts').select('member_id').where('user_id', '=', cashier.id).executeTakeFirstOrThrow()).member_id;
+    const cashierRows = await database.db.selectFrom('notifications').select(['kind', 'status']).where('member_id', '=', cashierId).where('kind', '=', 'credit_decided').execute();
+    expect(cashierRows).toEqual([{ kind: 'credit_decided', status: 'pending' }]);
+    await club.stop();
+
+    // The next process delivers both, once, in each one's language.
+    const receiptTold = member.waitFor(hasText(/۱۱۵\+ امتیاز برای خرید ۱۲۰٬۰۰۰ تومان \(۱٬۲۰۰٬۰۰۰ ریال\)/));
+    const cashierTold = cashier.waitFor(hasText(/نسرین approved paying 5,000 Toman \(50,000 Rials\) from credit: purchase #\d+ recorded, \+115 points/));
+    club = await startTestClub({ api, database });
+    const receipt = await receiptTold;
+    await cashierTold;
+    expect(plain(receipt)).toContain('💳 ۵٬۰۰۰ تومان (۵۰٬۰۰۰ ریال) از اعتبار شما استفاده شد؛ ۵٬۰۰۰ تومان (۵۰٬۰۰۰ ریال) باقی ماند.');
+    expect(plain(receipt)).toContain('پرداخت‌شده: ۱۱۵٬۰۰۰ تومان (۱٬۱۵۰٬۰۰۰ ریال)');
+    await club.deps.notices.drained();
+    await club.stop();
+
+    // "This wasn't me" on that receipt: the managers' alert is queued with the dispute and survives the stop.
+    club = await startTestClub({ api, database, notifications: false });
+    await member.press('⚠️ این خرید من نبود', { messageId: receipt.message_id });
+    await member.waitFor(hasText(/به مدیر اطلاع دادیم/));
+    const alerts = await database.db.selectFrom('notifications').select('status').where('member_id', '=', ownerId).where('kind', '=', 'dispute').execute();
+    expect(alerts).toEqual([{ status: 'pending' }]);
+    await club.stop();
+    const alerted = owner.waitFor(hasText(/نسرین says purchase #\d+ \(1,200,000 Rials\) wasn't them/));
+    club = await startTestClub({ api, database });
+    expect(inlineButtons(await alerted).map((b) => b.text)).toEqual([expect.stringMatching(/^🚫 Void #\d+$/), expect.stringMatching(/^✖️ Dismiss #\d+$/)]);
+    await club.deps.notices.drained();
+    expect(receipts(member)).toHaveLength(0);
+    expect(member.messages.filter(hasText(/۱۱۵\+ امتیاز برای خرید/))).toHaveLength(1);
+    expect(cashier.messages.filter(hasText(/نسرین approved paying/))).toHaveLength(1);
   });
 
   it('a process killed while sending: once its lease runs out, the next one sends what it had claimed', async () => {
