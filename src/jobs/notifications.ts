@@ -166,6 +166,8 @@ export class NotificationDispatcher {
         await markAccountBlocked(db, row.platform, row.chat_id, now());
         await markNotice(db, row.id, 'blocked', now(), error.description);
       } else if (error instanceof GrammyError) {
+        // Refused for good (a chat the Bot API does not know, a bad file id): an operator should see it.
+        this.deps.logger.warn({ err: error, notification: row.id, kind: row.notice.kind }, 'notification not delivered');
         await markNotice(db, row.id, 'failed', now(), error.description);
       } else {
         // Network trouble: it may have arrived; a receipt twice is better than none, a few times at most.

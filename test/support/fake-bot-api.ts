@@ -161,6 +161,28 @@ export class FakeUser {
     this.blocked = false;
   }
 
+  private holding: { until: Promise<void>; release: () => void } | null = null;
+
+  /**
+   * Messages to this chat go unanswered until release(), like a network that stalls: a sender that
+   * has gone by then (a killed process) never delivered them.
+   */
+  hold() {
+    let release = () => {};
+    const until = new Promise<void>((resolve) => (release = resolve));
+    this.holding = { until, release };
+  }
+
+  release() {
+    this.holding?.release();
+    this.holding = null;
+  }
+
+  /** @internal What a send to this chat waits for, while held. */
+  heldUntil(): Promise<void> | null {
+    return this.holding?.until ?? null;
+  }
+
   async send(text: string) {
     const entities = text.startsWith('/') ? [{ type: 'bot_command', offset: 0, length: text.split(/\s/)[0]!.length }] : undefined;
     this.api.pushUpdate({ message: this.messageBase({ text, ...(entities ? { entities } : {}) }) });
@@ -461,6 +483,19 @@ export class FakeBotApi {
       ({ params, files } = await this.parseBody(req, body));
     } catch {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid request body' });
+    }
+    const held = SEND_METHODS.has(method) ? this.users.get(Number(params.chat_id))?.heldUntil() : null;
+    if (held) {
+      let gone = false;
+      const hungUp = new Promise<void>((resolve) =>
+        res.once('close', () => {
+          gone = true;
+          resolve();
+        }),
+      );
+      await Promise.race([held, hungUp]);
+      // The sender hung up while held (it was killed): the message never arrived.
+      if (gone) return;
     }
     const call: ApiCall = { token, method, params, status: 200 };
     if (method !== 'getUpdates') this.calls.push(call);
