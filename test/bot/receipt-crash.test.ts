@@ -12,7 +12,6 @@ import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText, inlineButtons } from '../support/messages.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const OWNER_PHONE = '+989128109999';
 const CASHIER_PHONE = '+989128100001';
 
@@ -27,6 +26,7 @@ describe('a receipt survives kill -9 right after the purchase commits', () => {
   let cashier: FakeUser;
   let member: FakeUser;
   let memberId: number;
+  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_crash_bot' });
@@ -53,13 +53,18 @@ describe('a receipt survives kill -9 right after the purchase commits', () => {
     }
   }, 60_000);
   afterAll(async () => {
+    // A failed test leaves no club running.
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await api?.stop();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   const env = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.apiRoot, DATA_DIR: dataDir, OWNER_PHONES: OWNER_PHONE, LOG_LEVEL: 'info' });
   async function start() {
-    const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // node itself, not the tsx wrapper: SIGKILL must reach the club's own process (the wrapper would
+    // die alone and leave the club running), and SIGTERM too without the wrapper's relay.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
     let output = '';
     child.stdout!.on('data', (b) => (output += b));
     child.stderr!.on('data', (b) => (output += b));
@@ -87,7 +92,10 @@ describe('a receipt survives kill -9 right after the purchase commits', () => {
     const killed = exited(first.child);
     first.child.kill('SIGKILL');
     expect(await killed).toBe('SIGKILL');
-    member.release();
+    // Gone for good: nothing of the first process is left to send anything.
+    expect(() => process.kill(first.child.pid!, 0)).toThrow();
+    // What it was sending when killed never arrived.
+    member.drop();
     expect(receipts()).toHaveLength(0);
 
     // The next process finds the row (pending, or claimed by the dead one until its lease runs out).
@@ -99,15 +107,15 @@ describe('a receipt survives kill -9 right after the purchase commits', () => {
     } finally {
       const stopped = exited(second.child);
       second.child.kill('SIGTERM');
-      expect(await stopped).toBe(0);
+      expect(await stopped, second.output()).toBe(0);
     }
     expect(receipts()).toHaveLength(1);
 
     // And the row says so: sent, once, nothing left to send again.
     const handle = await createDatabase({ dataDir });
     try {
-      const rows = await handle.db.selectFrom('notifications').select(['kind', 'status']).where('member_id', '=', memberId).execute();
-      expect(rows).toEqual([{ kind: 'receipt', status: 'sent' }]);
+      const rows = await handle.db.selectFrom('notifications').select(['kind', 'status', 'attempts', 'error']).where('member_id', '=', memberId).execute();
+      expect(rows).toEqual([{ kind: 'receipt', status: 'sent', attempts: expect.any(Number), error: null }]);
     } finally {
       await handle.close();
     }

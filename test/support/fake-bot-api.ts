@@ -161,25 +161,29 @@ export class FakeUser {
     this.blocked = false;
   }
 
-  private holding: { until: Promise<void>; release: () => void } | null = null;
+  private holding: { until: Promise<'deliver' | 'drop'>; end: (how: 'deliver' | 'drop') => void } | null = null;
 
-  /**
-   * Messages to this chat go unanswered until release(), like a network that stalls: a sender that
-   * has gone by then (a killed process) never delivered them.
-   */
+  /** Messages to this chat go unanswered, like a network that stalls, until release() or drop(). */
   hold() {
-    let release = () => {};
-    const until = new Promise<void>((resolve) => (release = resolve));
-    this.holding = { until, release };
+    let end: (how: 'deliver' | 'drop') => void = () => {};
+    const until = new Promise<'deliver' | 'drop'>((resolve) => (end = resolve));
+    this.holding = { until, end };
   }
 
+  /** The stalled messages arrive now. */
   release() {
-    this.holding?.release();
+    this.holding?.end('deliver');
+    this.holding = null;
+  }
+
+  /** The stalled messages are lost (their sender was killed): they never arrive; later ones do. */
+  drop() {
+    this.holding?.end('drop');
     this.holding = null;
   }
 
   /** @internal What a send to this chat waits for, while held. */
-  heldUntil(): Promise<void> | null {
+  heldUntil(): Promise<'deliver' | 'drop'> | null {
     return this.holding?.until ?? null;
   }
 
@@ -485,17 +489,9 @@ export class FakeBotApi {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid request body' });
     }
     const held = SEND_METHODS.has(method) ? this.users.get(Number(params.chat_id))?.heldUntil() : null;
-    if (held) {
-      let gone = false;
-      const hungUp = new Promise<void>((resolve) =>
-        res.once('close', () => {
-          gone = true;
-          resolve();
-        }),
-      );
-      await Promise.race([held, hungUp]);
-      // The sender hung up while held (it was killed): the message never arrived.
-      if (gone) return;
+    if (held && (await held) === 'drop') {
+      res.destroy();
+      return;
     }
     const call: ApiCall = { token, method, params, status: 200 };
     if (method !== 'getUpdates') this.calls.push(call);
