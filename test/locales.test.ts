@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createI18n, LOCALES_DIR } from '../src/bot/i18n.ts';
+import { HISTORY_KINDS, HISTORY_REASONS } from '../src/bot/features/history.ts';
 
 type Tree = { [key: string]: string | Tree };
 const load = (lng: string) => JSON.parse(readFileSync(path.join(LOCALES_DIR, `${lng}.json`), 'utf8')) as Tree;
@@ -81,6 +82,9 @@ describe('locales', () => {
     for (const k of ['birthday', 'winback', 'nowruz', 'yalda']) used.add(`automations.greeting_${k}`);
     for (const k of ['birthday', 'winback']) used.add(`automations.edit_days_${k}`);
     for (const k of ['now_on', 'now_off', 'turn_on', 'turn_off', 'pick_segment', 'pick_voucher']) used.add(`automations.${k}`);
+    for (const k of [...HISTORY_REASONS, ...HISTORY_KINDS]) used.add(`history.what_${k}`);
+    for (const f of ['tier', 'last_purchase_days', 'purchases', 'spend', 'birthday_month', 'age', 'gender', 'city', 'interests', 'branch', 'join_link', 'platform']) used.add(`segbuild.field_${f}`);
+    for (const g of ['female', 'male']) used.add(`segbuild.is_${g}`);
     expect(used.size).toBeGreaterThan(40);
     const missing = [...used].filter((k) => !(k in fa) || !(k in en));
     expect(missing).toEqual([]);
@@ -105,5 +109,33 @@ describe('locales', () => {
     const i18n = await createI18n();
     expect(i18n.getFixedT('fa')('errors.voucher_limit_reached', { limit: 3 })).toContain('۳ کد');
     expect(i18n.getFixedT('en')('errors.voucher_limit_reached', { limit: 1200 })).toContain('1,200 code');
+  });
+
+  describe('Persian wording (GLOSSARY.md)', () => {
+    // Latin digits a Persian reader may see only where they stand for what is typed or named as is:
+    // command syntax for staff, the typed segment language, amounts showing Latin digits are read too,
+    // and the name SHA-256.
+    const TYPED_AS_IS = new Set([
+      'errors.segment_syntax', 'till.member_usage', 'till.amount_format_toman', 'till.amount_format_rial', 'admin.void_usage', 'admin.adjust_usage',
+      'admin.staff_add_usage', 'admin.reward_usage', 'admin.rules_usage', 'admin.tiers_usage', 'growth.links_usage', 'growth.rules_usage',
+      'tickets.goodwill_usage', 'feedback.usage', 'campaigns.ask_segment_filter',
+    ]);
+    const outsidePlaceholders = (s: string) => s.replace(/\{\{[^}]*\}\}/g, '').replace(/<code>[\s\S]*?<\/code>/g, '').replace(/<a [^>]*>/g, '').replace(/SHA-256/g, '');
+
+    it('fa writes numbers in Persian digits (no stray 30, #1 or 4.0)', () => {
+      const latin = Object.entries(fa).filter(([key, value]) => !TYPED_AS_IS.has(key) && /[0-9]/.test(outsidePlaceholders(value)));
+      expect(latin).toEqual([]);
+    });
+
+    it('fa says «کمپین», never «کارزار»', () => {
+      expect(Object.entries(fa).filter(([, value]) => value.includes('کارزار'))).toEqual([]);
+    });
+
+    it('fa keeps «امتیاز» for loyalty points: a rating or score is «نمره»', () => {
+      // Where the English speaks of a rating, score or stars and not of points, the Persian must not say امتیاز.
+      const rating = /\b(rat(e|es|ed|ing|ings)|scores?|stars?)\b/i;
+      const clash = Object.entries(fa).filter(([key, value]) => value.includes('امتیاز') && rating.test(en[key] ?? '') && !/\bpoints?\b/i.test(en[key] ?? ''));
+      expect(clash).toEqual([]);
+    });
   });
 });

@@ -5,6 +5,7 @@ import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
 import { maskPhone } from '../lib/phone.ts';
 import { formatValidUntil } from '../lib/jalali.ts';
 import { activeWelcomeVoucher } from '../club/referrals.ts';
+import { memberBadges } from '../club/badges.ts';
 import type { ClubDeps, Speech } from './context.ts';
 
 export function tierName(tier: Tier, locale: Locale) {
@@ -50,6 +51,8 @@ export async function pointsText(deps: ClubDeps, member: Member, speech: Speech)
   }
   const perks = locale === 'fa' ? progress.tier.perks_fa : progress.tier.perks_en;
   if (perks) lines.push('', t('points.perks', { perks }));
+  const badges = await memberBadges(deps.db, member.id);
+  if (badges.length) lines.push('', t('badges.line', { badges: badges.map((code) => t(`badges.name_${code}`)).join(locale === 'fa' ? '، ' : ', ') }));
   return lines.join('\n');
 }
 
@@ -85,6 +88,7 @@ export async function staffView(deps: ClubDeps, member: Member, speech: Speech) 
         { text: t('till.reward_code'), callback_data: `till:r:${member.id}` },
         { text: t('till.voucher'), callback_data: `till:v:${member.id}` },
       ],
+      [{ text: t('history.staff_button'), callback_data: `hist:s:${member.id}` }],
     ],
   };
   return { html: html + voucherLine, keyboard };

@@ -250,3 +250,70 @@ export async function campaignResults(db: Db, campaignId: number) {
       and p.created_at >= ${start} and p.created_at < ${new Date(start.getTime() + 7 * 86_400_000)}`.execute(db);
   return { campaign, progress, buyers: rows[0]!.buyers, revenue: rows[0]!.revenue };
 }
+
+export interface CampaignOverview {
+  id: number;
+  status: Campaign['status'];
+  text: string;
+  scheduledAt: Date | null;
+  startedAt: Date | null;
+  segment: string | null;
+  pool: string | null;
+  sent: number;
+  /** Voucher codes handed out with the campaign, and how many of them were redeemed. */
+  vouchersGiven: number;
+  vouchersUsed: number;
+}
+
+/** The latest campaigns with what a manager asks of them: text, schedule, reach and voucher uses. */
+export async function recentCampaigns(db: Db, limit = 8): Promise<CampaignOverview[]> {
+  const { rows } = await sql<{
+    id: number; status: Campaign['status']; text: string; scheduled_at: Date | null; started_at: Date | null;
+    segment: string | null; pool: string | null; sent: number; given: number; used: number;
+  }>`
+    select c.id, c.status, c.text, c.scheduled_at, c.started_at, s.name as segment, vp.name as pool,
+      (select count(*) from campaign_outbox o where o.campaign_id = c.id and o.status = 'sent') as sent,
+      (select count(*) from campaign_outbox o where o.campaign_id = c.id and o.voucher_code is not null) as given,
+      (select count(*) from campaign_outbox o join voucher_codes v on v.code = o.voucher_code
+        where o.campaign_id = c.id and v.redeemed_at is not null) as used
+    from campaigns c
+    left join segments s on s.id = c.segment_id
+    left join voucher_pools vp on vp.id = c.voucher_pool_id
+    order by c.id desc
+    limit ${limit}`.execute(db);
+  return rows.map((r) => ({
+    id: r.id,
+    status: r.status,
+    text: r.text,
+    scheduledAt: r.scheduled_at ? new Date(r.scheduled_at) : null,
+    startedAt: r.started_at ? new Date(r.started_at) : null,
+    segment: r.segment,
+    pool: r.pool,
+    sent: r.sent,
+    vouchersGiven: r.given,
+    vouchersUsed: r.used,
+  }));
+}
+
+/** A scheduled campaign moved to another time (still in the future: the caller checks). */
+export async function rescheduleCampaign(db: Db, campaignId: number, at: Date, by: CampaignActor) {
+  await db.transaction().execute(async (trx) => {
+    const updated = await trx.updateTable('campaigns').set({ scheduled_at: at }).where('id', '=', campaignId).where('status', '=', 'scheduled').returning('id').executeTakeFirst();
+    if (!updated) throw new ClubError('campaignlist.not_scheduled');
+    await audit(trx, { actor: by.memberId, action: 'campaign.reschedule', payload: { campaign_id: campaignId, at: at.toISOString() }, at: by.now });
+  });
+}
+
+/** New text for a campaign not yet started, within the same limits as when it was written. */
+export async function editCampaignText(db: Db, campaignId: number, text: string, by: CampaignActor) {
+  const body = text.trim();
+  if (!body) throw new ClubError('errors.text_empty');
+  await db.transaction().execute(async (trx) => {
+    const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', campaignId).forUpdate().executeTakeFirst();
+    if (!campaign || (campaign.status !== 'scheduled' && campaign.status !== 'draft')) throw new ClubError('campaignlist.not_scheduled');
+    const max = campaignTextMax(Boolean(campaign.photo_file_id), campaign.voucher_pool_id !== null);
+    if (body.length > max) throw new ClubError('errors.text_too_long', { max });
+    await trx.updateTable('campaigns').set({ text: body }).where('id', '=', campaignId).execute();
+    await audit(trx, { actor: by.memberId, action: 'campaign.edit', payload: { campaign_id: campaignId }, at: by.now });
+  });
+}

@@ -4,6 +4,8 @@ import type { Db } from '../db/database.ts';
 import { toLatinDigits } from '../lib/digits.ts';
 import { audit } from './audit.ts';
 import { ClubError } from './errors.ts';
+import { INTERESTS } from './profile.ts';
+import { loyaltySettings } from './rules.ts';
 
 const range = { min: z.number().int().optional(), max: z.number().int().optional() };
 export const conditionSchema = z.discriminatedUnion('field', [
@@ -21,6 +23,12 @@ export const conditionSchema = z.discriminatedUnion('field', [
   z.object({ field: z.literal('platform'), value: z.enum(['telegram', 'bale']) }),
   z.object({ field: z.literal('referrals'), ...range }),
   z.object({ field: z.literal('join_link'), slug: z.string() }),
+  /** The city typed in the profile, compared without case, spaces around it or Arabic ي/ك. */
+  z.object({ field: z.literal('city'), value: z.string().trim().min(1).max(64) }),
+  /** Any of these interests (from the profile's closed list). */
+  z.object({ field: z.literal('interests'), any: z.array(z.enum(INTERESTS)).min(1) }),
+  /** Bought at this branch at least once (recorded purchases). */
+  z.object({ field: z.literal('branch'), id: z.number().int().positive() }),
 ]);
 export type SegmentCondition = z.infer<typeof conditionSchema>;
 export const segmentFilterSchema = z.object({ groups: z.array(z.array(conditionSchema)) });
@@ -99,7 +107,18 @@ function compileCondition(c: SegmentCondition, now: Date): RawBuilder<unknown> {
       return between(sql`m.referral_count`, c);
     case 'join_link':
       return sql`m.join_link_id = (select id from join_links where slug = ${c.slug})`;
+    case 'city':
+      return sql`translate(lower(btrim(m.city)), 'يك', 'یک') = ${normalizeCity(c.value)}`;
+    case 'interests':
+      return sql`(${sql.join(c.any.map((i) => sql`m.interests @> ${JSON.stringify([i])}::jsonb`), sql` or `)})`;
+    case 'branch':
+      return sql`exists (select 1 from purchases p where p.member_id = m.id and p.branch_id = ${c.id} and p.status = 'recorded')`;
   }
+}
+
+/** A city as segments compare it: lower case, trimmed, Persian ی/ک for Arabic ي/ك. */
+export function normalizeCity(city: string) {
+  return city.trim().toLowerCase().replace(/ي/g, 'ی').replace(/ك/g, 'ک');
 }
 
 /** The filter as SQL over `members m`: groups ORed, conditions in a group ANDed; no groups = everyone. */
@@ -129,7 +148,8 @@ export async function countSegment(db: Db, filter: SegmentFilter, now: Date): Pr
 /**
  * The small typed language of /segments: conditions separated by ";" (AND), groups by "|" (OR):
  *   tier=gold,platinum; points>=500; joined<30; bought>60; purchases>=3; spend>=10000000;
- *   birthday=9; gender=female; age=20-35; platform=bale; referrals>=1; link=poster-1
+ *   birthday=9; gender=female; age=20-35; platform=bale; referrals>=1; link=poster-1;
+ *   city=Tehran; interests=food,books; branch=2
  */
 export function parseSegment(text: string): SegmentFilter {
   const source = toLatinDigits(text).trim();
@@ -168,6 +188,9 @@ export function parseSegment(text: string): SegmentFilter {
             case 'platform': return { field: 'platform', value: raw.trim() };
             case 'referrals': return { field: 'referrals', ...bound() };
             case 'link': return { field: 'join_link', slug: raw.trim() };
+            case 'city': return { field: 'city', value: raw.trim() };
+            case 'interests': return { field: 'interests', any: raw.split(',').map((s) => s.trim().toLowerCase()) };
+            case 'branch': return { field: 'branch', id: num };
             default: throw new ClubError('errors.segment_syntax', { part });
           }
         })();
@@ -194,4 +217,25 @@ export async function loadSegment(db: Db, id: number | null): Promise<SegmentFil
   const row = await db.selectFrom('segments').select('filter').where('id', '=', id).executeTakeFirst();
   if (!row) throw new ClubError('errors.segment_not_found');
   return segmentFilterSchema.parse(row.filter);
+}
+
+/** Names a segment builder shows for tiers, branches and join links, and how money is spoken. */
+export interface SegmentChoices {
+  tiers: { code: string; fa: string; en: string }[];
+  branches: { id: number; name: string }[];
+  links: { slug: string; name: string }[];
+  moneyUnit: 'toman' | 'rial';
+}
+
+export async function segmentChoices(db: Db): Promise<SegmentChoices> {
+  const tiers = await db.selectFrom('tiers').select(['code', 'name_fa', 'name_en']).orderBy('rank').execute();
+  const branches = await db.selectFrom('branches').select(['id', 'name']).where('active', '=', true).orderBy('id').execute();
+  const links = await db.selectFrom('join_links').select(['slug', 'name']).orderBy('id', 'desc').limit(10).execute();
+  const { moneyUnit } = await loyaltySettings(db);
+  return { tiers: tiers.map((x) => ({ code: x.code, fa: x.name_fa, en: x.name_en })), branches, links, moneyUnit };
+}
+
+/** Saved segments, newest first, for pickers (broadcast, surveys, automations). */
+export async function listSegments(db: Db, limit = 10) {
+  return db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(limit).execute();
 }

@@ -7,6 +7,7 @@ import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { audit } from './audit.ts';
 import { toCsv } from '../lib/csv.ts';
+import { compileSegment, loadSegment } from './segments.ts';
 
 export const QUESTION_KINDS: readonly SurveyQuestionKind[] = ['rating', 'nps', 'single', 'multi', 'text'];
 export const MAX_ANSWER_TEXT = 2000;
@@ -97,7 +98,9 @@ export async function publishSurvey(db: Db, surveyId: number, actorMemberId: num
           ? sql`m.joined_at >= ${new Date(now.getTime() - a.days * 86_400_000)}`
           : a.kind === 'bought'
             ? sql`exists (select 1 from purchases p where p.member_id = m.id and p.status = 'recorded' and p.created_at >= ${new Date(now.getTime() - a.days * 86_400_000)})`
-            : sql`true`;
+            : a.kind === 'segment'
+              ? compileSegment(await loadSegment(trx, a.id), now)
+              : sql`true`;
     const inserted = await sql<{ n: number }>`
       with ins as (
         insert into survey_invitations (survey_id, member_id)

@@ -340,7 +340,7 @@ export interface SatisfactionChecksTable {
 }
 
 export type SurveyQuestionKind = 'rating' | 'nps' | 'single' | 'multi' | 'text';
-export type SurveyAudience = { kind: 'all' } | { kind: 'tier'; tier: string } | { kind: 'joined'; days: number } | { kind: 'bought'; days: number };
+export type SurveyAudience = { kind: 'all' } | { kind: 'tier'; tier: string } | { kind: 'joined'; days: number } | { kind: 'bought'; days: number } | { kind: 'segment'; id: number };
 export interface SurveysTable {
   id: Generated<number>;
   title_fa: string;
@@ -498,6 +498,123 @@ export interface AutomationDeliveriesTable {
   created_at: CreatedAt;
 }
 
+export type LotteryTicketMode = 'points' | 'purchase' | 'bought';
+export interface LotteryPrize {
+  title: string;
+  count: number;
+  /** Points credited to the winner, or a code from a voucher pool; neither: collected at the shop. */
+  points?: number;
+  voucher_pool_id?: number;
+}
+export interface LotteriesTable {
+  id: Generated<number>;
+  title: string;
+  prizes: ColumnType<LotteryPrize[], string, string>;
+  starts_at: Date;
+  ends_at: Date;
+  min_tier_id: number | null;
+  opted_in_only: boolean;
+  segment_id: number | null;
+  ticket_mode: LotteryTicketMode;
+  points_per_ticket: number;
+  unique_winners: boolean;
+  exclude_last: number;
+  seed: string;
+  commitment: string;
+  status: Generated<'open' | 'drawn' | 'cancelled'>;
+  list_digest: string | null;
+  proof: ColumnType<object | null, string | null, string | null>;
+  drawn_at: Date | null;
+  announcement_campaign_id: number | null;
+  result_campaign_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+}
+
+export interface LotteryTicketPurchasesTable {
+  lottery_id: number;
+  member_id: number;
+  key: string;
+  tickets: number;
+  points: number;
+  created_at: CreatedAt;
+}
+
+export interface LotteryWinnersTable {
+  lottery_id: number;
+  position: number;
+  prize_index: number;
+  member_id: number;
+  ticket: number;
+  voucher_code: string | null;
+  notified_at: Date | null;
+}
+
+export interface QuizzesTable {
+  id: Generated<number>;
+  title: string;
+  segment_id: number | null;
+  points_per_answer: number;
+  seconds_per_question: number | null;
+  opens_at: Date;
+  closes_at: Date;
+  campaign_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+}
+
+export interface QuizQuestionsTable {
+  id: Generated<number>;
+  quiz_id: number;
+  position: number;
+  text: string;
+  options: ColumnType<string[], string, string>;
+  correct: number;
+}
+
+export interface QuizAttemptsTable {
+  quiz_id: number;
+  member_id: number;
+  started_at: Date;
+  finished_at: Date | null;
+  score: Generated<number>;
+}
+
+export interface QuizAnswersTable {
+  quiz_id: number;
+  member_id: number;
+  question_id: number;
+  asked_at: Date;
+  answered_at: Date | null;
+  choice: number | null;
+  correct: boolean | null;
+}
+
+export interface NewsTable {
+  id: Generated<number>;
+  text: string;
+  photo_file_id: string | null;
+  event_at: Date | null;
+  branch_id: number | null;
+  button: ColumnType<{ text: string; url: string } | null, string | null, string | null>;
+  campaign_id: number | null;
+  created_by: number;
+  created_at: CreatedAt;
+}
+
+export interface BadgesTable {
+  code: string;
+  position: number;
+  points: Generated<number>;
+  enabled: Generated<boolean>;
+}
+
+export interface MemberBadgesTable {
+  member_id: number;
+  code: string;
+  earned_at: Date;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -539,6 +656,16 @@ export interface Database {
   notifications: NotificationsTable;
   automations: AutomationsTable;
   automation_deliveries: AutomationDeliveriesTable;
+  lotteries: LotteriesTable;
+  lottery_ticket_purchases: LotteryTicketPurchasesTable;
+  lottery_winners: LotteryWinnersTable;
+  quizzes: QuizzesTable;
+  quiz_questions: QuizQuestionsTable;
+  quiz_attempts: QuizAttemptsTable;
+  quiz_answers: QuizAnswersTable;
+  news: NewsTable;
+  badges: BadgesTable;
+  member_badges: MemberBadgesTable;
 }
 
 export type Member = Selectable<MembersTable>;
@@ -563,3 +690,7 @@ export type Campaign = Selectable<CampaignsTable>;
 export type VoucherPool = Selectable<VoucherPoolsTable>;
 export type VoucherCode = Selectable<VoucherCodesTable>;
 export type Automation = Selectable<AutomationsTable>;
+export type Lottery = Selectable<LotteriesTable>;
+export type Quiz = Selectable<QuizzesTable>;
+export type QuizQuestion = Selectable<QuizQuestionsTable>;
+export type News = Selectable<NewsTable>;

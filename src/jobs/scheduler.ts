@@ -6,6 +6,8 @@ import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
 import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
+import { drawDueLotteries } from './lotteries.ts';
+import { announceBadges } from './badges.ts';
 
 /** node-cron's run coordinator over Postgres: with several processes, one of them runs each tick. */
 export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator {
@@ -55,6 +57,8 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
         const expired = (await expireRedemptions(deps.db, deps.now())).length + (await expireCreditRequests(deps.db, deps.now())).length;
         if (expired > 0) deps.notices.kick();
         await sendDueSatisfactionChecks(deps);
+        await drawDueLotteries(deps).catch((error: unknown) => log.error({ err: error }, 'lottery draw failed; the next tick retries'));
+        await announceBadges(deps).catch((error: unknown) => log.error({ err: error }, 'badge sweep failed; the next tick retries'));
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();
       } catch (error) {

@@ -4,6 +4,15 @@ import { stringify } from 'csv-stringify/sync';
 const FORMULA_START = /^[=+\-@\t\r]/;
 
 /**
+ * Spreadsheet formula injection, for every file the club writes (CSV and XLSX): a text cell that
+ * starts with = + - @ (or a tab / carriage return, which some programs skip before looking) gets a
+ * leading apostrophe, which spreadsheets show as plain text. Numbers (-50) and dates are left alone.
+ */
+export function neutraliseCell<T>(value: T): T | string {
+  return typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value;
+}
+
+/**
  * A cell people typed (a survey answer, a name) made inert: a text that a spreadsheet would read
  * as a formula gets a leading apostrophe, which spreadsheets show as text (OWASP's advice).
  * Numbers and dates the club writes itself stay as they are.
@@ -11,8 +20,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 export function csvCell(value: unknown): string | number | bigint {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number' || typeof value === 'bigint') return value;
-  const text = value instanceof Date ? value.toISOString() : String(value);
-  return FORMULA_START.test(text) ? `'${text}` : text;
+  return neutraliseCell(value instanceof Date ? value.toISOString() : String(value));
 }
 
 /**

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
-import { neutraliseCell } from './csv-safe.ts';
+import { neutraliseCell } from './csv.ts';
 
 export type Cell = string | number | boolean | Date | null;
 export type TableFormat = 'xlsx' | 'csv';

@@ -199,7 +199,7 @@ describe(`the member's language everywhere (${usingPostgres() ? 'PostgreSQL' : '
     const question$ = mina.waitFor(hasText(/مراجعهٔ شما به شعبهٔ مرکزی چطور بود/));
     expect(await sendDueSatisfactionChecks(club.deps, new Date(clock.getTime() + 121 * 60_000))).toBe(1);
     const question = await question$;
-    const low$ = owner.waitFor(hasText(/⚠️ امتیاز پایین ۲⭐ از مینا/));
+    const low$ = owner.waitFor(hasText(/⚠️ نمرهٔ پایین ۲⭐ از مینا/));
     await mina.press('۲⭐', { messageId: question.message_id });
     await mina.waitFor(hasText(/متأسفیم که فقط ۲⭐ بود/));
     await low$;
@@ -228,9 +228,9 @@ describe(`the member's language everywhere (${usingPostgres() ? 'PostgreSQL' : '
     await owner.press('بدون دکمه');
     await confirm$;
     const inbox$ = mina.waitFor(hasText(/سلام مینا، جشن یلدا!/));
-    const done$ = owner.waitFor(hasText(/✅ کارزار شمارهٔ [۰-۹]+ تمام شد.\nفرستاده: [۰-۹]+/), 15_000);
+    const done$ = owner.waitFor(hasText(/✅ کمپین شمارهٔ [۰-۹]+ تمام شد.\nفرستاده: [۰-۹]+/), 15_000);
     await owner.press('🚀 ارسال اکنون');
-    await owner.waitFor(hasText(/🚀 کارزار شمارهٔ [۰-۹]+/));
+    await owner.waitFor(hasText(/🚀 کمپین شمارهٔ [۰-۹]+/));
     await inbox$;
     await done$;
   });

@@ -82,7 +82,7 @@ describe(`complaints and their threads (${usingPostgres() ? 'PostgreSQL' : 'PGli
     await owner.press('✅ Close', { messageId: answer.message_id });
     const ask = await rate;
     await member.press('۴⭐', { messageId: ask.message_id });
-    await member.waitFor(hasText(/از امتیاز شما سپاسگزاریم/));
+    await member.waitFor(hasText(/از نمرهٔ شما سپاسگزاریم/));
     expect((await database.db.selectFrom('tickets').select(['status', 'rating']).where('id', '=', ticket.id).executeTakeFirstOrThrow())).toEqual({ status: 'closed', rating: 4 });
     // The thread is closed: answering is refused clearly.
     await member.press('↩️ جواب', { messageId: reply.message_id });

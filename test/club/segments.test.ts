@@ -6,9 +6,10 @@ import { ClubError } from '../../src/club/errors.ts';
 import { joinClub, markAccountBlocked, setMarketingOptIn } from '../../src/club/members.ts';
 import { recordPurchase, voidPurchase } from '../../src/club/purchases.ts';
 import { attributeJoinLink, createJoinLink } from '../../src/club/referrals.ts';
-import { countSegment, parseSegment, type SegmentCondition, type SegmentFilter } from '../../src/club/segments.ts';
+import { countSegment, normalizeCity, parseSegment, type SegmentCondition, type SegmentFilter } from '../../src/club/segments.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import type { Platform } from '../../src/db/schema.ts';
+import { INTERESTS } from '../../src/club/profile.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 
 const DAY = 86_400_000;
@@ -51,6 +52,10 @@ interface Row {
   spend: number;
   lastPurchaseAt: number | null;
   referrals: number;
+  city: string | null;
+  interests: string[];
+  /** Branches of the member's recorded purchases. */
+  branches: Set<number>;
 }
 
 const JALALI_MONTH_STARTS = ['0321', '0421', '0522', '0622', '0723', '0823', '0923', '1023', '1122', '1222', '0121', '0220'];
@@ -100,6 +105,12 @@ function matches(c: SegmentCondition, r: Row, at: number, today: string, afterMi
       return inRange(r.referrals, c);
     case 'join_link':
       return r.slug === c.slug;
+    case 'city':
+      return r.city !== null && normalizeCity(r.city) === normalizeCity(c.value);
+    case 'interests':
+      return c.any.some((i) => r.interests.includes(i));
+    case 'branch':
+      return r.branches.has(c.id);
   }
 }
 
@@ -108,6 +119,7 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   let db: DatabaseHandle['db'];
   let branchId: number;
   let cashierId: number;
+  let secondBranchId: number;
   let phones = 0;
   const rnd = random(20261122);
 
@@ -130,10 +142,10 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       .selectFrom('members as m')
       .innerJoin('tiers as t', 't.id', 'm.tier_id')
       .leftJoin('join_links as j', 'j.id', 'm.join_link_id')
-      .select(['m.id', 't.code', 'm.points_balance', 'm.joined_at', 'm.birth_date', 'm.gender', 'm.marketing_opt_in', 'j.slug', 'm.referred_by'])
+      .select(['m.id', 't.code', 'm.points_balance', 'm.joined_at', 'm.birth_date', 'm.gender', 'm.marketing_opt_in', 'j.slug', 'm.referred_by', 'm.city', 'm.interests'])
       .execute();
     const accounts = await db.selectFrom('member_accounts').select(['member_id', 'platform', 'blocked']).execute();
-    const purchases = await db.selectFrom('purchases').select(['member_id', 'amount_rials', 'status', 'created_at']).execute();
+    const purchases = await db.selectFrom('purchases').select(['member_id', 'amount_rials', 'status', 'created_at', 'branch_id']).execute();
     const byId = new Map<number, Row>();
     for (const m of members) {
       byId.set(m.id, {
@@ -151,6 +163,9 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
         spend: 0,
         lastPurchaseAt: null,
         referrals: 0,
+        city: m.city,
+        interests: m.interests,
+        branches: new Set(),
       });
     }
     for (const m of members) if (m.referred_by !== null) byId.get(m.referred_by)!.referrals++;
@@ -163,6 +178,7 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       if (p.status !== 'recorded') continue;
       const r = byId.get(p.member_id)!;
       r.purchases++;
+      r.branches.add(p.branch_id);
       r.spend += p.amount_rials;
       r.lastPurchaseAt = Math.max(r.lastPurchaseAt ?? -Infinity, p.created_at.getTime());
     }
@@ -286,6 +302,19 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       )
       .execute();
     await db.updateTable('members').set({ points_balance: sql`(id * 7919) % 20000` }).execute();
+    // Cities (in mixed spellings), interests and a second branch, from a generator of their own so
+    // the data above stays as it was.
+    const extra = random(11);
+    secondBranchId = (await db.insertInto('branches').values({ name: 'Second', created_at: now }).returning('id').executeTakeFirstOrThrow()).id;
+    for (const id of ids) {
+      const city = extra.chance(0.3) ? null : extra.pick(['Tehran', ' tehran ', 'شیراز', 'شيراز', 'Karaj']);
+      const interests = extra.chance(0.3) ? [] : [...new Set([extra.pick(INTERESTS), extra.pick(INTERESTS)])];
+      await db.updateTable('members').set({ city, interests: JSON.stringify(interests) }).where('id', '=', id).execute();
+      if (extra.chance(0.2)) {
+        const bought = await recordPurchase(db, { memberId: id, branchId: secondBranchId, cashierMemberId: cashierId, amountRials: 500_000, operationId: randomUUID() }, env(new Date(now.getTime() - 5 * DAY)));
+        if (extra.chance(0.3)) await voidPurchase(db, bought.purchase.id, cashierId, 'test', env(now));
+      }
+    }
     for (const id of [...ids, ...imported.map((m) => m.id)]) {
       if (rnd.chance(0.5)) await db.updateTable('members').set({ tier_id: tierIds.get(rnd.pick(TIERS))! }).where('id', '=', id).execute();
     }
@@ -316,6 +345,13 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       { field: 'platform', value: 'bale' },
       { field: 'join_link', slug: 'poster-a' },
       { field: 'join_link', slug: 'no-such-link' },
+      { field: 'city', value: 'TEHRAN' },
+      { field: 'city', value: 'شیراز' },
+      { field: 'city', value: 'Nowhere' },
+      { field: 'interests', any: ['food'] },
+      { field: 'interests', any: ['books', 'kids', 'sports'] },
+      { field: 'branch', id: branchId },
+      { field: 'branch', id: secondBranchId },
       ...Array.from({ length: 12 }, (_, i): SegmentCondition => ({ field: 'birthday_month', month: i + 1 })),
       ...ranges.flatMap((r): SegmentCondition[] => [
         { field: 'purchases', ...r },
@@ -399,6 +435,7 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       ['purchases>=3; spend<=20000000', { groups: [[{ field: 'purchases', min: 3 }, { field: 'spend', max: 20_000_000 }]] }],
       ['birthday=۹; gender=female', { groups: [[{ field: 'birthday_month', month: 9 }, { field: 'gender', value: 'female' }]] }],
       ['age=۲۰-۳۵ ; platform=bale', { groups: [[{ field: 'age', min: 20, max: 35 }, { field: 'platform', value: 'bale' }]] }],
+      ['city=Tehran; interests=food,Books | branch=۲', { groups: [[{ field: 'city', value: 'Tehran' }, { field: 'interests', any: ['food', 'books'] }], [{ field: 'branch', id: 2 }]] }],
       ['referrals>=1 | link=poster-b', { groups: [[{ field: 'referrals', min: 1 }], [{ field: 'join_link', slug: 'poster-b' }]] }],
       ['referrals=0; purchases=0 | tier=silver; bought<100 | age>40', {
         groups: [
@@ -412,7 +449,7 @@ describe(`segments (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
       expect(parseSegment(text)).toEqual(filter);
       await expectSameCount(parseSegment(text), now, data);
     }
-    for (const bad of ['foo=1', 'points>=abc', 'points', 'birthday=13', 'gender=other', 'platform=whatsapp', 'age=30-', 'tier=', 'points>=1.5', 'joined<<3']) {
+    for (const bad of ['foo=1', 'points>=abc', 'points', 'birthday=13', 'gender=other', 'platform=whatsapp', 'age=30-', 'tier=', 'points>=1.5', 'joined<<3', 'interests=cars', 'city= ', 'branch=0', 'branch=x']) {
       expect(() => parseSegment(bad), bad).toThrow(ClubError);
       try {
         parseSegment(bad);

@@ -1,7 +1,7 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { renderChart, renderPanels, type ChartSpec } from '../../src/lib/chart.ts';
-import { neutraliseCell } from '../../src/lib/csv-safe.ts';
+import { neutraliseCell } from '../../src/lib/csv.ts';
 
 /** Distinct colours and the share of pixels that are not the white background. */
 function content(bytes: Buffer) {

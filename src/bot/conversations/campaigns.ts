@@ -4,7 +4,7 @@ import { campaignTextMax, createCampaign, scheduleCampaign, startCampaign, type 
 import { renderCampaign } from '../../jobs/broadcast.ts';
 import { countSegment, loadSegment, parseSegment, saveSegment } from '../../club/segments.ts';
 import { formatNumber } from '../../lib/format.ts';
-import { parseJalaliMoment } from '../../lib/jalali.ts';
+import { formatDateTime, parseJalaliMoment } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
@@ -141,7 +141,7 @@ export function createCampaignConversations(deps: ClubDeps) {
           continue;
         }
         await conversation.external(() => scheduleCampaign(deps.db, prepared.id, at, { memberId: actor, now: deps.now() }));
-        return say(ctx, t('campaigns.scheduled', { id: formatNumber(prepared.id, locale), when: raw }), { remove_keyboard: true });
+        return say(ctx, t('campaigns.scheduled', { id: formatNumber(prepared.id, locale), when: formatDateTime(at, locale, deps.config.timeZone) }), { remove_keyboard: true });
       }
     }
     const status = await say(ctx, t('campaigns.starting', { id: formatNumber(prepared.id, locale) }));

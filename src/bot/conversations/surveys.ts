@@ -1,6 +1,7 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
+import { listSegments } from '../../club/segments.ts';
 import { checkQuestion, createSurvey, MAX_ANSWER_TEXT, submitSurvey, surveyAvailability, surveyWithQuestions, type QuestionDraft } from '../../club/surveys.ts';
 import type { SurveyAnswers, SurveyAudience, SurveyQuestionKind } from '../../db/schema.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
@@ -76,6 +77,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
       [[t('surveys.audience_tier'), 'tier']],
       [[t('surveys.audience_joined'), 'joined']],
       [[t('surveys.audience_bought'), 'bought']],
+      [[t('segbuild.audience_segment'), 'segment']],
     ]);
     let audience: SurveyAudience = { kind: 'all' };
     if (audienceKind === 'tier') {
@@ -92,6 +94,10 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
         else await say(ctx, t('surveys.days_invalid'));
       }
       audience = { kind: audienceKind, days };
+    } else if (audienceKind === 'segment') {
+      const segments = await conversation.external(() => listSegments(deps.db));
+      if (segments.length === 0) await say(ctx, t('segbuild.no_segments'));
+      else audience = { kind: 'segment', id: Number(await pickButton(conversation, ctx, t('segbuild.pick_segment'), segments.map((x) => [[x.name, String(x.id)]]))) };
     }
 
     let closesInDays: number | null | undefined;

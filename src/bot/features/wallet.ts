@@ -34,7 +34,7 @@ export async function showRewards(ctx: Context) {
   const member = await loadMember(ctx.deps.db, ctx.member.id);
   const rows = rewards.map((r) => [
     {
-      text: `${ctx.locale === 'fa' ? r.title_fa : r.title_en} · ${formatNumber(r.points_cost, ctx.locale)}`,
+      text: `${r.points_cost > member.points_balance ? '🔒 ' : ''}${ctx.locale === 'fa' ? r.title_fa : r.title_en} · ${formatNumber(r.points_cost, ctx.locale)}`,
       callback_data: `rw:${r.id}`,
     },
   ]);
@@ -76,6 +76,13 @@ export function walletFeature() {
     if (!ctx.member) return;
     const reward = await ctx.deps.db.selectFrom('rewards').selectAll().where('id', '=', Number(ctx.match[1])).executeTakeFirst();
     if (!reward) return say(ctx, ctx.t('errors.reward_unavailable'));
+    // A reward out of reach says how far it is, with no button to claim it.
+    const balance = (await loadMember(ctx.deps.db, ctx.member.id)).points_balance;
+    if (balance < reward.points_cost) {
+      const n = (v: number) => formatNumber(v, ctx.locale);
+      const text = ctx.t('reward_reach.missing', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, missing: n(reward.points_cost - balance), cost: n(reward.points_cost), balance: n(balance) });
+      return showScreen(ctx, text, { inline_keyboard: [[{ text: ctx.t('menu.rewards'), callback_data: 'rewards' }], backRow(ctx)] });
+    }
     await showScreen(ctx, ctx.t('rewards.confirm', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(reward.points_cost, ctx.locale) }), {
       inline_keyboard: [[{ text: ctx.t('rewards.claim'), callback_data: `rwc:${reward.id}:${nonce()}` }], backRow(ctx)],
     });

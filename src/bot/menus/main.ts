@@ -14,6 +14,9 @@ import { htmlToPlain } from '../platform.ts';
 import { showConvert, showRewards } from '../features/wallet.ts';
 import { sendProfile } from '../features/profile.ts';
 import { showContact } from '../features/tickets.ts';
+import { showLotteries } from '../features/lotteries.ts';
+import { showNews } from '../features/news.ts';
+import { showHistory } from '../features/history.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
@@ -118,6 +121,10 @@ export function createMenus(): ClubMenus {
         if (member) await sendProfile(ctx, member.id);
       },
     )
+    .text((ctx) => ctx.t('history.menu'), (ctx) => showHistory(ctx))
+    .row()
+    .text((ctx) => ctx.t('menu.lotteries'), showLotteries)
+    .text((ctx) => ctx.t('menu.news'), (ctx) => showNews(ctx))
     .row()
     .text((ctx) => ctx.t('menu.contact'), showContact)
     .text((ctx) => ctx.t('menu.help'), async (ctx) => {
