@@ -14,6 +14,7 @@ import { startScheduler } from './jobs/scheduler.ts';
 import { startWeeklyReports } from './jobs/weekly-report.ts';
 import { SurveyDispatcher } from './jobs/surveys.ts';
 import { BroadcastDispatcher } from './jobs/broadcast.ts';
+import { NotificationDispatcher } from './jobs/notifications.ts';
 import { Api } from 'grammy';
 import type { Platform } from './db/schema.ts';
 import { withPrivateErrors } from './logger.ts';
@@ -26,6 +27,8 @@ export interface StartOptions {
   now?: () => Date;
   /** Run the nightly jobs on their schedule (default); tests call them directly instead. */
   scheduler?: boolean;
+  /** Send the notification outbox (default); a test leaves it off to play a crash right after a commit. */
+  notifications?: boolean;
 }
 
 export interface RunningClub {
@@ -65,6 +68,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     notifier: new Notifier(database.db, i18n, config.defaultLocale, logger),
     surveyDispatcher: undefined as unknown as SurveyDispatcher,
     broadcaster: undefined as unknown as BroadcastDispatcher,
+    notices: undefined as unknown as NotificationDispatcher,
   };
   deps.surveyDispatcher = new SurveyDispatcher(deps);
   // Campaigns use their own clients without auto-retry: the dispatcher obeys 429 for all of them.
@@ -72,6 +76,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   if (config.telegram) broadcastApis.set('telegram', new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot }));
   if (config.bale) broadcastApis.set('bale', new Api(config.bale.token, { apiRoot: config.bale.apiRoot }));
   deps.broadcaster = new BroadcastDispatcher(deps, broadcastApis);
+  deps.notices = new NotificationDispatcher(deps, broadcastApis, deps.broadcaster);
 
   const bots: RunningBot[] = [];
   const platforms: [Platform, Config['telegram']][] = [
@@ -94,8 +99,10 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
 
   const scheduler = options.scheduler === false ? undefined : startScheduler(deps);
   const weeklyReports = options.scheduler === false ? undefined : startWeeklyReports(deps, broadcastApis);
-  // A campaign that was sending when the process died goes on by itself.
+  // A campaign that was sending when the process died goes on by itself; notices queued before a
+  // crash go out now.
   await deps.broadcaster.resumeAll();
+  if (options.notifications !== false) deps.notices.start();
   return {
     deps,
     bots,
@@ -103,6 +110,8 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
       await scheduler?.stop();
       await weeklyReports?.stop();
       await deps.surveyDispatcher.stop();
+      // Notices before campaigns: the broadcaster releases the leases both send under.
+      await deps.notices.stop();
       await deps.broadcaster.stop();
       await Promise.all(bots.map((b) => b.stop()));
       unwatch();

@@ -74,13 +74,13 @@ async function setup(label: string, members: number, api: FakeBotApi): Promise<S
   const t = performance.now();
   await migrateToLatest(handle);
   await sql`
-    insert into members (phone, first_name, referral_code, tier_id, locale)
+    insert into members (phone, first_name, referral_code, tier_id, locale, joined_at, last_active_at)
     select '+98913' || lpad(g::text, 7, '0'), 'M' || g, 'BC' || g, (select id from tiers order by rank limit 1),
-           case when g % 2 = 0 then 'fa' else 'en' end
+           case when g % 2 = 0 then 'fa' else 'en' end, ${new Date()}, ${new Date()}
     from generate_series(1, ${members}::int) g`.execute(db);
   await sql`
-    insert into member_accounts (platform, user_id, member_id, chat_id)
-    select 'telegram', ${CHAT_BASE}::int8 + id, id, ${CHAT_BASE}::int8 + id from members`.execute(db);
+    insert into member_accounts (platform, user_id, member_id, chat_id, created_at)
+    select 'telegram', ${CHAT_BASE}::int8 + id, id, ${CHAT_BASE}::int8 + id, ${new Date()} from members`.execute(db);
   await sql`analyze members; analyze member_accounts`.execute(db);
   const accounts = await db.selectFrom('member_accounts').select(['chat_id', 'member_id']).execute();
   for (const a of accounts) api.user({ id: a.chat_id, first_name: `M${a.member_id}` });

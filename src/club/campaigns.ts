@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { requeueClaimedNotices } from './notifications.ts';
 import type { Campaign, CampaignsTable, Locale, OutboxStatus, Platform } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
@@ -180,6 +181,8 @@ export interface DispatchLease {
   pausedUntil: Date | null;
   /** Rows left in flight by the previous holder, now marked lost. */
   lost: number;
+  /** Notifications left in flight by the previous holder, queued again (see requeueClaimedNotices). */
+  requeued: number;
 }
 
 /**
@@ -200,9 +203,9 @@ export async function acquireDispatchLease(db: Db, platform: Platform, holder: s
           .returning('paused_until')
           .executeTakeFirst()
       : await trx.insertInto('dispatch_leases').values({ platform, holder, until, paused_until: null }).onConflict((oc) => oc.doNothing()).returning('paused_until').executeTakeFirst();
-    if (!taken) return { held: false, pausedUntil: current?.paused_until ?? null, lost: 0 };
-    const lost = current?.holder === holder ? 0 : await markLostRows(trx, platform);
-    return { held: true, pausedUntil: taken.paused_until, lost };
+    if (!taken) return { held: false, pausedUntil: current?.paused_until ?? null, lost: 0, requeued: 0 };
+    if (current?.holder === holder) return { held: true, pausedUntil: taken.paused_until, lost: 0, requeued: 0 };
+    return { held: true, pausedUntil: taken.paused_until, lost: await markLostRows(trx, platform), requeued: await requeueClaimedNotices(trx, platform) };
   });
 }
 

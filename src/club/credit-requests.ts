@@ -1,6 +1,8 @@
 import type { Db } from '../db/database.ts';
 import type { CreditRequest } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
+import type { Trx } from './ledger.ts';
+import { queueNotice, type Notice } from './notifications.ts';
 import { recordPurchase, type LoyaltyEnv, type PurchaseInput, type PurchaseOutcome } from './purchases.ts';
 import { roleOf } from './staff.ts';
 
@@ -9,34 +11,63 @@ import { roleOf } from './staff.ts';
  * "Pay 50,000 Toman from your credit at Branch X?" in their own chat, like a points redemption.
  * Nothing moves until they approve; approving records the whole purchase (discounts, voucher,
  * credit, points) in the same transaction that marks the request approved, so a double press or a
- * replayed update records it once. A refusal or the 5-minute expiry records nothing.
+ * replayed update records it once. A refusal or the 5-minute expiry records nothing. The member's
+ * request and the cashier's answer are queued in the same transactions (the notification outbox).
+ * `toPay` is what the member pays in money, as the till quoted it.
  */
-export async function requestCreditSpend(db: Db, input: PurchaseInput & { creditToUse: number }, now: Date, minutes: number): Promise<CreditRequest> {
+export async function requestCreditSpend(db: Db, input: PurchaseInput & { creditToUse: number; toPay: number }, now: Date, minutes: number): Promise<CreditRequest> {
   if (!Number.isSafeInteger(input.creditToUse) || input.creditToUse <= 0) throw new ClubError('errors.credit_over_amount');
   if (input.memberId === input.cashierMemberId) throw new ClubError('errors.own_purchase');
   const member = await db.selectFrom('members').select('credit_balance').where('id', '=', input.memberId).executeTakeFirst();
   if (!member) throw new ClubError('errors.member_not_found');
   if (member.credit_balance < input.creditToUse) throw new ClubError('errors.insufficient_credit', { balance: member.credit_balance });
-  const row = await db
-    .insertInto('credit_requests')
-    .values({
-      member_id: input.memberId,
-      branch_id: input.branchId,
-      cashier_member_id: input.cashierMemberId,
-      amount_rials: input.amountRials,
-      credit_rials: input.creditToUse,
-      receipt_no: input.receiptNo?.trim() || null,
-      operation_id: input.operationId,
-      apply_welcome: input.applyWelcome ?? false,
-      voucher_code_id: input.voucherCodeId ?? null,
-      expires_at: new Date(now.getTime() + minutes * 60_000),
-      created_at: now,
-    })
-    // The conversation's operation id: a replay after a crash finds the request it already made.
-    .onConflict((oc) => oc.column('operation_id').doNothing())
-    .returningAll()
-    .executeTakeFirst();
-  return row ?? (await db.selectFrom('credit_requests').selectAll().where('operation_id', '=', input.operationId).executeTakeFirstOrThrow());
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('credit_requests')
+      .values({
+        member_id: input.memberId,
+        branch_id: input.branchId,
+        cashier_member_id: input.cashierMemberId,
+        amount_rials: input.amountRials,
+        credit_rials: input.creditToUse,
+        receipt_no: input.receiptNo?.trim() || null,
+        operation_id: input.operationId,
+        apply_welcome: input.applyWelcome ?? false,
+        voucher_code_id: input.voucherCodeId ?? null,
+        expires_at: new Date(now.getTime() + minutes * 60_000),
+        created_at: now,
+      })
+      // The conversation's operation id: a replay after a crash finds the request it already made.
+      .onConflict((oc) => oc.column('operation_id').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) return trx.selectFrom('credit_requests').selectAll().where('operation_id', '=', input.operationId).executeTakeFirstOrThrow();
+    const branch = await trx.selectFrom('branches').select('name').where('id', '=', input.branchId).executeTakeFirstOrThrow();
+    const notice: Notice = {
+      kind: 'credit_request',
+      lines: [
+        { key: 'credit_request.ask_member', params: { credit: { money: input.creditToUse }, branch: branch.name, minutes } },
+        { key: 'credit_request.ask_member_detail', params: { amount: { money: input.amountRials }, paid: { money: input.toPay } } },
+      ],
+      buttons: [[{ label: { key: 'redeem.approve' }, data: `cr:a:${row.id}` }, { label: { key: 'redeem.decline' }, data: `cr:d:${row.id}` }]],
+    };
+    await queueNotice(trx, input.memberId, notice, `credit:${row.id}:ask`, now);
+    return row;
+  });
+}
+
+/** The cashier who asked hears how it ended: approved (the purchase), declined, failed (why) or expired. */
+async function tellCashier(trx: Trx, request: CreditRequest, outcome: PurchaseOutcome | null, creditBalance: number, now: Date) {
+  const member = await trx.selectFrom('members').select('first_name').where('id', '=', request.member_id).executeTakeFirstOrThrow();
+  const params = {
+    name: member.first_name,
+    credit: { money: request.credit_rials },
+    id: outcome?.purchase.id ?? 0,
+    points: outcome?.points ?? 0,
+    reason: request.error ? { key: request.error, params: { balance: { money: creditBalance } } } : '',
+  };
+  const notice: Notice = { kind: 'credit_decided', lines: [{ key: `credit_request.${request.status}_cashier`, params }] };
+  await queueNotice(trx, request.cashier_member_id, notice, `credit:${request.id}:decided`, now);
 }
 
 export interface CreditDecision {
@@ -56,8 +87,11 @@ export async function decideCreditRequest(db: Db, requestId: number, memberId: n
     const found = await trx.selectFrom('credit_requests').selectAll().where('id', '=', requestId).where('member_id', '=', memberId).forUpdate().executeTakeFirst();
     if (!found) throw new ClubError('errors.redemption_not_found');
     const balance = async () => (await trx.selectFrom('members').select('credit_balance').where('id', '=', memberId).executeTakeFirstOrThrow()).credit_balance;
-    const finish = async (status: CreditRequest['status'], extra: Partial<Pick<CreditRequest, 'error' | 'purchase_id'>> = {}) =>
-      trx.updateTable('credit_requests').set({ status, decided_at: env.now, ...extra }).where('id', '=', found.id).returningAll().executeTakeFirstOrThrow();
+    const finish = async (status: CreditRequest['status'], extra: Partial<Pick<CreditRequest, 'error' | 'purchase_id'>> = {}, outcome: PurchaseOutcome | null = null) => {
+      const request = await trx.updateTable('credit_requests').set({ status, decided_at: env.now, ...extra }).where('id', '=', found.id).returningAll().executeTakeFirstOrThrow();
+      await tellCashier(trx, request, outcome, outcome?.creditBalance ?? (await balance()), env.now);
+      return request;
+    };
     if (found.status !== 'pending') return { request: found, changed: false, outcome: null, creditBalance: await balance() };
     if (found.expires_at <= env.now) return { request: await finish('expired'), changed: false, expiredNow: true, outcome: null, creditBalance: await balance() };
     if (!approve) return { request: await finish('declined'), changed: true, outcome: null, creditBalance: await balance() };
@@ -78,7 +112,7 @@ export async function decideCreditRequest(db: Db, requestId: number, memberId: n
     };
     try {
       const outcome = await recordPurchase(trx, input, env);
-      return { request: await finish('approved', { purchase_id: outcome.purchase.id }), changed: true, outcome, creditBalance: outcome.creditBalance };
+      return { request: await finish('approved', { purchase_id: outcome.purchase.id }, outcome), changed: true, outcome, creditBalance: outcome.creditBalance };
     } catch (error) {
       // The credit or the voucher is gone meanwhile: nothing was recorded; both sides are told why.
       if (!(error instanceof ClubError)) throw error;
@@ -87,7 +121,11 @@ export async function decideCreditRequest(db: Db, requestId: number, memberId: n
   });
 }
 
-/** Pending requests past their time become expired (the bot's minute job calls this). */
+/** Pending requests past their time become expired (the bot's minute job calls this); each cashier is told. */
 export async function expireCreditRequests(db: Db, now: Date): Promise<CreditRequest[]> {
-  return db.updateTable('credit_requests').set({ status: 'expired', decided_at: now }).where('status', '=', 'pending').where('expires_at', '<=', now).returningAll().execute();
+  return db.transaction().execute(async (trx) => {
+    const expired = await trx.updateTable('credit_requests').set({ status: 'expired', decided_at: now }).where('status', '=', 'pending').where('expires_at', '<=', now).returningAll().execute();
+    for (const r of expired) await tellCashier(trx, r, null, 0, now);
+    return expired;
+  });
 }

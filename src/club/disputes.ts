@@ -1,28 +1,47 @@
 import type { Db } from '../db/database.ts';
 import { audit } from './audit.ts';
 import { ClubError } from './errors.ts';
-import { voidPurchase, type LoyaltyEnv } from './purchases.ts';
+import type { Trx } from './ledger.ts';
+import { queueNotice, queueNotices, type Notice } from './notifications.ts';
+import { voidPurchaseIn, type LoyaltyEnv } from './purchases.ts';
 
 export const MAX_DISPUTE_REASON = 500;
 
 /**
  * "This wasn't me" on a purchase receipt: one dispute per purchase, only by the member it was
- * recorded for. `disputeId` is null when the managers already know.
+ * recorded for; the managers' alert (with Void and Dismiss) is queued with it. `disputeId` is null
+ * when the managers already know.
  */
 export async function openDispute(db: Db, memberId: number, purchaseId: number, now: Date) {
-  const purchase = await db.selectFrom('purchases').select(['id', 'amount_rials']).where('id', '=', purchaseId).where('member_id', '=', memberId).executeTakeFirst();
-  if (!purchase) throw new ClubError('errors.purchase_not_found');
-  const opened = await db
-    .insertInto('disputes')
-    .values({ member_id: memberId, purchase_id: purchaseId, created_at: now })
-    .onConflict((oc) => oc.column('purchase_id').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  return { disputeId: opened?.id ?? null, purchase };
+  return db.transaction().execute(async (trx) => {
+    const purchase = await trx.selectFrom('purchases').select(['id', 'amount_rials']).where('id', '=', purchaseId).where('member_id', '=', memberId).executeTakeFirst();
+    if (!purchase) throw new ClubError('errors.purchase_not_found');
+    const opened = await trx
+      .insertInto('disputes')
+      .values({ member_id: memberId, purchase_id: purchaseId, created_at: now })
+      .onConflict((oc) => oc.column('purchase_id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (opened) {
+      const member = await trx.selectFrom('members').select('first_name').where('id', '=', memberId).executeTakeFirstOrThrow();
+      const notice: Notice = {
+        kind: 'dispute',
+        lines: [{ key: 'dispute.to_managers', params: { id: purchaseId, name: member.first_name, amount: { rials: purchase.amount_rials } } }],
+        buttons: [
+          [
+            { label: { key: 'disputes.void_button', params: { id: purchaseId } }, data: `dq:v:${opened.id}` },
+            { label: { key: 'disputes.dismiss_button', params: { id: purchaseId } }, data: `dq:d:${opened.id}` },
+          ],
+        ],
+      };
+      await queueNotices(trx, await disputeDeciders(trx), notice, `dispute:${opened.id}:opened`, now);
+    }
+    return { disputeId: opened?.id ?? null, purchase };
+  });
 }
 
 /** Owners and managers: who hears of a dispute. */
-export async function disputeDeciders(db: Db): Promise<number[]> {
+export async function disputeDeciders(db: Db | Trx): Promise<number[]> {
   return (await db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute()).map((r) => r.member_id);
 }
 
@@ -67,21 +86,30 @@ export async function listOpenDisputes(db: Db): Promise<DisputeView[]> {
 }
 
 /**
- * Voids a purchase (points back out, credit back in) and settles any open dispute on it as voided.
- * Two steps: a crash between them leaves the dispute open on a void purchase, and the next Void
- * (voidPurchase is idempotent) settles it. `dispute` is null when there was none left open.
+ * Voids a purchase (points back out, credit back in) and settles any open dispute on it as voided,
+ * in one transaction with the member's notice: a disputed purchase is told in the dispute's words,
+ * any other void as a void. `dispute` is null when there was none left open.
  */
 export async function voidDisputedPurchase(db: Db, purchaseId: number, actorMemberId: number, reason: string, env: LoyaltyEnv) {
-  const outcome = await voidPurchase(db, purchaseId, actorMemberId, reason, env);
-  const settled = await db
-    .updateTable('disputes')
-    .set({ status: 'resolved', outcome: 'voided', reason: reason.trim(), decided_by: actorMemberId, decided_at: env.now })
-    .where('purchase_id', '=', purchaseId)
-    .where('status', '=', 'open')
-    .returning(['id', 'member_id'])
-    .executeTakeFirst();
-  if (settled) await audit(db, { actor: actorMemberId, action: 'dispute.void', payload: { purchase_id: purchaseId, member_id: settled.member_id, reason: reason.trim() }, at: env.now });
-  return { ...outcome, dispute: settled ?? null };
+  return db.transaction().execute(async (trx) => {
+    const outcome = await voidPurchaseIn(trx, purchaseId, actorMemberId, reason, env);
+    const text = reason.trim();
+    const settled = await trx
+      .updateTable('disputes')
+      .set({ status: 'resolved', outcome: 'voided', reason: text, decided_by: actorMemberId, decided_at: env.now })
+      .where('purchase_id', '=', purchaseId)
+      .where('status', '=', 'open')
+      .returning(['id', 'member_id'])
+      .executeTakeFirst();
+    const params = { id: purchaseId, points: outcome.pointsTaken, reason: text };
+    if (settled) {
+      await audit(trx, { actor: actorMemberId, action: 'dispute.void', payload: { purchase_id: purchaseId, member_id: settled.member_id, reason: text }, at: env.now });
+      await queueNotice(trx, settled.member_id, { kind: 'dispute_voided', lines: [{ key: 'disputes.voided_member', params }] }, `dispute:${settled.id}:decided`, env.now);
+    } else if (!outcome.duplicate) {
+      await queueNotice(trx, outcome.purchase.member_id, { kind: 'void', lines: [{ key: 'admin.void_member', params }] }, `void:${purchaseId}`, env.now);
+    }
+    return { ...outcome, dispute: settled ?? null };
+  });
 }
 
 /** The manager finds the purchase was the member's after all: the dispute closes with a reason the member reads. */
@@ -99,6 +127,8 @@ export async function dismissDispute(db: Db, disputeId: number, actorMemberId: n
       .executeTakeFirst();
     if (!dismissed) throw new ClubError('errors.dispute_decided');
     await audit(trx, { actor: actorMemberId, action: 'dispute.dismiss', payload: { purchase_id: dismissed.purchase_id, member_id: dismissed.member_id, reason: text }, at: now });
+    const notice: Notice = { kind: 'dispute_dismissed', lines: [{ key: 'disputes.dismissed_member', params: { id: dismissed.purchase_id, reason: text } }] };
+    await queueNotice(trx, dismissed.member_id, notice, `dispute:${dismissed.id}:decided`, now);
     return dismissed;
   });
 }

@@ -5,6 +5,7 @@ import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit, lockMember, type Trx } from './ledger.ts';
+import { queueNotice } from './notifications.ts';
 import { reverseReferralForPurchase } from './referrals.ts';
 import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
 import { audit } from './audit.ts';
@@ -181,13 +182,34 @@ export async function recordPurchase(db: Db | Trx, input: PurchaseInput, env: Lo
   const key = purchaseKey(input);
   const tz = env.timeZone;
   const defaults = loyaltySettingsSchema.parse(env.defaults ?? {});
+  // The member's receipt is queued by the same statement (one transaction, still one round trip):
+  // if the purchase commits, so does its receipt (see receiptNotice).
   const { rows } = await sql<{ result: RecordedRow }>`
-    select club_record_purchase(
-      ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
-      ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${zonedMidnight(todayIso(env.now, tz), tz)},
-      ${lotExpiry(env.now, { mode: 'jalali_month_end', days: 1 }, tz)}, ${lotExpiry(env.now, { mode: 'jalali_year_end', days: 1 }, tz)},
-      ${JSON.stringify(defaults)}::jsonb, ${input.applyWelcome ?? false}, ${input.voucherCodeId ?? null}::int8
-    ) as result`.execute(db);
+    with recorded as (
+      select club_record_purchase(
+        ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
+        ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${zonedMidnight(todayIso(env.now, tz), tz)},
+        ${lotExpiry(env.now, { mode: 'jalali_month_end', days: 1 }, tz)}, ${lotExpiry(env.now, { mode: 'jalali_year_end', days: 1 }, tz)},
+        ${JSON.stringify(defaults)}::jsonb, ${input.applyWelcome ?? false}, ${input.voucherCodeId ?? null}::int8
+      ) as result
+    ), receipt as (
+      insert into notifications (member_id, platform, chat_id, kind, body, idempotency_key, status, created_at)
+      select a.member_id, a.platform, a.chat_id, 'receipt',
+        jsonb_build_object(
+          'purchase', p->'id', 'points', r.result->'points', 'balance', r.result->'points_balance',
+          'amount', p->'amount_rials', 'tier_discount', p->'tier_discount_rials', 'voucher_discount', p->'voucher_discount_rials',
+          'voucher_code', (select to_jsonb(v.code) from voucher_codes v where v.id = (p->>'voucher_code_id')::int8),
+          'credit_used', p->'credit_used', 'credit_left', r.result->'credit_balance',
+          'branch', (select b.name from branches b where b.id = ${input.branchId}),
+          'promoted', (select jsonb_build_object('fa', t.name_fa, 'en', t.name_en) from tiers t where t.id = (r.result->>'promoted_to')::int)
+        ),
+        'receipt:' || (p->>'id'), 'pending', ${env.now}
+      from recorded r cross join lateral (select r.result->'purchase' as p) recorded_purchase
+      join member_accounts a on a.member_id = ${input.memberId} and not a.blocked
+      where r.result->>'error' is null and (r.result->>'duplicate') is distinct from 'true'
+      on conflict do nothing
+    )
+    select result from recorded`.execute(db);
   const r = rows[0]!.result;
   if (r.error === 'insufficient_credit') throw new ClubError('errors.insufficient_credit', { balance: r.balance });
   if (r.error === 'voucher_limit_reached') throw new ClubError('errors.voucher_limit_reached', { limit: r.limit });
@@ -218,61 +240,71 @@ export interface VoidOutcome {
   creditRefunded: number;
 }
 
-/** A manager voids a sale: its points come back out, the credit it used goes back in. */
+/** A manager voids a sale: its points come back out, the credit it used goes back in; the member is told. */
 export async function voidPurchase(db: Db, purchaseId: number, actorMemberId: number, reason: string, env: LoyaltyEnv): Promise<VoidOutcome> {
+  return db.transaction().execute(async (trx) => {
+    const outcome = await voidPurchaseIn(trx, purchaseId, actorMemberId, reason, env);
+    if (!outcome.duplicate) {
+      const notice = { kind: 'void', lines: [{ key: 'admin.void_member', params: { id: purchaseId, points: outcome.pointsTaken, reason: reason.trim() } }] };
+      await queueNotice(trx, outcome.purchase.member_id, notice, `void:${purchaseId}`, env.now);
+    }
+    return outcome;
+  });
+}
+
+/** The void itself, inside the caller's transaction (a dispute's void tells the member in its own words). */
+export async function voidPurchaseIn(trx: Trx, purchaseId: number, actorMemberId: number, reason: string, env: LoyaltyEnv): Promise<VoidOutcome> {
   const text = reason.trim();
   if (!text) throw new ClubError('errors.reason_required');
-  return db.transaction().execute(async (trx) => {
-    const found = await trx.selectFrom('purchases').select('member_id').where('id', '=', purchaseId).executeTakeFirst();
-    if (!found) throw new ClubError('errors.purchase_not_found');
-    await lockMember(trx, found.member_id);
-    const purchase = await trx.selectFrom('purchases').selectAll().where('id', '=', purchaseId).forUpdate().executeTakeFirstOrThrow();
-    if (purchase.status === 'voided') {
-      return { purchase, duplicate: true, pointsTaken: purchase.points_earned - purchase.unrecovered_points, unrecovered: purchase.unrecovered_points, creditRefunded: purchase.credit_used };
-    }
-    let pointsTaken = 0;
-    if (purchase.points_earned > 0) {
-      const lot = await trx.selectFrom('ledger_entries').select('id').where('idempotency_key', '=', `purchase:${purchase.id}`).executeTakeFirst();
-      const taken = await debit(trx, {
-        memberId: purchase.member_id,
-        currency: 'points',
-        amount: purchase.points_earned,
-        kind: 'earn_reversal',
-        reason: 'purchase_void',
-        idempotencyKey: `void:${purchase.id}`,
-        branchId: purchase.branch_id,
-        actorMemberId,
-        meta: { purchase_id: purchase.id, reason: text },
-        upTo: true,
-        ...(lot ? { preferLot: lot.id } : {}),
-        at: env.now,
-      });
-      pointsTaken = taken.amount;
-    }
-    if (purchase.credit_used > 0) {
-      await credit(trx, {
-        memberId: purchase.member_id,
-        currency: 'credit',
-        amount: purchase.credit_used,
-        kind: 'refund',
-        reason: 'purchase_void',
-        idempotencyKey: `void-credit:${purchase.id}`,
-        expiresAt: null,
-        branchId: purchase.branch_id,
-        actorMemberId,
-        at: env.now,
-      });
-    }
-    // An inviter rewarded for this purchase gives that reward back too.
-    await reverseReferralForPurchase(trx, purchase.id, actorMemberId, env.now);
-    const unrecovered = purchase.points_earned - pointsTaken;
-    const updated = await trx
-      .updateTable('purchases')
-      .set({ status: 'voided', voided_at: env.now, voided_by: actorMemberId, void_reason: text, unrecovered_points: unrecovered })
-      .where('id', '=', purchase.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await audit(trx, { actor: actorMemberId, action: 'purchase.void', payload: { purchase_id: purchase.id, reason: text, points_taken: pointsTaken, unrecovered }, at: env.now });
-    return { purchase: updated, duplicate: false, pointsTaken, unrecovered, creditRefunded: purchase.credit_used };
-  });
+  const found = await trx.selectFrom('purchases').select('member_id').where('id', '=', purchaseId).executeTakeFirst();
+  if (!found) throw new ClubError('errors.purchase_not_found');
+  await lockMember(trx, found.member_id);
+  const purchase = await trx.selectFrom('purchases').selectAll().where('id', '=', purchaseId).forUpdate().executeTakeFirstOrThrow();
+  if (purchase.status === 'voided') {
+    return { purchase, duplicate: true, pointsTaken: purchase.points_earned - purchase.unrecovered_points, unrecovered: purchase.unrecovered_points, creditRefunded: purchase.credit_used };
+  }
+  let pointsTaken = 0;
+  if (purchase.points_earned > 0) {
+    const lot = await trx.selectFrom('ledger_entries').select('id').where('idempotency_key', '=', `purchase:${purchase.id}`).executeTakeFirst();
+    const taken = await debit(trx, {
+      memberId: purchase.member_id,
+      currency: 'points',
+      amount: purchase.points_earned,
+      kind: 'earn_reversal',
+      reason: 'purchase_void',
+      idempotencyKey: `void:${purchase.id}`,
+      branchId: purchase.branch_id,
+      actorMemberId,
+      meta: { purchase_id: purchase.id, reason: text },
+      upTo: true,
+      ...(lot ? { preferLot: lot.id } : {}),
+      at: env.now,
+    });
+    pointsTaken = taken.amount;
+  }
+  if (purchase.credit_used > 0) {
+    await credit(trx, {
+      memberId: purchase.member_id,
+      currency: 'credit',
+      amount: purchase.credit_used,
+      kind: 'refund',
+      reason: 'purchase_void',
+      idempotencyKey: `void-credit:${purchase.id}`,
+      expiresAt: null,
+      branchId: purchase.branch_id,
+      actorMemberId,
+      at: env.now,
+    });
+  }
+  // An inviter rewarded for this purchase gives that reward back too.
+  await reverseReferralForPurchase(trx, purchase.id, actorMemberId, env.now);
+  const unrecovered = purchase.points_earned - pointsTaken;
+  const updated = await trx
+    .updateTable('purchases')
+    .set({ status: 'voided', voided_at: env.now, voided_by: actorMemberId, void_reason: text, unrecovered_points: unrecovered })
+    .where('id', '=', purchase.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await audit(trx, { actor: actorMemberId, action: 'purchase.void', payload: { purchase_id: purchase.id, reason: text, points_taken: pointsTaken, unrecovered }, at: env.now });
+  return { purchase: updated, duplicate: false, pointsTaken, unrecovered, creditRefunded: purchase.credit_used };
 }

@@ -6,6 +6,7 @@ import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit, type Trx } from './ledger.ts';
+import { queueNotice } from './notifications.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { promoteIfQualified } from './tiers.ts';
@@ -151,6 +152,10 @@ export async function recordReferral(db: Db, attempt: ReferralAttempt, referee: 
       inviterPoints = rewarded.points;
       final = rewarded.referral;
     }
+    // The inviter hears their friend joined (and what it earned them, or that a manager will look).
+    const key = overCap ? 'referral.inviter_review' : inviterPoints > 0 ? 'referral.inviter_joined_rewarded' : 'referral.inviter_joined';
+    const notice = { kind: 'referral', lines: [{ key, params: { name: referee.first_name, points: inviterPoints } }] };
+    await queueNotice(trx, inviter.id, notice, `referral:${referral.id}:joined`, env.now);
     return { referral: final, inviter, friendVoucher, friendPoints, inviterPoints };
   });
 }
@@ -202,6 +207,11 @@ export async function settleReferralPurchase(db: Db, refereeId: number, purchase
     const referral = await trx.selectFrom('referrals').selectAll().where('referee_id', '=', refereeId).where('status', '=', 'pending').forUpdate().executeTakeFirst();
     if (!referral || settings.inviterWhen !== 'first_purchase' || purchase.amount_rials < settings.inviterMinPurchase) return null;
     const rewarded = await rewardInviter(trx, referral, purchaseId, settings, env);
+    if (rewarded.points > 0) {
+      const friend = await trx.selectFrom('members').select('first_name').where('id', '=', refereeId).executeTakeFirstOrThrow();
+      const notice = { kind: 'referral_reward', lines: [{ key: 'referral.inviter_rewarded', params: { name: friend.first_name, points: rewarded.points } }] };
+      await queueNotice(trx, referral.inviter_id, notice, `referral:${referral.id}:reward`, env.now);
+    }
     return { referral: rewarded.referral, inviterPoints: rewarded.points };
   });
 }
@@ -254,6 +264,10 @@ export async function reviewReferral(db: Db, referralId: number, approve: boolea
             .executeTakeFirst();
     if (settings.inviterWhen === 'signup' || qualifying) {
       const rewarded = await rewardInviter(trx, pending, qualifying?.id ?? null, settings, env);
+      if (rewarded.points > 0) {
+        const notice = { kind: 'referral_reward', lines: [{ key: 'referral.inviter_approved', params: { points: rewarded.points } }] };
+        await queueNotice(trx, referral.inviter_id, notice, `referral:${referral.id}:reward`, env.now);
+      }
       return { referral: rewarded.referral, changed: true, inviterPoints: rewarded.points };
     }
     return { referral: pending, changed: true, inviterPoints: 0 };

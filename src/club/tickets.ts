@@ -6,6 +6,8 @@ import { credit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { audit } from './audit.ts';
+import type { Trx } from './ledger.ts';
+import { queueNotice, queueNotices, type Notice } from './notifications.ts';
 
 export const TICKET_KINDS: readonly TicketKind[] = ['complaint', 'suggestion', 'question'];
 export const TICKET_CATEGORIES: readonly TicketCategory[] = ['product', 'service', 'staff', 'price', 'other'];
@@ -17,6 +19,20 @@ function checkText(text: string) {
   if (t.length > MAX_TICKET_TEXT) throw new ClubError('errors.text_too_long', { max: MAX_TICKET_TEXT });
   return t;
 }
+
+/** Everyone who should hear of a ticket: owners and managers. */
+async function ticketStaff(trx: Trx) {
+  return (await trx.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute()).map((r) => r.member_id);
+}
+
+/** What staff can do with a ticket message (as staffTicketButtons in the bot). */
+const staffButtons = (ticketId: number): Notice['buttons'] => [
+  [
+    { label: { key: 'tickets.reply' }, data: `tk:rp:${ticketId}` },
+    { label: { key: 'tickets.close' }, data: `tk:cl:${ticketId}` },
+    { label: { key: 'tickets.thread' }, data: `tk:vw:${ticketId}` },
+  ],
+];
 
 export async function openTicket(
   db: Db,
@@ -54,6 +70,14 @@ export async function openTicket(
       .insertInto('ticket_messages')
       .values({ ticket_id: ticket.id, from_staff: false, author_member_id: input.memberId, text, photo_file_id: input.photo?.fileId ?? null, photo_platform: input.photo?.platform ?? null, created_at: now })
       .execute();
+    const member = await trx.selectFrom('members').select('first_name').where('id', '=', input.memberId).executeTakeFirstOrThrow();
+    const notice: Notice = {
+      kind: 'ticket',
+      lines: [{ key: 'tickets.to_staff', params: { id: ticket.id, kind: { key: `tickets.kind_${input.kind}` }, category: { key: `tickets.category_${input.category}` }, name: member.first_name, text } }],
+      buttons: staffButtons(ticket.id),
+      ...(input.photo ? { photo: input.photo } : {}),
+    };
+    await queueNotices(trx, await ticketStaff(trx), notice, `ticket:${ticket.id}:opened`, now);
     return ticket;
   });
 }
@@ -65,24 +89,48 @@ export async function addTicketMessage(db: Db, ticketId: number, author: { membe
     const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', ticketId).forUpdate().executeTakeFirst();
     if (!ticket || (!author.staff && ticket.member_id !== author.memberId)) throw new ClubError('errors.ticket_not_found');
     if (ticket.status === 'closed') throw new ClubError('errors.ticket_closed');
-    await trx.insertInto('ticket_messages').values({ ticket_id: ticketId, from_staff: author.staff, author_member_id: author.memberId, text: body, photo_file_id: null, created_at: now }).execute();
+    const message = await trx
+      .insertInto('ticket_messages')
+      .values({ ticket_id: ticketId, from_staff: author.staff, author_member_id: author.memberId, text: body, photo_file_id: null, created_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     if (author.staff && ticket.first_response_at === null) {
       await trx.updateTable('tickets').set({ first_response_at: now }).where('id', '=', ticketId).execute();
+    }
+    // The other side of the thread hears it: the member a reply, the managers an answer.
+    const key = `ticket_message:${message.id}`;
+    if (author.staff) {
+      const notice: Notice = { kind: 'ticket_reply', lines: [{ key: 'tickets.reply_to_member', params: { id: ticketId, text: body } }], buttons: [[{ label: { key: 'tickets.answer' }, data: `tk:an:${ticketId}` }]] };
+      await queueNotice(trx, ticket.member_id, notice, key, now);
+    } else {
+      const member = await trx.selectFrom('members').select('first_name').where('id', '=', author.memberId).executeTakeFirstOrThrow();
+      const notice: Notice = { kind: 'ticket_answer', lines: [{ key: 'tickets.answer_to_staff', params: { id: ticketId, name: member.first_name, text: body } }], buttons: staffButtons(ticketId) };
+      await queueNotices(trx, await ticketStaff(trx), notice, key, now);
     }
     return ticket;
   });
 }
 
 export async function closeTicket(db: Db, ticketId: number, staffMemberId: number, now: Date) {
-  const closed = await db
-    .updateTable('tickets')
-    .set({ status: 'closed', closed_at: now, closed_by: staffMemberId })
-    .where('id', '=', ticketId)
-    .where('status', '=', 'open')
-    .returningAll()
-    .executeTakeFirst();
-  if (closed) await audit(db, { actor: staffMemberId, action: 'ticket.close', payload: { ticket_id: ticketId }, at: now });
-  return closed ?? null;
+  return db.transaction().execute(async (trx) => {
+    const closed = await trx
+      .updateTable('tickets')
+      .set({ status: 'closed', closed_at: now, closed_by: staffMemberId })
+      .where('id', '=', ticketId)
+      .where('status', '=', 'open')
+      .returningAll()
+      .executeTakeFirst();
+    if (!closed) return null;
+    await audit(trx, { actor: staffMemberId, action: 'ticket.close', payload: { ticket_id: ticketId }, at: now });
+    // The member is told, and asked to rate how it was handled.
+    const notice: Notice = {
+      kind: 'ticket_closed',
+      lines: [{ key: 'tickets.closed_member', params: { id: ticketId } }],
+      buttons: [[1, 2, 3, 4, 5].map((n) => ({ label: { key: 'tickets.rate_button', params: { n } }, data: `tk:rt:${ticketId}:${n}` }))],
+    };
+    await queueNotice(trx, closed.member_id, notice, `ticket:${ticketId}:closed`, now);
+    return closed;
+  });
 }
 
 /** The member rates how a closed ticket was handled: once. */
@@ -153,7 +201,11 @@ export async function grantGoodwill(db: Db, ticketId: number, managerId: number,
       meta: { ticket_id: ticketId, reason: why },
       at: env.now,
     });
-    if (!duplicate) await audit(trx, { actor: managerId, action: 'ticket.goodwill', payload: { ticket_id: ticketId, points, reason: why }, at: env.now });
+    if (!duplicate) {
+      await audit(trx, { actor: managerId, action: 'ticket.goodwill', payload: { ticket_id: ticketId, points, reason: why }, at: env.now });
+      const notice: Notice = { kind: 'goodwill', lines: [{ key: 'tickets.goodwill_member', params: { points: entry.amount, reason: why } }] };
+      await queueNotice(trx, ticket.member_id, notice, `goodwill:${ticketId}`, env.now);
+    }
     return { ticket, duplicate, points: entry.amount };
   });
 }

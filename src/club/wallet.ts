@@ -5,6 +5,7 @@ import { credit, debit } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings } from './rules.ts';
 import { audit } from './audit.ts';
+import { queueNotice } from './notifications.ts';
 
 export interface ConversionOutcome {
   points: number;
@@ -62,6 +63,9 @@ export async function adjustPoints(db: Db, memberId: number, delta: number, reas
       await debit(trx, { ...common, amount: -delta });
     }
     await audit(trx, { actor: actorMemberId, action: 'points.adjust', payload: { member_id: memberId, delta, reason: text }, at: env.now });
-    return trx.selectFrom('members').select(['points_balance', 'credit_balance']).where('id', '=', memberId).executeTakeFirstOrThrow();
+    const balances = await trx.selectFrom('members').select(['points_balance', 'credit_balance']).where('id', '=', memberId).executeTakeFirstOrThrow();
+    const notice = { kind: 'adjustment', lines: [{ key: 'admin.adjust_member', params: { delta: { signed: delta }, reason: text, balance: balances.points_balance } }] };
+    await queueNotice(trx, memberId, notice, `adjust:${operationId}`, env.now);
+    return balances;
   });
 }

@@ -469,6 +469,23 @@ export interface DispatchLeasesTable {
   paused_until: Date | null;
 }
 
+export type NotificationStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'blocked';
+export interface NotificationsTable {
+  id: Generated<number>;
+  member_id: number;
+  platform: Platform;
+  chat_id: number;
+  kind: string;
+  body: JSONColumnType<object, string, string>;
+  idempotency_key: string | null;
+  status: NotificationStatus;
+  attempts: Generated<number>;
+  error: ColumnType<string | null, string | null | undefined, string | null>;
+  claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  sent_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  created_at: CreatedAt;
+}
+
 export type AutomationKind = 'birthday' | 'winback' | 'occasion';
 export interface AutomationsTable {
   id: Generated<number>;
@@ -649,6 +666,7 @@ export interface Database {
   voucher_pools: VoucherPoolsTable;
   voucher_codes: VoucherCodesTable;
   dispatch_leases: DispatchLeasesTable;
+  notifications: NotificationsTable;
   automations: AutomationsTable;
   automation_deliveries: AutomationDeliveriesTable;
   lotteries: LotteriesTable;

@@ -43,6 +43,8 @@ export class Lane {
   private readonly recent: number[] = [];
   private head = 0;
   private readonly perSecond: number;
+  /** Notifications waiting for a slot: campaign rows let them go first. */
+  private urgentWaiting = 0;
 
   constructor(readonly rate: number) {
     this.perSecond = Math.max(1, Math.floor(rate));
@@ -56,9 +58,26 @@ export class Lane {
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
   }
 
-  /** Waits for this chat's turn and takes it (true), or gives up when `stopping` says so (false). */
-  async slot(chatId: number, stopping: () => boolean = () => false): Promise<boolean> {
+  /**
+   * Waits for this chat's turn and takes it (true), or gives up when `stopping` says so (false).
+   * An urgent slot (a notification) goes before every waiting campaign row.
+   */
+  async slot(chatId: number, stopping: () => boolean = () => false, urgent = false): Promise<boolean> {
+    if (urgent) this.urgentWaiting++;
+    try {
+      return await this.take(chatId, stopping, urgent);
+    } finally {
+      if (urgent) this.urgentWaiting--;
+    }
+  }
+
+  private async take(chatId: number, stopping: () => boolean, urgent: boolean): Promise<boolean> {
     for (;;) {
+      if (!urgent && this.urgentWaiting > 0) {
+        if (stopping()) return false;
+        await sleep(Math.max(1, this.interval / 2));
+        continue;
+      }
       const now = Date.now();
       // Catching up after a late timer must not put rate + 1 sends into any second as the server
       // counts them: the oldest of the last `rate` sends must be a second (and a little) old.
@@ -165,8 +184,24 @@ export class BroadcastDispatcher {
     await this.running.get(campaignId);
   }
 
+  /** A 429: every sender of this platform waits, here and in a process that takes over. */
+  async pause(platform: Platform, seconds: number) {
+    this.lanes.get(platform)?.pause(seconds * 1000);
+    await pauseDispatch(this.deps.db, platform, new Date(Date.now() + seconds * 1000));
+  }
+
+  /** This platform's pace, shared by campaigns and notifications. */
+  lane(platform: Platform): Lane | undefined {
+    return this.lanes.get(platform);
+  }
+
+  /** Whether this process surely still holds the platform's lease, renewing it when in doubt. */
+  async holding(platform: Platform): Promise<boolean> {
+    return (this.leaseUntil.get(platform) ?? 0) > Date.now() || (await this.hold(platform));
+  }
+
   /** Takes or renews this platform's lease; false while another live process holds it. */
-  private async hold(platform: Platform): Promise<boolean> {
+  async hold(platform: Platform): Promise<boolean> {
     const lease = await acquireDispatchLease(this.deps.db, platform, this.holder, LEASE_MS);
     if (lease.pausedUntil) this.lanes.get(platform)!.pause(lease.pausedUntil.getTime() - Date.now());
     if (!lease.held) {
@@ -174,6 +209,7 @@ export class BroadcastDispatcher {
       return false;
     }
     if (lease.lost > 0) this.deps.logger.warn({ platform, lost: lease.lost }, 'rows in flight when the previous sender stopped are marked lost');
+    if (lease.requeued > 0) this.deps.logger.warn({ platform, requeued: lease.requeued }, 'notifications in flight when the previous sender stopped are queued again');
     this.leaseUntil.set(platform, Date.now() + LEASE_MS - 3000);
     return true;
   }

@@ -6,7 +6,6 @@ import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
 import { runAutomations } from '../club/automations.ts';
 import { sendDueSatisfactionChecks } from './feedback.ts';
-import { formatMoney, formatNumber } from '../lib/format.ts';
 import { drawDueLotteries } from './lotteries.ts';
 import { announceBadges } from './badges.ts';
 
@@ -54,12 +53,9 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
     }, { ...options, name: 'automations' }),
     cron.schedule('* * * * *', async () => {
       try {
-        for (const r of await expireRedemptions(deps.db, deps.now())) {
-          await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('redeem.expired_cashier', { points: formatNumber(r.points, locale) }) }));
-        }
-        for (const r of await expireCreditRequests(deps.db, deps.now())) {
-          await deps.notifier.notify(r.cashier_member_id, ({ t, locale }) => ({ html: t('credit_request.expired_cashier', { credit: formatMoney(r.credit_rials, locale) }) }));
-        }
+        // Each cashier's notice is queued with the expiry.
+        const expired = (await expireRedemptions(deps.db, deps.now())).length + (await expireCreditRequests(deps.db, deps.now())).length;
+        if (expired > 0) deps.notices.kick();
         await sendDueSatisfactionChecks(deps);
         await drawDueLotteries(deps).catch((error: unknown) => log.error({ err: error }, 'lottery draw failed; the next tick retries'));
         await announceBadges(deps).catch((error: unknown) => log.error({ err: error }, 'badge sweep failed; the next tick retries'));

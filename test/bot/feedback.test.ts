@@ -6,7 +6,7 @@ import { sendDueSatisfactionChecks } from '../../src/jobs/feedback.ts';
 import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
-import { hasText } from '../support/messages.ts';
+import { hasText, inlineButtons } from '../support/messages.ts';
 
 
 describe(`the after-purchase question (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
@@ -97,7 +97,9 @@ describe(`the after-purchase question (${usingPostgres() ? 'PostgreSQL' : 'PGlit
     await owner.send('/feedback on');
     await owner.waitFor(hasText(/After-purchase question: on/));
     clock = new Date(clock.getTime() + 2 * 86_400_000);
-    const receipt = member.waitFor(hasText(/points for your purchase/));
+    // Receipts go out from the outbox, after the cashier hears: wait for this purchase's own, not a late one.
+    const since = (await database.db.selectFrom('purchases').select('id').where('member_id', '=', memberId).orderBy('id', 'desc').executeTakeFirst())?.id ?? 0;
+    const receipt = member.waitFor((m) => hasText(/points for your purchase/)(m) && inlineButtons(m).some((b) => /^dp:\d+$/.test(b.callback_data ?? '') && Number(b.callback_data!.slice(3)) > since));
     await purchase();
     const disputed = await receipt;
     await member.press("⚠️ This wasn't me", { messageId: disputed.message_id });

@@ -171,7 +171,8 @@ describe(`referrals through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
     const payload = link.split('start=')[1]!;
     // Sara was the first today; four more fill the daily cap of five.
     for (const name of ['Ali', 'Bita', 'Cyrus', 'Dara']) await signUp(friend(name), payload);
-    const held = inviter.waitFor(hasText(/Elham joined with your invitation\. You have invited many friends lately/));
+    // The inviter's notices come from the outbox at one a second per chat (the Bot API's limit): five queue up.
+    const held = inviter.waitFor(hasText(/Elham joined with your invitation\. You have invited many friends lately/), 20_000);
     const elhamId = await signUp(friend('Elham'), payload);
     await held;
     const row = await database.db.selectFrom('referrals').select(['id', 'status', 'reason']).where('referee_id', '=', elhamId).executeTakeFirstOrThrow();

@@ -289,7 +289,7 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     await db.insertInto('staff').values({ member_id: staff, role: 'cashier', branch_id: branchId, created_at: t0 }).execute();
     const id = await newMember();
     await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 80_000, kind: 'convert', reason: 't', idempotencyKey: `crq:${id}`, expiresAt: null, at: t0 }));
-    const ask = (creditToUse: number) => requestCreditSpend(db, { memberId: id, branchId, cashierMemberId: staff, amountRials: 500_000, creditToUse, operationId: randomUUID() }, t0, 5);
+    const ask = (creditToUse: number) => requestCreditSpend(db, { memberId: id, branchId, cashierMemberId: staff, amountRials: 500_000, creditToUse, toPay: 500_000 - creditToUse, operationId: randomUUID() }, t0, 5);
     await expect(ask(90_000)).rejects.toMatchObject({ i18nKey: 'errors.insufficient_credit' });
 
     const approved = await ask(50_000);

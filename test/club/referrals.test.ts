@@ -65,7 +65,7 @@ describe(`referral rules (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => 
     const config = loadConfig({ BOT_TOKEN: '1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaa', LOG_LEVEL: 'silent' });
     const logger = pino({ level: 'silent' });
     const i18n = await createI18n();
-    const deps: ClubDeps = { db: handle.db, config, logger, i18n, cardSecret: 's', now: () => now, notifier: new Notifier(handle.db, i18n, 'fa', logger), surveyDispatcher: undefined as never, broadcaster: undefined as never };
+    const deps: ClubDeps = { db: handle.db, config, logger, i18n, cardSecret: 's', now: () => now, notifier: new Notifier(handle.db, i18n, 'fa', logger), surveyDispatcher: undefined as never, broadcaster: undefined as never, notices: undefined as never };
     expect(await settlePendingReferrals(deps, now)).toBe(1);
     expect(await settlePendingReferrals(deps, now)).toBe(0);
     expect(await points(inviter.id)).toBe(200);

@@ -52,7 +52,7 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     const config = loadConfig({ BOT_TOKEN: '1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaa', LOG_LEVEL: 'silent' });
     const i18n = await createI18n();
     notifier = new RecordingNotifier(handle.db, i18n, 'en', pino({ level: 'silent' }));
-    deps = { db: handle.db, config, logger: pino({ level: 'silent' }), i18n, cardSecret: 's', now: () => t0, notifier, surveyDispatcher: undefined as never, broadcaster: undefined as never };
+    deps = { db: handle.db, config, logger: pino({ level: 'silent' }), i18n, cardSecret: 's', now: () => t0, notifier, surveyDispatcher: undefined as never, broadcaster: undefined as never, notices: undefined as never };
   });
   afterAll(() => handle.close());
 

@@ -13,6 +13,8 @@ export interface TestClubOptions {
   now?: () => Date;
   /** Where the club logs (default: silent, or TEST_LOG_LEVEL). */
   logger?: Logger;
+  /** false: the notification outbox is not sent (a process that died right after a commit). */
+  notifications?: boolean;
 }
 
 /** The real club (config, migrations, bots, runner) against the fake Bot API and a test database. */
@@ -28,5 +30,6 @@ export async function startTestClub(options: TestClubOptions): Promise<RunningCl
     database: options.database,
     scheduler: false,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.notifications === false ? { notifications: false } : {}),
   });
 }

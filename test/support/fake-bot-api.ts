@@ -161,6 +161,32 @@ export class FakeUser {
     this.blocked = false;
   }
 
+  private holding: { until: Promise<'deliver' | 'drop'>; end: (how: 'deliver' | 'drop') => void } | null = null;
+
+  /** Messages to this chat go unanswered, like a network that stalls, until release() or drop(). */
+  hold() {
+    let end: (how: 'deliver' | 'drop') => void = () => {};
+    const until = new Promise<'deliver' | 'drop'>((resolve) => (end = resolve));
+    this.holding = { until, end };
+  }
+
+  /** The stalled messages arrive now. */
+  release() {
+    this.holding?.end('deliver');
+    this.holding = null;
+  }
+
+  /** The stalled messages are lost (their sender was killed): they never arrive; later ones do. */
+  drop() {
+    this.holding?.end('drop');
+    this.holding = null;
+  }
+
+  /** @internal What a send to this chat waits for, while held. */
+  heldUntil(): Promise<'deliver' | 'drop'> | null {
+    return this.holding?.until ?? null;
+  }
+
   async send(text: string) {
     const entities = text.startsWith('/') ? [{ type: 'bot_command', offset: 0, length: text.split(/\s/)[0]!.length }] : undefined;
     this.api.pushUpdate({ message: this.messageBase({ text, ...(entities ? { entities } : {}) }) });
@@ -463,6 +489,11 @@ export class FakeBotApi {
       ({ params, files } = await this.parseBody(req, body));
     } catch {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid request body' });
+    }
+    const held = SEND_METHODS.has(method) ? this.users.get(Number(params.chat_id))?.heldUntil() : null;
+    if (held && (await held) === 'drop') {
+      res.destroy();
+      return;
     }
     const call: ApiCall = { token, method, params, status: 200 };
     if (method !== 'getUpdates') this.calls.push(call);

@@ -73,15 +73,10 @@ export function createAdminConversations(deps: ClubDeps) {
     const result = await conversation.external(async () => {
       // The role is checked again right before the write: a manager demoted meanwhile cannot finish.
       if ((await managerIdOf(deps.db, ctx)) === null) return { ok: false as const, key: 'errors.manager_only', params: {} };
-      // A purchase the member disputed: the dispute is settled too, and the member hears it was theirs to doubt.
+      // A purchase the member disputed: the dispute is settled too. The member's notice (a void, or
+      // the dispute's outcome) was queued with it.
       const out = await attempt(() => voidDisputedPurchase(deps.db, purchaseId!, found.actor!, reason, { now: deps.now(), timeZone: deps.config.timeZone }));
-      if (out.ok && (!out.value.duplicate || out.value.dispute)) {
-        const v = out.value;
-        const key = v.dispute ? 'disputes.voided_member' : 'admin.void_member';
-        await deps.notifier.notify(p.member_id, (speech) => ({
-          html: speech.t(key, { id: formatNumber(p.id, speech.locale), points: formatNumber(v.pointsTaken, speech.locale), reason }),
-        }));
-      }
+      if (out.ok && (!out.value.duplicate || out.value.dispute)) deps.notices.kick();
       return out;
     });
     if (!result.ok) return say(ctx, t(result.key, result.params));
@@ -134,11 +129,8 @@ export function createAdminConversations(deps: ClubDeps) {
     const result = await conversation.external(async () => {
       if ((await managerIdOf(deps.db, ctx)) === null) return { ok: false as const, key: 'errors.manager_only', params: {} };
       const out = await attempt(() => adjustPoints(deps.db, memberId, delta, reason, found.actor!, found.operationId, { now: deps.now(), timeZone: deps.config.timeZone }));
-      if (out.ok) {
-        await deps.notifier.notify(memberId, (speech) => ({
-          html: speech.t('admin.adjust_member', { delta: `${delta > 0 ? '+' : '−'}${formatNumber(Math.abs(delta), speech.locale)}`, reason, balance: formatNumber(out.value.points_balance, speech.locale) }),
-        }));
-      }
+      // The member's notice was queued with the adjustment.
+      if (out.ok) deps.notices.kick();
       return out;
     });
     if (!result.ok) return say(ctx, t(result.key, { balance: formatNumber(Number(result.params.balance ?? 0), locale) }));

@@ -27,11 +27,8 @@ export function createDisputeConversations(deps: ClubDeps) {
     if (reason === null) return;
     const result = await conversation.external(async () => {
       const out = await attempt(() => dismissDispute(deps.db, disputeId, found.actor!, reason, deps.now()));
-      if (out.ok) {
-        await deps.notifier.notify(out.value.member_id, (speech) => ({
-          html: speech.t('disputes.dismissed_member', { id: formatNumber(d.purchaseId, speech.locale), reason }),
-        }));
-      }
+      // The member's notice was queued with the decision.
+      if (out.ok) deps.notices.kick();
       return out.ok ? { ok: true as const } : out;
     });
     if (!result.ok) return say(ctx, t(result.key, result.params), { remove_keyboard: true });

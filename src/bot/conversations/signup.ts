@@ -167,13 +167,7 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
         if (outcome && outcome.referral.status !== 'refused') {
           if (outcome.friendVoucher) voucher = { percent: outcome.friendVoucher.percent, until: outcome.friendVoucher.expiresAt.toISOString() };
           friendPoints = outcome.friendPoints;
-          const status = outcome.referral.status;
-          await deps.notifier.notify(outcome.inviter.id, (speech) => ({
-            html: speech.t(status === 'pending_review' ? 'referral.inviter_review' : outcome.inviterPoints > 0 ? 'referral.inviter_joined_rewarded' : 'referral.inviter_joined', {
-              name: r.member.first_name,
-              points: formatNumber(outcome.inviterPoints, speech.locale),
-            }),
-          }));
+          deps.notices.kick();
         }
       }
       if (start.link && r.created) await attributeJoinLink(deps.db, r.member.id, start.link);

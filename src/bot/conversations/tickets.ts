@@ -26,11 +26,6 @@ export function staffTicketButtons(t: (k: string) => string, ticketId: number) {
   };
 }
 
-/** Everyone who should hear of a ticket: owners and managers. */
-async function ticketStaff(deps: ClubDeps) {
-  return (await deps.db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute()).map((r) => r.member_id);
-}
-
 export function createTicketConversations(deps: ClubDeps) {
   async function whoAmI(ctx: ConversationContext) {
     const row = await deps.db
@@ -101,20 +96,9 @@ export function createTicketConversations(deps: ClubDeps) {
     const attached = photo === null ? null : { fileId: photo, platform: ctx.adapter.platform };
 
     const ticket = await conversation.external(async () => {
+      // The managers' alert (with the photo, on the platform that received it) was queued with the ticket.
       const opened = await openTicket(deps.db, { memberId: me.id, kind, category: category as TicketCategory, text, photo: attached }, deps.now());
-      for (const staffId of await ticketStaff(deps)) {
-        await deps.notifier.notify(staffId, (speech) => ({
-          html: speech.t('tickets.to_staff', {
-            id: formatNumber(opened.id, speech.locale),
-            kind: speech.t(`tickets.kind_${kind}`),
-            category: speech.t(`tickets.category_${category}`),
-            name: me.first_name,
-            text,
-          }),
-          keyboard: staffTicketButtons(speech.t, opened.id),
-          ...(attached ? { photo: attached } : {}),
-        }));
-      }
+      deps.notices.kick();
       return { id: opened.id };
     });
     await say(ctx, t('tickets.opened', { id: formatNumber(ticket.id, locale) }), { remove_keyboard: true });
@@ -130,20 +114,9 @@ export function createTicketConversations(deps: ClubDeps) {
     if (text === null) return;
     const result = await conversation.external(async () => {
       try {
-        const ticket = await addTicketMessage(deps.db, ticketId, { memberId: me.id, staff }, text, deps.now());
-        if (staff) {
-          await deps.notifier.notify(ticket.member_id, (speech) => ({
-            html: speech.t('tickets.reply_to_member', { id: formatNumber(ticketId, speech.locale), text }),
-            keyboard: { inline_keyboard: [[{ text: speech.t('tickets.answer'), callback_data: `tk:an:${ticketId}` }]] },
-          }));
-        } else {
-          for (const staffId of await ticketStaff(deps)) {
-            await deps.notifier.notify(staffId, (speech) => ({
-              html: speech.t('tickets.answer_to_staff', { id: formatNumber(ticketId, speech.locale), name: me.first_name, text }),
-              keyboard: staffTicketButtons(speech.t, ticketId),
-            }));
-          }
-        }
+        await addTicketMessage(deps.db, ticketId, { memberId: me.id, staff }, text, deps.now());
+        // The other side's notice was queued with the message.
+        deps.notices.kick();
         return { ok: true as const };
       } catch (error) {
         if (error instanceof ClubError) return { ok: false as const, key: error.i18nKey };

@@ -224,19 +224,10 @@ export function createTillConversations(deps: ClubDeps) {
       const requested = await conversation.external(async () => {
         if (!(await stillStaff(deps, ctx))) return { ok: false as const, key: 'errors.not_staff', params: {} };
         const settings = await loyaltySettings(deps.db);
-        const outcome = await attempt(() => requestCreditSpend(deps.db, { ...full, creditToUse }, deps.now(), settings.redemptionMinutes));
+        // The member's approval request (with Approve and Decline) is queued with the request.
+        const outcome = await attempt(() => requestCreditSpend(deps.db, { ...full, creditToUse, toPay: quote.value.totals.toPay }, deps.now(), settings.redemptionMinutes));
         if (!outcome.ok) return outcome;
-        const r = outcome.value;
-        const toPay = quote.value.totals.toPay;
-        await deps.notifier.notify(start.memberId, (speech) => ({
-          html: [
-            speech.t('credit_request.ask_member', { credit: formatMoney(creditToUse, speech.locale), branch: start.branchName, minutes: formatNumber(settings.redemptionMinutes, speech.locale) }),
-            speech.t('credit_request.ask_member_detail', { amount: formatMoney(amount, speech.locale), paid: formatMoney(toPay, speech.locale) }),
-          ].join('\n'),
-          keyboard: {
-            inline_keyboard: [[{ text: speech.t('redeem.approve'), callback_data: `cr:a:${r.id}` }, { text: speech.t('redeem.decline'), callback_data: `cr:d:${r.id}` }]],
-          },
-        }));
+        deps.notices.kick();
         return { ok: true as const, value: { minutes: settings.redemptionMinutes } };
       });
       if (!requested.ok) return say(ctx, t(requested.key, requested.params));
@@ -282,12 +273,7 @@ export function createTillConversations(deps: ClubDeps) {
       );
       if (!outcome.ok) return outcome;
       const r = outcome.value;
-      await deps.notifier.notify(start.memberId, (speech) => ({
-        html: speech.t('redeem.ask_member', { points: formatNumber(points, speech.locale), branch: start.branchName, minutes: formatNumber(settings.redemptionMinutes, speech.locale) }),
-        keyboard: {
-          inline_keyboard: [[{ text: speech.t('redeem.approve'), callback_data: `rd:a:${r.id}` }, { text: speech.t('redeem.decline'), callback_data: `rd:d:${r.id}` }]],
-        },
-      }));
+      deps.notices.kick();
       return { ok: true as const, value: { id: r.id, minutes: settings.redemptionMinutes } };
     });
     if (!requested.ok) return say(ctx, t(requested.key, requested.params), { remove_keyboard: true });

@@ -1,6 +1,6 @@
 import { Composer } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import { disputeDeciders, findDispute, listOpenDisputes, openDispute } from '../../club/disputes.ts';
+import { findDispute, listOpenDisputes, openDispute } from '../../club/disputes.ts';
 import { ClubError } from '../../club/errors.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { Context, Speech } from '../context.ts';
@@ -29,15 +29,10 @@ export function disputesFeature() {
     const purchaseId = Number(ctx.match[1]);
     const member = ctx.member;
     try {
-      const { disputeId, purchase } = await openDispute(ctx.deps.db, member.id, purchaseId, ctx.deps.now());
+      // The managers' alert was queued with the dispute.
+      const { disputeId } = await openDispute(ctx.deps.db, member.id, purchaseId, ctx.deps.now());
+      if (disputeId) ctx.deps.notices.kick();
       await say(ctx, ctx.t(disputeId ? 'dispute.opened' : 'dispute.already', { id: formatNumber(purchaseId, ctx.locale) }));
-      if (!disputeId) return;
-      for (const managerId of await disputeDeciders(ctx.deps.db)) {
-        await ctx.deps.notifier.notify(managerId, (speech) => ({
-          html: speech.t('dispute.to_managers', { id: formatNumber(purchaseId, speech.locale), name: member.first_name, amount: formatRials(purchase.amount_rials, speech.locale) }),
-          keyboard: { inline_keyboard: [decisionButtons(speech, disputeId, purchaseId)] },
-        }));
-      }
     } catch (error) {
       if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, error.params));
       throw error;

@@ -122,11 +122,7 @@ export function growthFeature() {
     const approve = ctx.match[1] === 'a';
     const result = await reviewReferral(ctx.deps.db, Number(ctx.match[2]), approve, ctx.member!.id, { now: ctx.deps.now(), timeZone: ctx.deps.config.timeZone });
     await ctx.answerCallbackQuery({ text: ctx.t(result.changed ? (approve ? 'growth.approved' : 'growth.rejected') : 'growth.already_decided') });
-    if (result.changed && result.inviterPoints > 0) {
-      await ctx.deps.notifier.notify(result.referral.inviter_id, (speech) => ({
-        html: speech.t('referral.inviter_approved', { points: formatNumber(result.inviterPoints, speech.locale) }),
-      }));
-    }
+    if (result.changed) ctx.deps.notices.kick();
   });
 
   return composer;

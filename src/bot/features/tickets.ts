@@ -46,11 +46,7 @@ export function ticketsFeature() {
     if (ctx.role !== 'owner' && ctx.role !== 'manager') return ctx.answerCallbackQuery({ text: ctx.t('errors.manager_only'), show_alert: true });
     const closed = await closeTicket(ctx.deps.db, Number(ctx.match[1]), ctx.member!.id, ctx.deps.now());
     await ctx.answerCallbackQuery({ text: ctx.t(closed ? 'tickets.closed_staff' : 'tickets.already_closed') });
-    if (!closed) return;
-    await ctx.deps.notifier.notify(closed.member_id, (speech) => ({
-      html: speech.t('tickets.closed_member', { id: formatNumber(closed.id, speech.locale) }),
-      keyboard: { inline_keyboard: [[1, 2, 3, 4, 5].map((n) => ({ text: `${formatNumber(n, speech.locale)}⭐`, callback_data: `tk:rt:${closed.id}:${n}` }))] },
-    }));
+    if (closed) ctx.deps.notices.kick();
   });
 
   composer.callbackQuery(/^tk:rt:(\d+):([1-5])$/, async (ctx) => {
@@ -159,7 +155,7 @@ export function ticketsFeature() {
       const r = await grantGoodwill(ctx.deps.db, Number(match[1]), ctx.member!.id, Number(match[2]), match[3]!, { now: ctx.deps.now(), timeZone: ctx.deps.config.timeZone });
       if (r.duplicate) return say(ctx, ctx.t('tickets.goodwill_already', { id: formatNumber(r.ticket.id, ctx.locale), points: formatNumber(r.points, ctx.locale) }));
       await say(ctx, ctx.t('tickets.goodwill_done', { id: formatNumber(r.ticket.id, ctx.locale), points: formatNumber(r.points, ctx.locale) }));
-      await ctx.deps.notifier.notify(r.ticket.member_id, (speech) => ({ html: speech.t('tickets.goodwill_member', { points: formatNumber(r.points, speech.locale), reason: match[3]! }) }));
+      ctx.deps.notices.kick();
     } catch (error) {
       if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, error.params));
       throw error;

@@ -148,11 +148,8 @@ export function walletFeature() {
       const key = !decision.changed ? `redeem.already_${r.status}` : approve ? 'redeem.approved_member' : 'redeem.declined_member';
       await ctx.answerCallbackQuery();
       await showScreen(ctx, ctx.t(key, { points, balance: formatNumber(decision.pointsBalance, ctx.locale) }), { inline_keyboard: [] });
-      if (decision.changed) {
-        await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({
-          html: speech.t(approve ? 'redeem.approved_cashier' : 'redeem.declined_cashier', { points: formatNumber(r.points, speech.locale), name: ctx.member!.first_name }),
-        }));
-      }
+      // The cashier's notice was queued with the decision.
+      if (decision.changed) ctx.deps.notices.kick();
     } catch (error) {
       if (error instanceof ClubError) {
         await ctx.answerCallbackQuery({ text: ctx.t(error.i18nKey, { balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }), show_alert: true });
@@ -175,21 +172,10 @@ export function walletFeature() {
       const key = !decision.changed ? `credit_request.already_${r.status}` : `credit_request.${r.status}_member`;
       await ctx.answerCallbackQuery();
       await showScreen(ctx, ctx.t(key, { credit, balance, reason: r.error ? ctx.t(r.error, { balance }) : '' }), { inline_keyboard: [] });
-      if (decision.expiredNow) {
-        await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({ html: speech.t('credit_request.expired_cashier', { credit: formatMoney(r.credit_rials, speech.locale) }) }));
-      }
-      if (!decision.changed) return;
+      // The cashier's answer (and on approval the member's receipt) was queued with the decision.
+      if (decision.changed || decision.expiredNow) ctx.deps.notices.kick();
       const o = decision.outcome;
       if (o && !o.duplicate) await announcePurchase(ctx.deps, o);
-      await ctx.deps.notifier.notify(r.cashier_member_id, (speech) => ({
-        html: speech.t(`credit_request.${r.status}_cashier`, {
-          name: ctx.member!.first_name,
-          credit: formatMoney(r.credit_rials, speech.locale),
-          id: formatNumber(o?.purchase.id ?? 0, speech.locale),
-          points: formatNumber(o?.points ?? 0, speech.locale),
-          reason: r.error ? speech.t(r.error, { balance: formatMoney(decision.creditBalance, speech.locale) }) : '',
-        }),
-      }));
     } catch (error) {
       if (error instanceof ClubError) {
         await ctx.answerCallbackQuery({ text: ctx.t(error.i18nKey), show_alert: true });
