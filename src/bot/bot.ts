@@ -44,6 +44,10 @@ import { quizzesFeature } from './features/quizzes.ts';
 import { createNewsConversations, NEWS_POST } from './conversations/news.ts';
 import { newsFeature } from './features/news.ts';
 import { badgesFeature } from './features/badges.ts';
+import { importFeature } from './features/import.ts';
+import { createImportConversation, IMPORT } from './conversations/import.ts';
+import { walkInFeature } from './features/walk-in.ts';
+import { createWalkInConversation, WALK_IN } from './conversations/walk-in.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -124,6 +128,8 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
   bot.use(createConversation(createQuizConversations(deps).build, { id: QUIZ_BUILD, ...inner }));
   bot.use(createConversation(createNewsConversations(deps).post, { id: NEWS_POST, ...inner }));
+  bot.use(createConversation(createImportConversation(deps), { id: IMPORT, ...inner }));
+  bot.use(createConversation(createWalkInConversation(deps), { id: WALK_IN, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -146,6 +152,8 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(auditFeature());
   bot.use(growthFeature());
   bot.use(reportsFeature());
+  bot.use(importFeature());
+  bot.use(walkInFeature());
   bot.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {
