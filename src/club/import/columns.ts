@@ -75,8 +75,8 @@ export function matchHeader(header: readonly string[]): HeaderMatch {
       return;
     }
     columns[field] = i;
-    if (/ریال|rial|irr/i.test(h)) units[field] = 'rial';
-    else if (/تومان|تومن|toman|irt/i.test(h)) units[field] = 'toman';
+    if (/ریال|\brials?\b|\birr\b/i.test(h)) units[field] = 'rial';
+    else if (/تومان|تومن|\btomans?\b|\birt\b/i.test(h)) units[field] = 'toman';
   });
   const required: Field[] = kind === 'purchases' ? ['phone', 'date', 'amount', 'receipt'] : ['phone'];
   return { kind, columns, units, unknown, missing: required.filter((f) => columns[f] === undefined) };
