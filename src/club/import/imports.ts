@@ -169,7 +169,8 @@ export async function applyImport(db: Db, importId: number, actorMemberId: numbe
       ? await applyMembers(db, batches, problems, opts, env)
       : await applyPurchases(db, batches, problems, opts, env);
   await db.transaction().execute(async (trx) => {
-    await trx.updateTable('imports').set({ status: 'applied', result: JSON.stringify(result), applied_at: env.now }).where('id', '=', importId).execute();
+    // The file (phone numbers, names) is not kept once it has done its work.
+    await trx.updateTable('imports').set({ status: 'applied', result: JSON.stringify(result), applied_at: env.now, content: Buffer.alloc(0) }).where('id', '=', importId).execute();
     await audit(trx, { actor: actorMemberId, action: `import.${imp.kind}`, payload: { import_id: importId, file: imp.file_name, ...result, problems: problems.length }, at: env.now });
   });
   return { ...result, problems, alreadyApplied: false };

@@ -71,7 +71,7 @@ async function applyBatch(trx: Trx, rows: MemberRow[], opts: ApplyOptions, env: 
   const withBalance = rows.filter((r) => r.points > 0 || r.credit > 0);
   let lots = 0;
   if (withBalance.length) {
-    const ids = await trx.selectFrom('members').select(['id', 'phone']).where('phone', 'in', withBalance.map((r) => r.phone)).execute();
+    const { rows: ids } = await sql<{ id: number; phone: string }>`select id, phone from members where phone = any(${withBalance.map((r) => r.phone)}::text[])`.execute(trx);
     const idOf = new Map(ids.map((m) => [m.phone, m.id]));
     const expires = new Date(env.now.getTime() + env.pointsValidityDays * 86_400_000);
     const credits: BulkCredit[] = [];
