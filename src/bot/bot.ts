@@ -52,6 +52,10 @@ import { createSetup, SETUP } from './conversations/setup.ts';
 import { CLUB_SETTING, createClubSettingConversation } from './conversations/club-settings.ts';
 import { panelFeature } from './panel/index.ts';
 import { createPanelConversations, PANEL_EDIT, PANEL_FIND } from './panel/conversations.ts';
+import { importFeature } from './features/import.ts';
+import { createImportConversation, IMPORT } from './conversations/import.ts';
+import { walkInFeature } from './features/walk-in.ts';
+import { createWalkInConversation, WALK_IN } from './conversations/walk-in.ts';
 import { createTillConversations, PURCHASE, REWARD_CODE, SPEND } from './conversations/till.ts';
 import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
@@ -139,6 +143,8 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const panel = createPanelConversations(deps);
   bot.use(createConversation(panel.find, { id: PANEL_FIND, ...inner }));
   bot.use(createConversation(panel.edit, { id: PANEL_EDIT, ...inner }));
+  bot.use(createConversation(createImportConversation(deps), { id: IMPORT, ...inner }));
+  bot.use(createConversation(createWalkInConversation(deps), { id: WALK_IN, ...inner }));
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
@@ -164,6 +170,8 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(growthFeature());
   bot.use(reportsFeature());
   bot.use(panelFeature());
+  bot.use(importFeature());
+  bot.use(walkInFeature());
   bot.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {

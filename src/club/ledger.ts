@@ -274,3 +274,53 @@ export async function ledgerViolations(db: Db, memberId?: number): Promise<Ledge
   `.execute(db);
   return rows.rows.filter((r) => r.cached !== r.ledger || r.cached !== r.lots);
 }
+
+export interface BulkCredit {
+  memberId: number;
+  currency: Currency;
+  amount: number;
+  idempotencyKey: string;
+  expiresAt: Date | null;
+}
+
+/**
+ * credit() for many lots at once (opening balances of an import): the entries, their lots and the
+ * cached balances in one statement, under the members' row locks taken in id order. A key already
+ * recorded pays nothing. Returns how many lots were new.
+ */
+export async function creditMany(
+  trx: Trx,
+  lots: readonly BulkCredit[],
+  common: { kind: string; reason: string; actorMemberId: number | null; at: Date },
+): Promise<number> {
+  if (lots.length === 0) return 0;
+  for (const lot of lots) {
+    if (!Number.isSafeInteger(lot.amount) || lot.amount <= 0) throw new RangeError(`credit amount must be a positive integer, got ${lot.amount}`);
+  }
+  const ids = [...new Set(lots.map((l) => l.memberId))].sort((a, b) => a - b);
+  await sql`select id from members where id = any(${ids}::int8[]) order by id for update`.execute(trx);
+  const rows = JSON.stringify(lots.map((l) => ({ member_id: l.memberId, currency: l.currency, amount: l.amount, key: l.idempotencyKey, expires_at: l.expiresAt })));
+  const { rows: result } = await sql<{ n: number }>`
+    with v as (
+      select * from jsonb_to_recordset(${rows}::jsonb) as v(member_id int8, currency text, amount int8, key text, expires_at timestamptz)
+    ), ins as (
+      insert into ledger_entries (member_id, currency, amount, kind, reason, idempotency_key, expires_at, actor_member_id, created_at)
+      select member_id, currency, amount, ${common.kind}, ${common.reason}, key, expires_at, ${common.actorMemberId}::int8, ${common.at}::timestamptz from v
+      on conflict (idempotency_key) do nothing
+      returning id, member_id, currency, amount, expires_at
+    ), lots as (
+      insert into ledger_lots (entry_id, member_id, currency, remaining, expires_at)
+      select id, member_id, currency, amount, expires_at from ins
+    ), sums as (
+      select member_id,
+        coalesce(sum(amount) filter (where currency = 'points'), 0) as p,
+        coalesce(sum(amount) filter (where currency = 'credit'), 0) as c
+      from ins group by member_id
+    ), upd as (
+      update members m set points_balance = m.points_balance + sums.p, credit_balance = m.credit_balance + sums.c
+      from sums where m.id = sums.member_id
+      returning 1
+    )
+    select count(*)::int as n from ins`.execute(trx);
+  return result[0]!.n;
+}

@@ -6,6 +6,7 @@ import type { Gender, Locale, Member, Platform, StaffRole } from '../db/schema.t
 import { isUniqueViolation } from './errors.ts';
 import { credit, type Trx } from './ledger.ts';
 import { bootstrapOwner, roleOf } from './staff.ts';
+import { audit } from './audit.ts';
 
 export interface AccountRef {
   platform: Platform;
@@ -80,6 +81,8 @@ export interface SignupResult {
   member: Member;
   /** False when the phone was already a member (another platform): the account was linked to it. */
   created: boolean;
+  /** The phone was pre-registered (imported, or registered at the till) and is joining now. */
+  preRegistered?: boolean;
   bonus: number;
   role: StaffRole | null;
 }
@@ -105,7 +108,9 @@ export async function joinClub(db: Db, account: AccountRef, profile: SignupProfi
 async function joinClubOnce(trx: Trx, account: AccountRef, profile: SignupProfile, policy: SignupPolicy): Promise<SignupResult> {
   const existing = await trx.selectFrom('members').selectAll().where('phone', '=', profile.phone).forUpdate().executeTakeFirst();
   if (existing) {
+    const firstAccount = !(await trx.selectFrom('member_accounts').select('member_id').where('member_id', '=', existing.id).executeTakeFirst());
     await linkAccount(trx, existing.id, account, policy.now);
+    if (firstAccount) return claimPreRegistered(trx, existing, profile, policy);
     // A member who never chose a language keeps the one chosen on this welcome screen.
     if (existing.locale === null && profile.locale) {
       await trx.updateTable('members').set({ locale: profile.locale }).where('id', '=', existing.id).execute();
@@ -151,6 +156,83 @@ async function joinClubOnce(trx: Trx, account: AccountRef, profile: SignupProfil
   await bootstrapOwner(trx, inserted.id, profile.phone, policy.ownerPhones, policy.now);
   const member = await trx.selectFrom('members').selectAll().where('id', '=', inserted.id).executeTakeFirstOrThrow();
   return { member, created: true, bonus, role: await roleOf(trx, member.id) };
+}
+
+/**
+ * A pre-registered member (imported, or registered by a cashier) joins the bot for the first time
+ * with their own verified phone: their profile keeps what the club had (blanks filled from the
+ * messenger), their balance and history are theirs, and the signup bonus is paid only if the owner
+ * chose so (join_bonus_due), under the same key as any signup bonus, so at most once per phone.
+ */
+async function claimPreRegistered(trx: Trx, existing: Member, profile: SignupProfile, policy: SignupPolicy): Promise<SignupResult> {
+  await trx
+    .updateTable('members')
+    .set({
+      first_name: existing.first_name || profile.firstName,
+      locale: existing.locale ?? profile.locale ?? null,
+      join_bonus_due: false,
+      last_active_at: policy.now,
+    })
+    .where('id', '=', existing.id)
+    .execute();
+  let bonus = 0;
+  if (existing.join_bonus_due && policy.signupBonusPoints > 0) {
+    const { duplicate } = await credit(trx, {
+      memberId: existing.id,
+      currency: 'points',
+      amount: policy.signupBonusPoints,
+      kind: 'earn',
+      reason: 'signup_bonus',
+      idempotencyKey: `signup:${existing.phone}`,
+      expiresAt: new Date(policy.now.getTime() + policy.pointsValidityDays * 86_400_000),
+      at: policy.now,
+    });
+    if (!duplicate) bonus = policy.signupBonusPoints;
+  }
+  await bootstrapOwner(trx, existing.id, existing.phone, policy.ownerPhones, policy.now);
+  const member = await trx.selectFrom('members').selectAll().where('id', '=', existing.id).executeTakeFirstOrThrow();
+  return { member, created: false, preRegistered: true, bonus, role: await roleOf(trx, member.id) };
+}
+
+export interface WalkIn {
+  phone: string;
+  firstName: string | null;
+  actorMemberId: number;
+  now: Date;
+}
+
+/**
+ * A cashier registers a customer at the till by phone: a pre-registered member (no messenger
+ * account) whose purchases earn points at once; the person claims them by joining the bot and
+ * sharing this phone. They get the signup bonus then, like anyone who joins. An existing phone
+ * is returned as it is (created: false).
+ */
+export async function registerWalkIn(db: Db, walkIn: WalkIn): Promise<{ member: Member; created: boolean }> {
+  return db.transaction().execute(async (trx) => {
+    const tier = await trx.selectFrom('tiers').select('id').orderBy('rank').limit(1).executeTakeFirstOrThrow();
+    const inserted = await trx
+      .insertInto('members')
+      .values({
+        phone: walkIn.phone,
+        first_name: walkIn.firstName ?? '',
+        referral_code: newReferralCode(),
+        tier_id: tier.id,
+        joined_at: walkIn.now,
+        last_active_at: walkIn.now,
+        join_bonus_due: true,
+      })
+      .onConflict((oc) => oc.column('phone').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (!inserted) return { member: (await findMemberByPhone(trx, walkIn.phone))!, created: false };
+    await audit(trx, { actor: walkIn.actorMemberId, action: 'member.walk_in', payload: { member_id: inserted.id }, at: walkIn.now });
+    return { member: inserted, created: true };
+  });
+}
+
+/** Whether a member has no messenger account yet (imported or registered at the till). */
+export async function isPreRegistered(db: Db | Trx, memberId: number): Promise<boolean> {
+  return !(await db.selectFrom('member_accounts').select('member_id').where('member_id', '=', memberId).executeTakeFirst());
 }
 
 export async function setMemberLocale(db: Db, memberId: number, locale: Locale) {

@@ -71,6 +71,9 @@ export interface MembersTable {
   platforms: ColumnType<Platform[], never, never>;
   /** Kept by triggers: members whose referred_by is this member. */
   referral_count: Generated<number>;
+  /** A pre-registered member (imported, or registered at the till) gets the signup bonus on joining only if set. */
+  join_bonus_due: Generated<boolean>;
+  note: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface MemberAccountsTable {
@@ -627,6 +630,23 @@ export interface MemberBadgesTable {
   earned_at: Date;
 }
 
+export type ImportKind = 'members' | 'purchases';
+export interface ImportsTable {
+  id: Generated<number>;
+  kind: ImportKind;
+  file_name: string;
+  file_sha256: string;
+  content: Buffer;
+  actor_member_id: number;
+  signup_bonus: Generated<boolean>;
+  rows: number;
+  valid: number;
+  status: 'previewed' | 'applying' | 'applied';
+  result: JSONColumnType<Record<string, number> | null, string | null, string | null>;
+  created_at: CreatedAt;
+  applied_at: Date | null;
+}
+
 export interface Database {
   club_settings: ClubSettingsTable;
   branches: BranchesTable;
@@ -679,6 +699,7 @@ export interface Database {
   news: NewsTable;
   badges: BadgesTable;
   member_badges: MemberBadgesTable;
+  imports: ImportsTable;
 }
 
 export type Member = Selectable<MembersTable>;

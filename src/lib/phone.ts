@@ -1,4 +1,4 @@
-import { toLatinDigits } from './digits.ts';
+import { toLatinDigits, toPersianDigits } from './digits.ts';
 
 /**
  * A phone number in E.164 (`+989121234567`), or null. Iranian mobiles in every common form
@@ -23,4 +23,11 @@ export function maskPhone(e164: string): string {
   const cc = e164.startsWith('+98') ? 3 : Math.min(4, e164.length - 7);
   const head = e164.slice(0, cc + 3);
   return `${head}***${e164.slice(-4)}`;
+}
+
+/** An Iranian mobile as people read it (`0912 345 6789`, Persian digits in fa); others as stored. */
+export function displayPhone(e164: string, locale: 'fa' | 'en'): string {
+  const m = /^\+98(9\d{2})(\d{3})(\d{4})$/.exec(e164);
+  const text = m ? `0${m[1]} ${m[2]} ${m[3]}` : e164;
+  return locale === 'fa' ? toPersianDigits(text) : text;
 }

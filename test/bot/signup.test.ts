@@ -232,13 +232,15 @@ describe(`signup and menu on Telegram (${usingPostgres() ? 'PostgreSQL' : 'PGlit
       .values({ phone: '+989120000020', first_name: 'Bahar', locale: 'en', referral_code: 'LINKTEST', tier_id: 1, joined_at: new Date(), last_active_at: new Date() })
       .returning('id')
       .executeTakeFirstOrThrow();
+    // Registered from Bale: the member has a Bale account (without one it would be pre-registered).
+    await database.db.insertInto('member_accounts').values({ platform: 'bale', user_id: 7100000020, member_id: existing.id, chat_id: 7100000020, username: null, blocked_at: null, created_at: new Date() }).execute();
     const user = api.user({ id: 7100000020, first_name: 'Bahar T', language_code: 'fa', phone: '989120000020' });
     await startSignup(user);
     const linked = user.waitFor(hasText(/now linked to your club membership/));
     const home = user.waitFor((m) => inlineButtons(m).includes('⭐ My points'));
     await user.shareContact();
     await Promise.all([linked, home]);
-    const accounts = await database.db.selectFrom('member_accounts').select(['platform', 'member_id']).where('user_id', '=', 7100000020).execute();
+    const accounts = await database.db.selectFrom('member_accounts').select(['platform', 'member_id']).where('user_id', '=', 7100000020).where('platform', '=', 'telegram').execute();
     expect(accounts).toEqual([{ platform: 'telegram', member_id: existing.id }]);
     const bonus = await database.db.selectFrom('ledger_entries').select('id').where('member_id', '=', existing.id).execute();
     expect(bonus).toEqual([]);

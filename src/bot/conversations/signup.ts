@@ -6,7 +6,7 @@ import { formatValidUntil } from '../../lib/jalali.ts';
 import type { Gender, Locale, Member } from '../../db/schema.ts';
 import { parseJalaliBirthday } from '../../lib/jalali.ts';
 import { normalizePhone } from '../../lib/phone.ts';
-import { formatNumber } from '../../lib/format.ts';
+import { formatMoney, formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { homeText, loadMember, memberNumber } from '../screens.ts';
 import { say } from '../ui.ts';
@@ -89,10 +89,20 @@ export function createSignup(deps: ClubDeps, mainMenu: ClubMenu) {
         const r = await joinClub(deps.db, accountOf(ctx), { phone: verifiedPhone, firstName: suggestedName || '-', locale }, policy(deps));
         // Already a member through the other messenger: an invitation cannot make them new.
         if (start.ref) await refuseReferral(deps.db, { code: start.ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, 'other_platform', r.member.id, deps.now());
-        return { locale: r.member.locale, name: r.member.first_name };
+        return { locale: r.member.locale, name: r.member.first_name, preRegistered: r.preRegistered ?? false, bonus: r.bonus, points: r.member.points_balance, credit: r.member.credit_balance };
       });
-      const speech = result.locale ? { t: deps.i18n.getFixedT(result.locale) } : { t };
-      await say(ctx, speech.t('signup.linked', { name: result.name }), { remove_keyboard: true });
+      const spoken = result.locale ?? locale;
+      const speech = { t: deps.i18n.getFixedT(spoken) };
+      // Imported, or registered by a cashier: what the club kept for them is theirs now.
+      const welcome = result.preRegistered
+        ? speech.t(result.bonus > 0 ? 'import.joined_bonus' : 'import.joined', {
+            name: result.name,
+            points: formatNumber(result.points, spoken),
+            credit: formatMoney(result.credit, spoken),
+            bonus: formatNumber(result.bonus, spoken),
+          })
+        : speech.t('signup.linked', { name: result.name });
+      await say(ctx, welcome, { remove_keyboard: true });
       return showHome(conversation, ctx, existingId, locale);
     }
 

@@ -34,7 +34,11 @@ export function tillFeature() {
     const query = ctx.match.trim();
     if (!query) return say(ctx, ctx.t('till.member_usage'));
     const member = await findMemberByQuery(ctx, query);
-    if (!member) return say(ctx, ctx.t('errors.member_not_found'));
+    if (!member) {
+      // A phone the club does not know: the cashier can register the customer right here.
+      const phone = normalizePhone(toLatinDigits(query));
+      return say(ctx, ctx.t('errors.member_not_found'), phone ? { inline_keyboard: [[{ text: ctx.t('walkin.register'), callback_data: `wi:${phone}` }]] } : undefined);
+    }
     await showStaffView(ctx, member);
   });
 
