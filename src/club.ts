@@ -17,6 +17,10 @@ import { BroadcastDispatcher } from './jobs/broadcast.ts';
 import { Api } from 'grammy';
 import type { Platform } from './db/schema.ts';
 import { withPrivateErrors } from './logger.ts';
+import { checkPlatform, fetchConfigFor } from './bot/network.ts';
+import { databaseReachable } from './club/operations.ts';
+import { startHttpServer, type Readiness, type RunningHttpServer } from './http/server.ts';
+import { ClubMetrics } from './metrics.ts';
 
 export interface StartOptions {
   config: Config;
@@ -31,8 +35,22 @@ export interface StartOptions {
 export interface RunningClub {
   deps: ClubDeps;
   bots: RunningBot[];
+  /** Health, readiness, metrics and webhooks, when PORT (or WEBHOOK_URL) is set. */
+  http: RunningHttpServer | undefined;
   /** Finishes in-flight updates, then closes the database (if it opened it). */
   stop(): Promise<void>;
+}
+
+/** No configured platform could be served: each line says why. */
+export class StartError extends Error {}
+
+/** A bot's API counts as alive while its last successful call is this recent (polling: every 30 s). */
+const API_FRESH_MS = 150_000;
+
+async function readiness(db: DatabaseHandle['db'], metrics: ClubMetrics, platforms: Platform[]): Promise<Readiness> {
+  const checks: Record<string, boolean> = { database: await databaseReachable(db, 2000) };
+  for (const platform of platforms) checks[platform] = Date.now() - (metrics.lastSuccess.get(platform) ?? 0) < API_FRESH_MS;
+  return { ready: Object.values(checks).every(Boolean), checks };
 }
 
 /** config -> database -> migrations -> one bot per configured platform. */
@@ -67,25 +85,72 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     broadcaster: undefined as unknown as BroadcastDispatcher,
   };
   deps.surveyDispatcher = new SurveyDispatcher(deps);
+  const metrics = new ClubMetrics(database.db, now, database.poolStats);
+  deps.metrics = metrics;
+
+  // Every configured platform is checked at once, each within STARTUP_CHECK_SECONDS; the club
+  // serves those that answer and says plainly what is wrong with the others.
+  const candidates = (['telegram', 'bale'] as const).flatMap((platform) => {
+    const settings = config[platform];
+    if (!settings) return [];
+    const fetchConfig = fetchConfigFor(platform, config);
+    return [{ platform, settings, fetchConfig, bot: createBot(platform, { ...settings, fetchConfig }, deps) }];
+  });
+  const checks = await Promise.all(
+    candidates.map((c) => checkPlatform(c.bot.api, c.platform, config.startupCheckSeconds, c.fetchConfig !== undefined)),
+  );
+  const serving = candidates.filter((c, i) => {
+    const check = checks[i]!;
+    if (check.ok) c.bot.botInfo = check.me;
+    else logger.error({ platform: c.platform, problem: check.problem }, check.line);
+    return check.ok;
+  });
+  if (serving.length === 0) {
+    unwatch();
+    if (ownsDatabase) await database.close();
+    throw new StartError(checks.flatMap((c) => (c.ok ? [] : [c.line])).join('\n'));
+  }
+
   // Campaigns use their own clients without auto-retry: the dispatcher obeys 429 for all of them.
   const broadcastApis = new Map<Platform, Api>();
-  if (config.telegram) broadcastApis.set('telegram', new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot }));
-  if (config.bale) broadcastApis.set('bale', new Api(config.bale.token, { apiRoot: config.bale.apiRoot }));
+  for (const c of serving) {
+    broadcastApis.set(c.platform, new Api(c.settings.token, { apiRoot: c.settings.apiRoot, ...(c.fetchConfig ? { baseFetchConfig: c.fetchConfig } : {}) }));
+  }
   deps.broadcaster = new BroadcastDispatcher(deps, broadcastApis);
 
   const bots: RunningBot[] = [];
-  const platforms: [Platform, Config['telegram']][] = [
-    ['telegram', config.telegram],
-    ['bale', config.bale],
-  ];
+  const launched = new Map<Platform, RunningBot>();
+  const webhookPath = (platform: Platform) => `/${platform === 'telegram' ? 'tg' : 'bale'}/${config.webhook!.secret}`;
+  let http: RunningHttpServer | undefined;
   try {
-    for (const [platform, bot] of platforms) {
-      if (!bot) continue;
-      const created = createBot(platform, bot, deps);
-      deps.notifier.register(platform, created.api);
-      bots.push(await launchBot(created, adapterFor(platform), deps));
+    if (config.port !== undefined) {
+      http = await startHttpServer({
+        port: config.port,
+        logger,
+        registry: metrics.registry,
+        readiness: () => readiness(database.db, metrics, serving.map((c) => c.platform)),
+        // Until its bot is launched a route answers 500: the platform delivers the update again.
+        webhooks: config.webhook
+          ? serving.map((c) => ({
+              path: webhookPath(c.platform),
+              ...(c.platform === 'telegram' ? { secretToken: config.webhook!.secret } : {}),
+              handle: (update: unknown) => launched.get(c.platform)?.handleWebhook?.(update) ?? Promise.reject(new Error('bot not launched yet')),
+            }))
+          : [],
+      });
+    }
+    for (const c of serving) {
+      deps.notifier.register(c.platform, c.bot.api);
+      const webhook = config.webhook && {
+        url: `${config.webhook.url}${webhookPath(c.platform)}`,
+        secretToken: c.platform === 'telegram' ? config.webhook.secret : undefined,
+      };
+      const running = await launchBot(c.bot, adapterFor(c.platform), deps, webhook);
+      bots.push(running);
+      launched.set(c.platform, running);
     }
   } catch (error) {
+    await http?.close();
     await Promise.all(bots.map((b) => b.stop()));
     unwatch();
     if (ownsDatabase) await database.close();
@@ -99,7 +164,10 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   return {
     deps,
     bots,
+    http,
     async stop() {
+      // First stop taking webhook updates (and finish those in flight), then the rest.
+      await http?.close();
       await scheduler?.stop();
       await weeklyReports?.stop();
       await deps.surveyDispatcher.stop();

@@ -49,11 +49,14 @@ import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
 import { adapterFor, type PlatformAdapter } from './platform.ts';
 import { say } from './ui.ts';
+import type { FetchConfig } from './network.ts';
 import { askToRetryLater, onceEach, refuseInvalidText } from './guards.ts';
 
 export interface BotOptions {
   token: string;
   apiRoot: string;
+  /** The proxy agent (Telegram from Iran), see network.ts. */
+  fetchConfig?: FetchConfig | undefined;
 }
 
 /** Bumped when the signup conversation changes shape, so old half-finished states are dropped. */
@@ -61,13 +64,17 @@ const CONVERSATION_VERSION = 1;
 
 export function createBot(platform: Platform, options: BotOptions, deps: ClubDeps): Bot<Context> {
   const adapter = adapterFor(platform);
-  const bot = new Bot<Context>(options.token, { client: { apiRoot: options.apiRoot } });
+  const bot = new Bot<Context>(options.token, {
+    client: { apiRoot: options.apiRoot, ...(options.fetchConfig ? { baseFetchConfig: options.fetchConfig } : {}) },
+  });
   const log = deps.logger.child({ platform });
 
   // Obey 429 retry_after (and retry 5xx), but give up rather than sleep for minutes inside an update;
   // and remember who blocked the bot (403). Conversations build their own Api objects, so the same
   // transformers are installed there too (see `speech`).
   const transformers: Transformer[] = [
+    // Innermost, so each attempt autoRetry makes is counted (429s) and readiness sees the last success.
+    ...(deps.metrics ? [deps.metrics.apiTransformer(platform)] : []),
     autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }),
     async (prev, method, payload, signal) => {
       const result = await prev(method, payload, signal);
@@ -84,6 +91,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   // The language clubContext resolved for the update being handled, read by conversations (see `speech`).
   const spoken = new AsyncLocalStorage<Locale>();
 
+  if (deps.metrics) bot.use(deps.metrics.middleware(platform));
   bot.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
   bot.use(onceEach(platform, deps));
   bot.use(clubContext(platform, adapter, deps, spoken));

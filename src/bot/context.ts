@@ -10,6 +10,7 @@ import type { PlatformAdapter } from './platform.ts';
 import type { Notifier } from './notifier.ts';
 import type { SurveyDispatcher } from '../jobs/surveys.ts';
 import type { BroadcastDispatcher } from '../jobs/broadcast.ts';
+import type { ClubMetrics } from '../metrics.ts';
 
 /** What every bot of the club shares: handed to createBot, never read from module globals. */
 export interface ClubDeps {
@@ -23,6 +24,8 @@ export interface ClubDeps {
   notifier: Notifier;
   surveyDispatcher: SurveyDispatcher;
   broadcaster: BroadcastDispatcher;
+  /** Prometheus figures (absent in tests that build their own deps). */
+  metrics?: ClubMetrics;
 }
 
 /** What a handler needs to speak to this person: their language and the platform's manners. */
