@@ -19,6 +19,7 @@ import type { Platform } from './db/schema.ts';
 import { withPrivateErrors } from './logger.ts';
 import { checkPlatform, fetchConfigFor } from './bot/network.ts';
 import { databaseReachable } from './club/operations.ts';
+import { withAdvisoryLock } from './club/updates.ts';
 import { startHttpServer, type Readiness, type RunningHttpServer } from './http/server.ts';
 import { ClubMetrics } from './metrics.ts';
 
@@ -41,6 +42,29 @@ export interface RunningClub {
   stop(): Promise<void>;
 }
 
+/** Chats whose lock this process may hold at once: each holds a pooled connection while it works. */
+const CHAT_LOCKS = 10;
+
+/**
+ * At most CHAT_LOCKS chats locked at once, so the pool always keeps connections for the work
+ * itself (every holder waiting for a connection while holding one would be a deadlock).
+ */
+function chatLocks(db: DatabaseHandle['db']): NonNullable<ClubDeps['chatLock']> {
+  let holders = 0;
+  const waiting: (() => void)[] = [];
+  return async (key, work) => {
+    if (holders >= CHAT_LOCKS) await new Promise<void>((resolve) => waiting.push(resolve));
+    else holders++;
+    try {
+      return await withAdvisoryLock(db, key, work);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else holders--;
+    }
+  };
+}
+
 /** No configured platform could be served: each line says why. */
 export class StartError extends Error {}
 
@@ -58,7 +82,8 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   const { config } = options;
   const logger = withPrivateErrors(options.logger);
   const database =
-    options.database ?? (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+    options.database ??
+    (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.webhook ? 2 * CHAT_LOCKS : undefined }));
   const ownsDatabase = !options.database;
   const unwatch = database.onConnectionLost((error) =>
     logger.warn({ db: describeDatabaseError(error) }, 'a database connection was closed by the server; the pool opens a new one when needed'),
@@ -87,6 +112,9 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   deps.surveyDispatcher = new SurveyDispatcher(deps);
   const metrics = new ClubMetrics(database.db, now, database.poolStats);
   deps.metrics = metrics;
+  // Several webhook processes may share one bot: a chat's updates take its lock in PostgreSQL.
+  // (Long polling has one consumer per bot; the embedded database has one process.)
+  if (config.webhook && database.driver === 'pg') deps.chatLock = chatLocks(database.db);
 
   // Every configured platform is checked at once, each within STARTUP_CHECK_SECONDS; the club
   // serves those that answer and says plainly what is wrong with the others.

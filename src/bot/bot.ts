@@ -3,7 +3,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { sequentialize } from '@grammyjs/runner';
 import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn, type Transformer } from 'grammy';
-import { loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
+import { ACTIVE_RESOLUTION_MS, loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
 import { ClubError } from '../club/errors.ts';
 import { describeDatabaseError, isDatabaseUnavailable } from '../db/database.ts';
 import type { Locale, Platform } from '../db/schema.ts';
@@ -191,7 +191,9 @@ function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDep
     ctx.t = deps.i18n.getFixedT(ctx.locale);
     if (loaded) {
       if (loaded.blocked) await markAccountReachable(deps.db, platform, from!.id);
-      await touchMember(deps.db, loaded.member.id, deps.now());
+      // last_active_at is kept to the 5 minutes (see touchMember): no UPDATE round trip per update.
+      const now = deps.now();
+      if (now.getTime() - loaded.member.last_active_at.getTime() >= ACTIVE_RESOLUTION_MS) await touchMember(deps.db, loaded.member.id, now);
     }
     await spoken.run(ctx.locale, next);
   };

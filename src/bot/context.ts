@@ -26,6 +26,11 @@ export interface ClubDeps {
   broadcaster: BroadcastDispatcher;
   /** Prometheus figures (absent in tests that build their own deps). */
   metrics?: ClubMetrics;
+  /**
+   * Webhook mode on PostgreSQL: runs an update's work holding its chat's lock, so updates of one
+   * chat are handled one at a time across every process of the club.
+   */
+  chatLock?: <T>(key: string, work: () => Promise<T>) => Promise<T>;
 }
 
 /** What a handler needs to speak to this person: their language and the platform's manners. */
