@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startClub, StartError, type RunningClub } from '../../src/club.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
@@ -72,6 +72,8 @@ async function freePort(): Promise<number> {
 }
 
 const cleanups: (() => Promise<unknown>)[] = [];
+// The worker's embedded database opens here (seconds on a busy machine), not inside the first test.
+beforeAll(async () => (await testDatabase()).close());
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
