@@ -59,18 +59,24 @@ describe.skipIf(!usingPostgres())('a chat lock across processes (PostgreSQL)', (
     const dying = await createDatabase({ databaseUrl: process.env.DATABASE_URL!, schema: a.schema, poolSize: 2 });
     let dyingEntered!: () => void;
     const dyingInside = new Promise<void>((r) => (dyingEntered = r));
-    void withAdvisoryLock(dying.db, 'telegram:3', async () => {
+    let endDying!: () => void;
+    const dyingWork = withAdvisoryLock(dying.db, 'telegram:3', async () => {
       dyingEntered();
-      await new Promise(() => undefined);
+      await new Promise<void>((r) => (endDying = r));
     }).catch(() => undefined);
     await dyingInside;
     const waiter = withAdvisoryLock(a.db, 'telegram:3', async () => 'taken over');
     // SIGKILL of that process, as the server sees it: its session ends.
+    // (A bigint lock key shows in pg_locks as its high 32 bits in classid and its low 32 in objid.)
     await sql`
-      select pg_terminate_backend(pid) from pg_locks
-      where locktype = 'advisory' and granted and objsubid = 1
-        and ((classid::int8 << 32) | objid::int8) = hashtextextended('telegram:3', 0)`.execute(a.db);
+      select pg_terminate_backend(l.pid)
+      from pg_locks l, (select hashtextextended('telegram:3', 0) as k) key
+      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+        and l.classid::text::int8 = (key.k >> 32) & 4294967295 and l.objid::text::int8 = key.k & 4294967295`.execute(a.db);
     expect(await waiter).toBe('taken over');
+    // (Let the dead process's work end, so its pool can be closed.)
+    endDying();
+    await dyingWork;
     await dying.close().catch(() => undefined);
   });
 });
