@@ -18,6 +18,11 @@ import { NotificationDispatcher } from './jobs/notifications.ts';
 import { Api } from 'grammy';
 import type { Platform } from './db/schema.ts';
 import { withPrivateErrors } from './logger.ts';
+import { checkPlatform, fetchConfigFor } from './bot/network.ts';
+import { databaseReachable } from './club/operations.ts';
+import { withAdvisoryLock } from './club/updates.ts';
+import { startHttpServer, type Readiness, type RunningHttpServer } from './http/server.ts';
+import { ClubMetrics } from './metrics.ts';
 
 export interface StartOptions {
   config: Config;
@@ -34,8 +39,45 @@ export interface StartOptions {
 export interface RunningClub {
   deps: ClubDeps;
   bots: RunningBot[];
+  /** Health, readiness, metrics and webhooks, when PORT (or WEBHOOK_URL) is set. */
+  http: RunningHttpServer | undefined;
   /** Finishes in-flight updates, then closes the database (if it opened it). */
   stop(): Promise<void>;
+}
+
+/** Chats whose lock this process may hold at once: each holds a pooled connection while it works. */
+const CHAT_LOCKS = 10;
+
+/**
+ * At most CHAT_LOCKS chats locked at once, so the pool always keeps connections for the work
+ * itself (every holder waiting for a connection while holding one would be a deadlock).
+ */
+function chatLocks(db: DatabaseHandle['db']): NonNullable<ClubDeps['chatLock']> {
+  let holders = 0;
+  const waiting: (() => void)[] = [];
+  return async (key, work) => {
+    if (holders >= CHAT_LOCKS) await new Promise<void>((resolve) => waiting.push(resolve));
+    else holders++;
+    try {
+      return await withAdvisoryLock(db, key, work);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else holders--;
+    }
+  };
+}
+
+/** No configured platform could be served: each line says why. */
+export class StartError extends Error {}
+
+/** A bot's API counts as alive while its last successful call is this recent (polling: every 30 s). */
+const API_FRESH_MS = 150_000;
+
+async function readiness(db: DatabaseHandle['db'], metrics: ClubMetrics, platforms: Platform[]): Promise<Readiness> {
+  const checks: Record<string, boolean> = { database: await databaseReachable(db, 2000) };
+  for (const platform of platforms) checks[platform] = Date.now() - (metrics.lastSuccess.get(platform) ?? 0) < API_FRESH_MS;
+  return { ready: Object.values(checks).every(Boolean), checks };
 }
 
 /** config -> database -> migrations -> one bot per configured platform. */
@@ -43,7 +85,8 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   const { config } = options;
   const logger = withPrivateErrors(options.logger);
   const database =
-    options.database ?? (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+    options.database ??
+    (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.webhook ? 2 * CHAT_LOCKS : undefined }));
   const ownsDatabase = !options.database;
   const unwatch = database.onConnectionLost((error) =>
     logger.warn({ db: describeDatabaseError(error) }, 'a database connection was closed by the server; the pool opens a new one when needed'),
@@ -71,26 +114,76 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     notices: undefined as unknown as NotificationDispatcher,
   };
   deps.surveyDispatcher = new SurveyDispatcher(deps);
+  const metrics = new ClubMetrics(database.db, now, database.poolStats);
+  deps.metrics = metrics;
+  // Several webhook processes may share one bot: a chat's updates take its lock in PostgreSQL.
+  // (Long polling has one consumer per bot; the embedded database has one process.)
+  if (config.webhook && database.driver === 'pg') deps.chatLock = chatLocks(database.db);
+
+  // Every configured platform is checked at once, each within STARTUP_CHECK_SECONDS; the club
+  // serves those that answer and says plainly what is wrong with the others.
+  const candidates = (['telegram', 'bale'] as const).flatMap((platform) => {
+    const settings = config[platform];
+    if (!settings) return [];
+    const fetchConfig = fetchConfigFor(platform, config);
+    return [{ platform, settings, fetchConfig, bot: createBot(platform, { ...settings, fetchConfig }, deps) }];
+  });
+  const checks = await Promise.all(
+    candidates.map((c) => checkPlatform(c.bot.api, c.platform, config.startupCheckSeconds, c.fetchConfig !== undefined)),
+  );
+  const serving = candidates.filter((c, i) => {
+    const check = checks[i]!;
+    if (check.ok) c.bot.botInfo = check.me;
+    else logger.error({ platform: c.platform, problem: check.problem }, check.line);
+    return check.ok;
+  });
+  if (serving.length === 0) {
+    unwatch();
+    if (ownsDatabase) await database.close();
+    throw new StartError(checks.flatMap((c) => (c.ok ? [] : [c.line])).join('\n'));
+  }
+
   // Campaigns use their own clients without auto-retry: the dispatcher obeys 429 for all of them.
   const broadcastApis = new Map<Platform, Api>();
-  if (config.telegram) broadcastApis.set('telegram', new Api(config.telegram.token, { apiRoot: config.telegram.apiRoot }));
-  if (config.bale) broadcastApis.set('bale', new Api(config.bale.token, { apiRoot: config.bale.apiRoot }));
+  for (const c of serving) {
+    broadcastApis.set(c.platform, new Api(c.settings.token, { apiRoot: c.settings.apiRoot, ...(c.fetchConfig ? { baseFetchConfig: c.fetchConfig } : {}) }));
+  }
   deps.broadcaster = new BroadcastDispatcher(deps, broadcastApis);
   deps.notices = new NotificationDispatcher(deps, broadcastApis, deps.broadcaster);
 
   const bots: RunningBot[] = [];
-  const platforms: [Platform, Config['telegram']][] = [
-    ['telegram', config.telegram],
-    ['bale', config.bale],
-  ];
+  const launched = new Map<Platform, RunningBot>();
+  const webhookPath = (platform: Platform) => `/${platform === 'telegram' ? 'tg' : 'bale'}/${config.webhook!.secret}`;
+  let http: RunningHttpServer | undefined;
   try {
-    for (const [platform, bot] of platforms) {
-      if (!bot) continue;
-      const created = createBot(platform, bot, deps);
-      deps.notifier.register(platform, created.api);
-      bots.push(await launchBot(created, adapterFor(platform), deps));
+    if (config.port !== undefined) {
+      http = await startHttpServer({
+        port: config.port,
+        logger,
+        registry: metrics.registry,
+        readiness: () => readiness(database.db, metrics, serving.map((c) => c.platform)),
+        // Until its bot is launched a route answers 500: the platform delivers the update again.
+        webhooks: config.webhook
+          ? serving.map((c) => ({
+              path: webhookPath(c.platform),
+              ...(c.platform === 'telegram' ? { secretToken: config.webhook!.secret } : {}),
+              handle: (update: unknown) => launched.get(c.platform)?.handleWebhook?.(update) ?? Promise.reject(new Error('bot not launched yet')),
+            }))
+          : [],
+      });
+    }
+    for (const c of serving) {
+      deps.notifier.register(c.platform, c.bot.api);
+      const webhook = config.webhook && {
+        url: `${config.webhook.url}${webhookPath(c.platform)}`,
+        secretToken: c.platform === 'telegram' ? config.webhook.secret : undefined,
+      };
+      const running = await launchBot(c.bot, adapterFor(c.platform), deps, webhook);
+      bots.push(running);
+      launched.set(c.platform, running);
     }
   } catch (error) {
+    await http?.close();
     await Promise.all(bots.map((b) => b.stop()));
     unwatch();
     if (ownsDatabase) await database.close();
@@ -106,7 +199,10 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   return {
     deps,
     bots,
+    http,
     async stop() {
+      // First stop taking webhook updates (and finish those in flight), then the rest.
+      await http?.close();
       await scheduler?.stop();
       await weeklyReports?.stop();
       await deps.surveyDispatcher.stop();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { normalizePhone } from './lib/phone.ts';
 
@@ -69,6 +70,24 @@ const schema = z.object({
   CARD_TOKEN_TTL_MINUTES: intWithDefault(10, 1, 24 * 60),
   BROADCAST_RATE: intWithDefault(25, 1, 1000),
   BALE_BROADCAST_RATE: intWithDefault(10, 1, 1000),
+  HTTPS_PROXY: url,
+  SOCKS_PROXY: optionalText.refine((v) => v === undefined || /^socks(4a?|5h?)?:\/\//.test(v), {
+    message: 'must be a socks5://host:port (or socks4://, socks5h://) address',
+  }),
+  PORT: optionalText.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: `must be a port number from 0 to 65535, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  WEBHOOK_URL: url.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an https:// (or http://) address' }),
+  WEBHOOK_SECRET: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9_-]{16,256}$/.test(v), {
+    message: 'must be 16 to 256 letters, digits, _ or -',
+  }),
+  STARTUP_CHECK_SECONDS: intWithDefault(10, 1, 120),
   LOG_LEVEL: optionalText
     .pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional())
     .transform((v) => v ?? 'info'),
@@ -92,6 +111,14 @@ export interface Config {
   /** Campaign messages per second, per platform. */
   broadcastRate: { telegram: number; bale: number };
   logLevel: string;
+  /** The proxy Telegram is reached through (servers in Iran); Bale is always reached directly. */
+  telegramProxy: { kind: 'https' | 'socks'; url: string } | undefined;
+  /** PORT: health, readiness, metrics (and webhooks). Webhook mode without PORT listens on 8080. */
+  port: number | undefined;
+  /** WEBHOOK_URL (public base URL) and the secret of its paths; undefined: long polling. */
+  webhook: { url: string; secret: string } | undefined;
+  /** How long each platform has to answer at start before it is reported unreachable. */
+  startupCheckSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -104,6 +131,14 @@ export const NO_TOKEN_HELP = `Bashgah needs a bot token to start. Set at least o
                                  (create a new bot), and copy the token it gives you.
 
 Both may be set: each platform gets its own bot over the same club.`;
+
+/**
+ * Without WEBHOOK_SECRET the path secret is derived from the token, so every process of one club
+ * agrees on it without another setting (and it reveals nothing about the token).
+ */
+function webhookSecretFrom(token: string): string {
+  return createHash('sha256').update(`bashgah-webhook:${token}`).digest('base64url').slice(0, 32);
+}
 
 /** Parses the environment once at start; any problem names the variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -129,5 +164,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     cardTokenTtlMinutes: e.CARD_TOKEN_TTL_MINUTES,
     broadcastRate: { telegram: e.BROADCAST_RATE, bale: e.BALE_BROADCAST_RATE },
     logLevel: e.LOG_LEVEL,
+    telegramProxy: e.SOCKS_PROXY ? { kind: 'socks', url: e.SOCKS_PROXY } : e.HTTPS_PROXY ? { kind: 'https', url: e.HTTPS_PROXY } : undefined,
+    port: e.PORT ?? (e.WEBHOOK_URL ? 8080 : undefined),
+    webhook: e.WEBHOOK_URL ? { url: e.WEBHOOK_URL.replace(/\/+$/, ''), secret: e.WEBHOOK_SECRET ?? webhookSecretFrom(e.BOT_TOKEN ?? e.BALE_BOT_TOKEN!) } : undefined,
+    startupCheckSeconds: e.STARTUP_CHECK_SECONDS,
   };
 }

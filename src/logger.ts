@@ -19,8 +19,10 @@ export function serializeError(error: unknown): unknown {
 
 const serializers = { err: serializeError, error: serializeError };
 
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { app: 'bashgah' }, serializers });
+/** Readable, coloured lines for a person at a terminal; one JSON object a line for log collectors. */
+export function createLogger(level: string, pretty = Boolean(process.stdout.isTTY)): Logger {
+  const transport = pretty ? { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,app' } } : undefined;
+  return pino({ level, base: { app: 'bashgah' }, serializers, ...(transport ? { transport } : {}) });
 }
 
 /** The same logger with the private-field rule, for loggers made elsewhere (tests, scripts). */

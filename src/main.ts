@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { startClub } from './club.ts';
+import { startClub, StartError } from './club.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
@@ -45,6 +45,11 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
+  // No platform could be served: the lines already say why (unreachable, refused token).
+  if (error instanceof StartError) {
+    console.error(`Bashgah cannot serve any platform:\n${error.message}`);
+    process.exit(1);
+  }
   console.error(error);
   process.exit(1);
 });

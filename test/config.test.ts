@@ -52,4 +52,20 @@ describe('configuration', () => {
   ])('a wrong %s names the variable', (name, value) => {
     expect(() => loadConfig({ BOT_TOKEN: token, [name]: value })).toThrow(new RegExp(`${name}:`));
   });
+
+  it('production settings: a proxy for Telegram, webhooks on 8080 with a secret every process derives alike', () => {
+    const plain = loadConfig({ BOT_TOKEN: token });
+    expect(plain).toMatchObject({ telegramProxy: undefined, port: undefined, webhook: undefined, startupCheckSeconds: 10 });
+    expect(loadConfig({ BOT_TOKEN: token, HTTPS_PROXY: 'http://10.0.0.1:3128' }).telegramProxy).toEqual({ kind: 'https', url: 'http://10.0.0.1:3128' });
+    expect(loadConfig({ BOT_TOKEN: token, HTTPS_PROXY: 'http://10.0.0.1:3128', SOCKS_PROXY: 'socks5://127.0.0.1:1080' }).telegramProxy).toEqual({ kind: 'socks', url: 'socks5://127.0.0.1:1080' });
+    const hooked = loadConfig({ BOT_TOKEN: token, WEBHOOK_URL: 'https://club.example.com/' });
+    expect(hooked.port).toBe(8080);
+    expect(hooked.webhook!.url).toBe('https://club.example.com');
+    expect(hooked.webhook!.secret).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(hooked.webhook!.secret).not.toContain(token.split(':')[1]);
+    expect(loadConfig({ BOT_TOKEN: token, WEBHOOK_URL: 'https://club.example.com' }).webhook!.secret).toBe(hooked.webhook!.secret);
+    expect(() => loadConfig({ BOT_TOKEN: token, SOCKS_PROXY: 'http://x:1' })).toThrow(/SOCKS_PROXY:/);
+    expect(() => loadConfig({ BOT_TOKEN: token, PORT: '99999' })).toThrow(/PORT:/);
+    expect(() => loadConfig({ BOT_TOKEN: token, WEBHOOK_URL: 'https://x.example', WEBHOOK_SECRET: 'short' })).toThrow(/WEBHOOK_SECRET:/);
+  });
 });

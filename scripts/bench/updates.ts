@@ -75,10 +75,10 @@ async function main() {
   try {
     await migrateToLatest(handle);
     await sql`
-      insert into members (phone, first_name, referral_code, tier_id, locale)
-      select '+98914' || lpad(g::text, 7, '0'), 'U' || g, 'UP' || g, (select id from tiers order by rank limit 1), 'fa'
+      insert into members (phone, first_name, referral_code, tier_id, locale, joined_at, last_active_at)
+      select '+98914' || lpad(g::text, 7, '0'), 'U' || g, 'UP' || g, (select id from tiers order by rank limit 1), 'fa', now(), now()
       from generate_series(1, ${MEMBERS}::int) g`.execute(handle.db);
-    await sql`insert into member_accounts (platform, user_id, member_id, chat_id) select 'telegram', ${CHAT_BASE}::int8 + id, id, ${CHAT_BASE}::int8 + id from members`.execute(handle.db);
+    await sql`insert into member_accounts (platform, user_id, member_id, chat_id, created_at) select 'telegram', ${CHAT_BASE}::int8 + id, id, ${CHAT_BASE}::int8 + id, now() from members`.execute(handle.db);
     await sql`analyze members; analyze member_accounts`.execute(handle.db);
     const ids = (await handle.db.selectFrom('member_accounts').select('chat_id').orderBy('chat_id').execute()).map((a) => a.chat_id);
 

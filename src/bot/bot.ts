@@ -3,7 +3,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { sequentialize } from '@grammyjs/runner';
 import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn, type Transformer } from 'grammy';
-import { loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
+import { ACTIVE_RESOLUTION_MS, loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
 import { ClubError } from '../club/errors.ts';
 import { describeDatabaseError, isDatabaseUnavailable } from '../db/database.ts';
 import type { Locale, Platform } from '../db/schema.ts';
@@ -61,11 +61,14 @@ import { isLabel, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
 import { adapterFor, type PlatformAdapter } from './platform.ts';
 import { say } from './ui.ts';
+import type { FetchConfig } from './network.ts';
 import { askToRetryLater, onceEach, refuseInvalidText } from './guards.ts';
 
 export interface BotOptions {
   token: string;
   apiRoot: string;
+  /** The proxy agent (Telegram from Iran), see network.ts. */
+  fetchConfig?: FetchConfig | undefined;
 }
 
 /** Bumped when the signup conversation changes shape, so old half-finished states are dropped. */
@@ -73,13 +76,17 @@ const CONVERSATION_VERSION = 1;
 
 export function createBot(platform: Platform, options: BotOptions, deps: ClubDeps): Bot<Context> {
   const adapter = adapterFor(platform);
-  const bot = new Bot<Context>(options.token, { client: { apiRoot: options.apiRoot } });
+  const bot = new Bot<Context>(options.token, {
+    client: { apiRoot: options.apiRoot, ...(options.fetchConfig ? { baseFetchConfig: options.fetchConfig } : {}) },
+  });
   const log = deps.logger.child({ platform });
 
   // Obey 429 retry_after (and retry 5xx), but give up rather than sleep for minutes inside an update;
   // and remember who blocked the bot (403). Conversations build their own Api objects, so the same
   // transformers are installed there too (see `speech`).
   const transformers: Transformer[] = [
+    // Innermost, so each attempt autoRetry makes is counted (429s) and readiness sees the last success.
+    ...(deps.metrics ? [deps.metrics.apiTransformer(platform)] : []),
     autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }),
     async (prev, method, payload, signal) => {
       const result = await prev(method, payload, signal);
@@ -96,6 +103,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   // The language clubContext resolved for the update being handled, read by conversations (see `speech`).
   const spoken = new AsyncLocalStorage<Locale>();
 
+  if (deps.metrics) bot.use(deps.metrics.middleware(platform));
   bot.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
   bot.use(onceEach(platform, deps));
   bot.use(clubContext(platform, adapter, deps, spoken));
@@ -209,7 +217,9 @@ function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDep
     ctx.t = deps.i18n.getFixedT(ctx.locale);
     if (loaded) {
       if (loaded.blocked) await markAccountReachable(deps.db, platform, from!.id);
-      await touchMember(deps.db, loaded.member.id, deps.now());
+      // last_active_at is kept to the 5 minutes (see touchMember): no UPDATE round trip per update.
+      const now = deps.now();
+      if (now.getTime() - loaded.member.last_active_at.getTime() >= ACTIVE_RESOLUTION_MS) await touchMember(deps.db, loaded.member.id, now);
     }
     await spoken.run(ctx.locale, next);
   };

@@ -11,6 +11,7 @@ import type { Notifier } from './notifier.ts';
 import type { SurveyDispatcher } from '../jobs/surveys.ts';
 import type { BroadcastDispatcher } from '../jobs/broadcast.ts';
 import type { NotificationDispatcher } from '../jobs/notifications.ts';
+import type { ClubMetrics } from '../metrics.ts';
 
 /** What every bot of the club shares: handed to createBot, never read from module globals. */
 export interface ClubDeps {
@@ -26,6 +27,13 @@ export interface ClubDeps {
   broadcaster: BroadcastDispatcher;
   /** Sends the notification outbox; kick() it after a commit that queued a notice. */
   notices: NotificationDispatcher;
+  /** Prometheus figures (absent in tests that build their own deps). */
+  metrics?: ClubMetrics;
+  /**
+   * Webhook mode on PostgreSQL: runs an update's work holding its chat's lock, so updates of one
+   * chat are handled one at a time across every process of the club.
+   */
+  chatLock?: <T>(key: string, work: () => Promise<T>) => Promise<T>;
 }
 
 /** What a handler needs to speak to this person: their language and the platform's manners. */

@@ -1,5 +1,5 @@
 import type { MiddlewareFn } from 'grammy';
-import { claimUpdate } from '../club/updates.ts';
+import { markHandled, wasHandled } from '../club/updates.ts';
 import type { Platform } from '../db/schema.ts';
 import { containsInvalidCharacter } from '../lib/text.ts';
 import type { ClubDeps, Context } from './context.ts';
@@ -11,12 +11,31 @@ import { say } from './ui.ts';
  * Each update once: one delivered again with the same update_id (the platform did not see it
  * confirmed) is dropped, so the person sees the first answer only, not a second, different one
  * (a contact at the name question) or an error (a button's query answered twice).
+ *
+ * An update counts as done once it was handled, not when it arrived: one whose process was killed
+ * mid-way is handled again when the platform delivers it again. Checking first and recording
+ * after is safe because a chat's updates are handled one at a time: in this process by
+ * sequentialize, across webhook processes by the chat lock (`deps.chatLock`).
  */
 export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Context> {
   return async (ctx, next) => {
     const ref = { platform, botId: ctx.me.id, updateId: ctx.update.update_id };
-    if (await claimUpdate(deps.db, ref, deps.now())) return next();
-    deps.logger.info({ platform, update_id: ref.updateId }, 'update delivered again; already handled');
+    const once = async () => {
+      if (await wasHandled(deps.db, ref)) {
+        deps.logger.info({ platform, update_id: ref.updateId }, 'update delivered again; already handled');
+        return;
+      }
+      try {
+        await next();
+      } finally {
+        // A failed update was answered (bot.catch): it is done too. Only a dead process leaves it open.
+        await markHandled(deps.db, ref, deps.now()).catch((error: unknown) =>
+          deps.logger.warn({ err: error, platform, update_id: ref.updateId }, 'could not record the update as handled'),
+        );
+      }
+    };
+    const chat = ctx.chat?.id ?? ctx.from?.id;
+    return deps.chatLock && chat !== undefined ? deps.chatLock(`${platform}:${chat}`, once) : once();
   };
 }
 

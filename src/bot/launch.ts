@@ -15,7 +15,19 @@ export interface RunningBot {
   stop(): Promise<void>;
   /** Resolves once no update is being handled (tests: an answer goes out before the state is saved). */
   settled(): Promise<void>;
+  /** Webhook mode: handles one update the HTTP server received; resolves once it is handled. */
+  handleWebhook?: (update: unknown) => Promise<void>;
 }
+
+/** Webhook mode: where the platform posts updates, and Telegram's secret header. */
+export interface WebhookTarget {
+  url: string;
+  secretToken?: string | undefined;
+}
+
+const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** Webhook mode makes no regular calls: a light getMe keeps "last successful call" fresh for /readyz. */
+const HEARTBEAT_MS = 60_000;
 
 /** Calls a platform may lack (Bale has no setMyCommands, for one): a failure is logged, never fatal. */
 async function bestEffort(log: Logger, what: string, call: () => Promise<unknown>) {
@@ -26,7 +38,7 @@ async function bestEffort(log: Logger, what: string, call: () => Promise<unknown
   }
 }
 
-export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, deps: ClubDeps): Promise<RunningBot> {
+export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, deps: ClubDeps, webhook?: WebhookTarget): Promise<RunningBot> {
   const log = deps.logger.child({ platform: adapter.platform });
   await bot.init();
   for (const locale of LOCALES) {
@@ -35,8 +47,9 @@ export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, dep
     const languageCode = locale === deps.config.defaultLocale ? {} : { language_code: locale };
     await bestEffort(log, 'setMyCommands', () => bot.api.setMyCommands(commands, languageCode));
   }
+  if (webhook) return launchWebhook(bot, webhook, log);
   const handle: RunnerHandle = run(bot, {
-    runner: { fetch: { allowed_updates: ['message', 'callback_query'] } },
+    runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] } },
   });
   log.info({ username: bot.botInfo.username }, 'bot is running');
   return {
@@ -50,6 +63,39 @@ export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, dep
     },
     async settled() {
       while (handle.size() > 0) await new Promise((r) => setTimeout(r, 5));
+    },
+  };
+}
+
+/**
+ * Webhook mode: the platform posts each update to the club's HTTP server, which answers once the
+ * update is handled. The webhook is set at every start (the same URL from every process) and left
+ * in place at stop: updates arriving while no process runs wait at the platform.
+ */
+async function launchWebhook(bot: Bot<Context>, webhook: WebhookTarget, log: Logger): Promise<RunningBot> {
+  await bot.api.setWebhook(webhook.url, {
+    allowed_updates: [...ALLOWED_UPDATES],
+    ...(webhook.secretToken ? { secret_token: webhook.secretToken } : {}),
+  });
+  const inFlight = new Set<Promise<void>>();
+  const heartbeat = setInterval(() => void bot.api.getMe().catch(() => undefined), HEARTBEAT_MS);
+  heartbeat.unref();
+  log.info({ username: bot.botInfo.username, webhook: webhook.url.replace(/[^/]+$/, '…') }, 'bot is running (webhook)');
+  const settled = async () => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+  return {
+    bot,
+    username: bot.botInfo.username,
+    async stop() {
+      clearInterval(heartbeat);
+      await settled();
+    },
+    settled,
+    handleWebhook(update) {
+      const handling = bot.handleUpdate(update as Parameters<typeof bot.handleUpdate>[0]);
+      inFlight.add(handling);
+      return handling.finally(() => inFlight.delete(handling));
     },
   };
 }

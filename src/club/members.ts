@@ -243,13 +243,16 @@ export async function setMarketingOptIn(db: Db, memberId: number, optIn: boolean
   await db.updateTable('members').set({ marketing_opt_in: optIn }).where('id', '=', memberId).execute();
 }
 
+/** last_active_at is kept to this resolution: a member active again within it is not written. */
+export const ACTIVE_RESOLUTION_MS = 5 * 60_000;
+
 /** Records activity at most every few minutes, so a busy member costs no write per click. */
 export async function touchMember(db: Db, memberId: number, now: Date) {
   await db
     .updateTable('members')
     .set({ last_active_at: now })
     .where('id', '=', memberId)
-    .where('last_active_at', '<', new Date(now.getTime() - 5 * 60_000))
+    .where('last_active_at', '<', new Date(now.getTime() - ACTIVE_RESOLUTION_MS))
     .execute();
 }
 

@@ -30,6 +30,8 @@ export interface DatabaseHandle {
    * timeout, pg_terminate_backend). The pool drops that connection and opens a new one when needed.
    */
   onConnectionLost(listener: (error: Error) => void): () => void;
+  /** Connections of the pool (pg only; the embedded database has none), for /metrics. */
+  poolStats?: () => { total: number; idle: number; waiting: number };
 }
 
 const OID = { int8: 20, numeric: 1700, date: 1082 } as const;
@@ -91,7 +93,14 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     const lost = watchConnections(pool);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-    return { db, driver: 'pg', schema, close: () => db.destroy(), onConnectionLost: (l) => (lost.add(l), () => lost.delete(l)) };
+    return {
+      db,
+      driver: 'pg',
+      schema,
+      close: () => db.destroy(),
+      onConnectionLost: (l) => (lost.add(l), () => lost.delete(l)),
+      poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    };
   }
 
   const owned = !options.pglite;

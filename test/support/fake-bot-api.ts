@@ -20,6 +20,8 @@ export interface FakeBotApiOptions {
   retryAfter?: number;
   /** Methods this server lacks (404), e.g. setMyCommands on Bale. */
   unsupported?: string[];
+  /** The only token this server accepts; any other gets 401 Unauthorized, as a revoked token does. */
+  token?: string;
 }
 
 export interface BotMessage {
@@ -121,6 +123,11 @@ function parseMultipart(body: Buffer, contentType: string): { name: string; file
     start = next;
   }
   return parts;
+}
+
+function chatOfUpdate(update: Record<string, unknown>): number {
+  const u = update as { message?: { chat: { id: number } }; callback_query?: { from: { id: number } } };
+  return u.message?.chat.id ?? u.callback_query?.from.id ?? 0;
 }
 
 function byteLength(s: string) {
@@ -366,6 +373,13 @@ export class FakeBotApi {
   private stopped = false;
   private readonly unsupported: Set<string>;
   private readonly files = new Map<string, Buffer>();
+  private readonly token: string | undefined;
+  /** Webhook mode (after setWebhook): updates are POSTed there instead of waiting for getUpdates. */
+  private webhook: { url: string; secretToken?: string } | undefined;
+  /** Per chat, the delivery under way: a chat's updates are delivered one after another, in order. */
+  private deliveries = new Map<number, Promise<void>>();
+  /** Webhook deliveries the club did not answer 200 (each retried until it is). */
+  webhookFailures = 0;
 
   constructor(opts: FakeBotApiOptions = {}) {
     this.platform = opts.platform ?? 'telegram';
@@ -374,6 +388,39 @@ export class FakeBotApi {
     this.rateLimit = opts.rateLimitPerSecond ?? Infinity;
     this.retryAfter = opts.retryAfter ?? 1;
     this.unsupported = new Set(opts.unsupported ?? []);
+    this.token = opts.token;
+  }
+
+  /** Where updates are POSTed in webhook mode, as the bot set it (undefined: long polling). */
+  get webhookInfo() {
+    return this.webhook;
+  }
+
+  /**
+   * Webhook mode: POSTs the update as Telegram does (with the secret token header when one was
+   * set), and delivers it again after a short wait until the bot answers 200. A chat's updates
+   * go one at a time, in order; different chats' go in parallel.
+   */
+  private deliver(update: { update_id: number; [k: string]: unknown }) {
+    const chatId = chatOfUpdate(update);
+    const previous = this.deliveries.get(chatId) ?? Promise.resolve();
+    const delivery = previous.then(async () => {
+      while (!this.stopped && this.webhook) {
+        const { url, secretToken } = this.webhook;
+        const status = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(secretToken ? { 'x-telegram-bot-api-secret-token': secretToken } : {}) },
+          body: JSON.stringify(update),
+        }).then(
+          async (r) => (await r.arrayBuffer(), r.status),
+          () => 0,
+        );
+        if (status === 200) return;
+        this.webhookFailures++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    this.deliveries.set(chatId, delivery);
   }
 
   get apiRoot() {
@@ -433,7 +480,9 @@ export class FakeBotApi {
   }
 
   pushUpdate(update: Record<string, unknown>): number {
-    this.updates.push({ update_id: ++this.updateId, ...update });
+    const full = { update_id: ++this.updateId, ...update };
+    this.updates.push(full);
+    if (this.webhook) this.deliver(full);
     for (const wake of this.pollers.splice(0)) wake();
     return this.updateId;
   }
@@ -445,6 +494,7 @@ export class FakeBotApi {
   redeliver(updateId = this.updateId) {
     const update = this.updates.find((u) => u.update_id === updateId);
     if (!update) throw new Error(`no update ${updateId}`);
+    if (this.webhook) return this.deliver(update);
     this.redeliveries.push(update);
     for (const wake of this.pollers.splice(0)) wake();
   }
@@ -483,6 +533,7 @@ export class FakeBotApi {
     };
     if (!match) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
     const [, token, method] = match as unknown as [string, string, string];
+    if (this.token !== undefined && token !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
     let params: Record<string, unknown> = {};
     let files: Record<string, Buffer> = {};
     try {
@@ -623,10 +674,20 @@ export class FakeBotApi {
       }
       case 'getMe':
         return { id: this.botId, is_bot: true, first_name: 'Club', username: this.botUsername, can_join_groups: false, can_read_all_group_messages: false, supports_inline_queries: false };
-      case 'getUpdates':
-        return this.getUpdates(params);
+      case 'setWebhook': {
+        const url = String(params.url ?? '');
+        this.webhook = url ? { url, ...(params.secret_token ? { secretToken: String(params.secret_token) } : {}) } : undefined;
+        // Updates that were waiting for getUpdates go to the webhook now, as Telegram does.
+        if (this.webhook) for (const u of this.updates.filter((u) => u.update_id > this.confirmed)) this.deliver(u);
+        this.confirmed = this.updateId;
+        return true;
+      }
       case 'deleteWebhook':
-      case 'setWebhook':
+        this.webhook = undefined;
+        return true;
+      case 'getUpdates':
+        if (this.webhook) throw new ApiFailure(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+        return this.getUpdates(params);
       case 'setMyCommands':
       case 'setChatMenuButton':
       case 'sendChatAction':

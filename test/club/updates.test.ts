@@ -1,0 +1,82 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markHandled, wasHandled, withAdvisoryLock } from '../../src/club/updates.ts';
+import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
+
+describe('handled updates', () => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await testDatabase();
+  });
+  afterAll(() => handle?.close());
+
+  it('an update is done once it is recorded as handled, not when it arrives', async () => {
+    const ref = { platform: 'telegram' as const, botId: 1, updateId: 41 };
+    expect(await wasHandled(handle.db, ref)).toBe(false);
+    await markHandled(handle.db, ref, new Date('2026-11-29T10:00:00Z'));
+    await markHandled(handle.db, ref, new Date('2026-11-29T10:00:01Z'));
+    expect(await wasHandled(handle.db, ref)).toBe(true);
+    expect(await wasHandled(handle.db, { ...ref, platform: 'bale' })).toBe(false);
+  });
+});
+
+describe.skipIf(!usingPostgres())('a chat lock across processes (PostgreSQL)', () => {
+  let a: DatabaseHandle;
+  let b: DatabaseHandle;
+  beforeAll(async () => {
+    a = await testDatabase();
+    // Another process of the same club: its own pool on the same database.
+    b = await createDatabase({ databaseUrl: process.env.DATABASE_URL!, schema: a.schema });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('one holder at a time for a chat; other chats go on; a dead holder releases it', async () => {
+    const events: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const first = withAdvisoryLock(a.db, 'telegram:1', async () => {
+      events.push('a in');
+      entered();
+      await held;
+      events.push('a out');
+    });
+    await inside;
+    const second = withAdvisoryLock(b.db, 'telegram:1', async () => void events.push('b in'));
+    // Another chat is not held up by the first one.
+    await withAdvisoryLock(b.db, 'telegram:2', async () => void events.push('other chat'));
+    expect(events).toEqual(['a in', 'other chat']);
+    release();
+    await Promise.all([first, second]);
+    expect(events).toEqual(['a in', 'other chat', 'a out', 'b in']);
+
+    // A process killed while holding the lock: its connection closes and the lock goes with it.
+    const dying = await createDatabase({ databaseUrl: process.env.DATABASE_URL!, schema: a.schema, poolSize: 2 });
+    let dyingEntered!: () => void;
+    const dyingInside = new Promise<void>((r) => (dyingEntered = r));
+    let endDying!: () => void;
+    const dyingWork = withAdvisoryLock(dying.db, 'telegram:3', async () => {
+      dyingEntered();
+      await new Promise<void>((r) => (endDying = r));
+    }).catch(() => undefined);
+    await dyingInside;
+    const waiter = withAdvisoryLock(a.db, 'telegram:3', async () => 'taken over');
+    // SIGKILL of that process, as the server sees it: its session ends.
+    // (A bigint lock key shows in pg_locks as its high 32 bits in classid and its low 32 in objid.)
+    await sql`
+      select pg_terminate_backend(l.pid)
+      from pg_locks l, (select hashtextextended('telegram:3', 0) as k) key
+      where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+        and l.classid::text::int8 = (key.k >> 32) & 4294967295 and l.objid::text::int8 = key.k & 4294967295`.execute(a.db);
+    expect(await waiter).toBe('taken over');
+    // (Let the dead process's work end, so its pool can be closed.)
+    endDying();
+    await dyingWork;
+    await dying.close().catch(() => undefined);
+  });
+});
