@@ -130,6 +130,22 @@ describe(`/report in the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect(plain(photo)).toContain('12 purchases');
   });
 
+  it('the panel\'s Export offers every member and this month\'s ledger as files', async () => {
+    await owner.send('/panel');
+    const panel = await owner.waitFor((m) => inlineButtons(m).some((b) => /Export/.test(b.text)));
+    await owner.press(inlineButtons(panel).find((b) => /Export/.test(b.text))!.text, { messageId: panel.message_id });
+    const offer = await owner.waitFor(hasText(/Exports:/));
+    const before = owner.messages.length;
+    await owner.press('⬇️ Members (XLSX)', { messageId: offer.message_id });
+    const members = await owner.waitFor((m) => Boolean(m.document) && owner.messages.indexOf(m) >= before, 10_000);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(members.documentBytes! as never);
+    expect(book.worksheets[0]!.rowCount).toBe(1 + 8);
+    await owner.press('⬇️ Ledger of the period', { messageId: offer.message_id });
+    const ledger = await owner.waitFor((m) => Boolean(m.document) && owner.messages.indexOf(m) > owner.messages.indexOf(members), 10_000);
+    expect(plain(ledger)).toBe('12 rows');
+  });
+
   it('the weekly summary is off until the owner turns it on, then comes once a week with one picture and five lines', async () => {
     const apis = new Map<Platform, Api>([['telegram', new Api(TEST_TOKEN, { apiRoot: api.apiRoot })]]);
     // Saturday 14 Azar, 09:00 in Tehran: the week of 7–13 Azar (Saturday to Friday) has just ended.

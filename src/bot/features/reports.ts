@@ -101,6 +101,13 @@ export function reportsFeature() {
 
   opens(composer, 'reports', MANAGERS, (ctx) => menu(ctx, { kind: 'sales', branchId: null, period: periodCode('month') }));
 
+  // The panel's "Export": every member, or this month's ledger, as XLSX (the command takes segments and CSV).
+  opens(composer, 'export', MANAGERS, (ctx) =>
+    say(ctx, ctx.t('reports.export_help'), {
+      inline_keyboard: [[{ text: ctx.t('reports.export_members'), callback_data: 'rp:em:xlsx' }, { text: ctx.t('reports.export_ledger'), callback_data: `rp:el:l:0:${periodCode('month')}` }]],
+    }),
+  );
+
   privateChat.command('report', managers, async (ctx) => {
     const dates = toLatinDigits(ctx.match.trim()).split(/\s+/).filter(Boolean);
     if (dates.length === 0) return menu(ctx, { kind: 'sales', branchId: null, period: periodCode('month') });
