@@ -33,7 +33,7 @@ export const openingKey = (currency: 'points' | 'credit', phone: string) => `imp
  * A new member is written once, opening balances included: one statement inserts the members with
  * their cached balances already set, and their ledger entries and lots, instead of inserting them
  * and then updating every row again (an update of a row inserted in the same transaction rewrites
- * all of the members' indexes and checks its foreign keys again; on PGlite that doubled a batch).
+ * all of the members' indexes and checks its foreign keys again: a fifth of a batch on PGlite).
  * A balance is only set where its key is not in the ledger yet (a phone that moved to another
  * member keeps its lot there); the entry is inserted without ON CONFLICT, so a key recorded
  * meanwhile by someone else fails the batch (`fast: false` then redoes it the general way) instead
