@@ -138,6 +138,24 @@ describe(`importing customers (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, (
     expect((await applyImport(handle.db, preview.id!, ownerId, env)).alreadyApplied).toBe(true);
   });
 
+  it('a phone whose opening lot went to a member who has since changed numbers: its newcomer is not paid it again', async () => {
+    const apply = async (name: string, lines: string[]) => {
+      const preview = await previewImport(handle.db, { fileName: name, bytes: Buffer.from(['phone,first name,points,credit (rials)', ...lines].join('\n')), actorMemberId: ownerId }, env);
+      return applyImport(handle.db, preview.id!, ownerId, env);
+    };
+    expect(await apply('old.csv', ['09129960070,Old,70,9000'])).toMatchObject({ created: 1, lots: 2 });
+    // The member paid as +989129960070 now has another number; a newcomer comes with the old one.
+    await handle.db.updateTable('members').set({ phone: '+989129960079' }).where('phone', '=', '+989129960070').execute();
+    expect(await apply('moved.csv', ['09129960070,Newcomer,70,9000', '09129960071,Fresh,40,'])).toMatchObject({ created: 2, lots: 1 });
+    const rows = await handle.db.selectFrom('members').select(['phone', 'first_name', 'points_balance', 'credit_balance']).where('phone', 'in', ['+989129960070', '+989129960071', '+989129960079']).orderBy('phone').execute();
+    expect(rows).toEqual([
+      { phone: '+989129960070', first_name: 'Newcomer', points_balance: 0, credit_balance: 0 },
+      { phone: '+989129960071', first_name: 'Fresh', points_balance: 40, credit_balance: 0 },
+      { phone: '+989129960079', first_name: 'Old', points_balance: 70, credit_balance: 9000 },
+    ]);
+    expect(await ledgerViolations(handle.db)).toEqual([]);
+  });
+
   it('reads an XLSX file with Excel dates and numeric phones', async () => {
     const book = new ExcelJS.Workbook();
     const sheet = book.addWorksheet('مشتریان');
