@@ -33,8 +33,12 @@ export function howText(lottery: Pick<Lottery, 'ticket_mode' | 'points_per_ticke
   return t('lotteries.how_bought', { price: n });
 }
 
-export async function whoText(db: Db, lottery: Pick<Lottery, 'min_tier_id' | 'opted_in_only' | 'segment_id' | 'exclude_last'>, { t, locale }: Lang): Promise<string> {
+export async function whoText(db: Db, lottery: Pick<Lottery, 'min_tier_id' | 'opted_in_only' | 'segment_id' | 'exclude_last'> & { branch_id?: number | null }, { t, locale }: Lang): Promise<string> {
   const parts: string[] = [];
+  if (lottery.branch_id) {
+    const branch = await db.selectFrom('branches').select('name').where('id', '=', lottery.branch_id).executeTakeFirstOrThrow();
+    parts.push(t('branch_offers.only_at', { branch: branch.name }));
+  }
   if (lottery.min_tier_id !== null) {
     const tier = await db.selectFrom('tiers').selectAll().where('id', '=', lottery.min_tier_id).executeTakeFirstOrThrow();
     parts.push(t('lotteries.who_tier', { tier: tierName(tier, locale) }));

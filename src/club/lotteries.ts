@@ -30,6 +30,8 @@ export interface LotteryInput {
   pointsPerTicket: number;
   uniqueWinners: boolean;
   excludeLast: number;
+  /** Tickets only from purchases at this branch; null or absent: every branch. */
+  branchId?: number | null;
 }
 
 const positiveInt = (n: unknown, max: number) => Number.isSafeInteger(n) && (n as number) > 0 && (n as number) <= max;
@@ -65,6 +67,7 @@ export async function createLottery(db: Db, actorMemberId: number, input: Lotter
         min_tier_id: input.minTierId,
         opted_in_only: input.optedInOnly,
         segment_id: input.segmentId,
+        branch_id: input.branchId ?? null,
         ticket_mode: input.ticketMode,
         points_per_ticket: input.pointsPerTicket,
         unique_winners: input.uniqueWinners,
@@ -111,14 +114,16 @@ export async function ticketList(db: Db | Trx, lottery: Lottery, now: Date, only
   const eligible = await eligibility(db, lottery, now);
   const who = onlyMember === undefined ? sql`true` : sql`m.id = ${onlyMember}`;
   const { starts_at: from, ends_at: to, points_per_ticket: n } = lottery;
+  // A branch lottery counts only what was earned or bought at its branch (tickets bought with points are not tied to one).
+  const atBranch = lottery.branch_id === null ? sql`true` : sql`branch_id = ${lottery.branch_id}`;
   const counted =
     lottery.ticket_mode === 'points'
       ? sql`select member_id, floor(sum(amount) / ${n})::int8 as tickets from ledger_entries
-            where currency = 'points' and kind in (${sql.join([...EARNING_KINDS])}) and created_at >= ${from} and created_at < ${to}
+            where currency = 'points' and kind in (${sql.join([...EARNING_KINDS])}) and created_at >= ${from} and created_at < ${to} and ${atBranch}
             group by member_id`
       : lottery.ticket_mode === 'purchase'
         ? sql`select member_id, count(*)::int8 as tickets from purchases
-              where status = 'recorded' and created_at >= ${from} and created_at < ${to} group by member_id`
+              where status = 'recorded' and created_at >= ${from} and created_at < ${to} and ${atBranch} group by member_id`
         : sql`select member_id, sum(tickets)::int8 as tickets from lottery_ticket_purchases where lottery_id = ${lottery.id} group by member_id`;
   const { rows } = await sql<{ member: number; tickets: number }>`
     select m.id as member, c.tickets from (${counted}) c join members m on m.id = c.member_id

@@ -10,7 +10,7 @@ import { reverseReferralForPurchase } from './referrals.ts';
 import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
 import { audit } from './audit.ts';
 import { LIMITS } from './limits.ts';
-import { checkVoucher } from './vouchers.ts';
+import { checkVoucher, refuseVoucherElsewhere } from './vouchers.ts';
 
 /** The clock, zone and defaults a loyalty operation runs under. */
 export interface LoyaltyEnv {
@@ -126,7 +126,7 @@ export async function quotePurchase(db: Db, input: Omit<PurchaseInput, 'operatio
     } else if (input.voucherCodeId) {
       const code = await trx.selectFrom('voucher_codes').select('code').where('id', '=', input.voucherCodeId).executeTakeFirst();
       if (!code) throw new ClubError('errors.voucher_unknown');
-      const { pool } = await checkVoucher(trx, code.code, input.memberId, env.now);
+      const { pool } = await checkVoucher(trx, code.code, input.memberId, env.now, input.branchId);
       voucher = { kind: 'pool', code: code.code, discount: { kind: pool.discount_kind, value: pool.discount_value } };
     }
     const discount: VoucherDiscount | null = !voucher ? null : voucher.kind === 'welcome' ? { kind: 'percent', value: voucher.percent } : voucher.discount;
@@ -181,6 +181,8 @@ export async function recordPurchase(db: Db | Trx, input: PurchaseInput, env: Lo
   const creditToUse = checkAmounts(input);
   const key = purchaseKey(input);
   const tz = env.timeZone;
+  // club_record_purchase checks the code itself but not its pool's branch.
+  if (input.voucherCodeId) await refuseVoucherElsewhere(db, input.voucherCodeId, input.branchId);
   const defaults = loyaltySettingsSchema.parse(env.defaults ?? {});
   // The member's receipt is queued by the same statement (one transaction, still one round trip):
   // if the purchase commits, so does its receipt (see receiptNotice).

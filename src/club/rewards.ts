@@ -4,6 +4,7 @@ import { randomCode } from '../lib/codes.ts';
 import { ClubError, isUniqueViolation } from './errors.ts';
 import { debit } from './ledger.ts';
 import { audit } from './audit.ts';
+import { refuseOtherBranch } from './offer-branch.ts';
 
 const claimCode = () => randomCode(6);
 
@@ -20,12 +21,12 @@ export async function availableRewards(db: Db, now: Date): Promise<Reward[]> {
     .execute();
 }
 
-export async function createReward(db: Db, actorMemberId: number, input: { titleFa: string; titleEn: string; pointsCost: number; stock: number | null }, now: Date) {
+export async function createReward(db: Db, actorMemberId: number, input: { titleFa: string; titleEn: string; pointsCost: number; stock: number | null; branchId?: number | null }, now: Date) {
   if (!input.titleFa.trim() || !input.titleEn.trim()) throw new ClubError('errors.reward_title_required');
   if (!Number.isSafeInteger(input.pointsCost) || input.pointsCost <= 0) throw new ClubError('errors.points_invalid');
   const reward = await db
     .insertInto('rewards')
-    .values({ title_fa: input.titleFa.trim(), title_en: input.titleEn.trim(), points_cost: input.pointsCost, stock: input.stock, created_at: now })
+    .values({ title_fa: input.titleFa.trim(), title_en: input.titleEn.trim(), points_cost: input.pointsCost, stock: input.stock, branch_id: input.branchId ?? null, created_at: now })
     .returningAll()
     .executeTakeFirstOrThrow();
   await audit(db, { actor: actorMemberId, action: 'reward.create', payload: { reward_id: reward.id }, at: now });
@@ -88,13 +89,15 @@ export async function confirmRewardCode(db: Db, code: string, staffMemberId: num
     if (claim.status === 'cancelled') throw new ClubError('errors.reward_code_cancelled');
     // Staff hand rewards to others: their own is handed over by a colleague.
     if (claim.member_id === staffMemberId) throw new ClubError('errors.own_purchase');
+    const reward = await trx.selectFrom('rewards').selectAll().where('id', '=', claim.reward_id).executeTakeFirstOrThrow();
+    // A reward limited to one branch is handed over only there; the code stays valid for that branch.
+    await refuseOtherBranch(trx, reward.branch_id, branchId, 'branch_offers.reward_refused');
     const confirmed = await trx
       .updateTable('reward_claims')
       .set({ status: 'confirmed', confirmed_at: now, confirmed_by: staffMemberId, branch_id: branchId })
       .where('id', '=', claim.id)
       .returningAll()
       .executeTakeFirstOrThrow();
-    const reward = await trx.selectFrom('rewards').selectAll().where('id', '=', claim.reward_id).executeTakeFirstOrThrow();
     await audit(trx, { actor: staffMemberId, action: 'reward.confirm', payload: { claim_id: claim.id, code: normalized }, at: now });
     return { claim: confirmed, reward };
   });
@@ -105,7 +108,7 @@ export async function listAllRewards(db: Db): Promise<Reward[]> {
   return db.selectFrom('rewards').selectAll().orderBy('active', 'desc').orderBy('points_cost').orderBy('id').execute();
 }
 
-export type RewardPatch = Partial<Pick<Reward, 'title_fa' | 'title_en' | 'points_cost' | 'stock' | 'active_from' | 'active_to' | 'active'>>;
+export type RewardPatch = Partial<Pick<Reward, 'title_fa' | 'title_en' | 'points_cost' | 'stock' | 'active_from' | 'active_to' | 'active' | 'branch_id'>>;
 
 /** Edits a reward (retiring is `active: false`); codes already issued stay valid. */
 export async function updateReward(db: Db, actorMemberId: number, id: number, patch: RewardPatch, now: Date): Promise<Reward> {

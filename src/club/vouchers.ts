@@ -8,6 +8,7 @@ import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { compileSegment, loadSegment } from './segments.ts';
 import { audit } from './audit.ts';
+import { refuseOtherBranch } from './offer-branch.ts';
 
 const CODE_LENGTH = 8;
 
@@ -44,6 +45,8 @@ export interface PoolInput {
   validTo: Date;
   perMemberLimit: number;
   segmentId: number | null;
+  /** Redeemed only at this branch; null or absent: at every branch. */
+  branchId?: number | null;
 }
 
 export async function createPool(db: Db, actorMemberId: number, input: PoolInput, codes: { generate: number } | { upload: string[] }, now: Date): Promise<{ pool: VoucherPool; codes: number; duplicates: number }> {
@@ -63,6 +66,7 @@ export async function createPool(db: Db, actorMemberId: number, input: PoolInput
         valid_to: input.validTo,
         per_member_limit: input.perMemberLimit,
         segment_id: input.segmentId,
+        branch_id: input.branchId ?? null,
         created_by: actorMemberId,
         created_at: now,
       })
@@ -213,14 +217,16 @@ export async function findVoucher(db: Db | Trx, input: string): Promise<VoucherL
  * Checks a code for a redemption without changing anything: the reasons a cashier must be told
  * (used, not yet valid, expired, given to another member, member over the pool's limit or outside
  * its segment). `memberId` is the customer at the till; null (no member on screen) is enough only
- * for a code given to nobody in particular.
+ * for a code given to nobody in particular. `branchId` is the till's branch: a pool limited to another
+ * branch is refused there (undefined: a look-up away from any till, which does not judge the branch).
  */
-export async function checkVoucher(db: Db | Trx, input: string, memberId: number | null, now: Date): Promise<VoucherLookup & { memberId: number | null }> {
+export async function checkVoucher(db: Db | Trx, input: string, memberId: number | null, now: Date, branchId?: number | null): Promise<VoucherLookup & { memberId: number | null }> {
   const found = await findVoucher(db, input);
   const { code, pool } = found;
   if (code.redeemed_at) throw new ClubError('errors.voucher_used');
   if (now < pool.valid_from) throw new ClubError('errors.voucher_not_yet');
   if (now >= pool.valid_to) throw new ClubError('errors.voucher_expired');
+  if (branchId !== undefined) await refuseOtherBranch(db, pool.branch_id, branchId, 'branch_offers.voucher_refused');
   if (code.member_id !== null && memberId !== null && code.member_id !== memberId) throw new ClubError('errors.voucher_foreign');
   // A personal code is used only on its member's account, with that member at the till: a code
   // forwarded to somebody else, typed without a member on screen, gives nobody the discount.
@@ -241,6 +247,12 @@ export async function checkVoucher(db: Db | Trx, input: string, memberId: number
   return { ...found, memberId: holder };
 }
 
+/** A pool code chosen at the till is refused at another branch than its pool's (see checkVoucher). */
+export async function refuseVoucherElsewhere(db: Db | Trx, codeId: number, branchId: number): Promise<void> {
+  const pool = await db.selectFrom('voucher_codes').innerJoin('voucher_pools', 'voucher_pools.id', 'voucher_codes.pool_id').select('voucher_pools.branch_id').where('voucher_codes.id', '=', codeId).executeTakeFirst();
+  if (pool) await refuseOtherBranch(db, pool.branch_id, branchId, 'branch_offers.voucher_refused');
+}
+
 /**
  * Redeems a code once. The member row (when known) and the code row are locked, so two cashiers
  * typing the same code, or one member's two codes against a limit of one, cannot both pass.
@@ -253,7 +265,7 @@ export async function redeemVoucher(db: Db, input: { code: string; memberId: num
     const holder = input.memberId ?? target.member_id;
     if (holder !== null) await trx.selectFrom('members').select('id').where('id', '=', holder).forUpdate().executeTakeFirst();
     await trx.selectFrom('voucher_codes').select('id').where('id', '=', target.id).forUpdate().executeTakeFirst();
-    const checked = await checkVoucher(trx, normalized, input.memberId, input.now);
+    const checked = await checkVoucher(trx, normalized, input.memberId, input.now, input.branchId);
     const code = await trx
       .updateTable('voucher_codes')
       .set({ redeemed_at: input.now, redeemed_member_id: checked.memberId, redeemed_by: input.staffMemberId, redeemed_branch_id: input.branchId })

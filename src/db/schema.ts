@@ -194,6 +194,8 @@ export interface RewardsTable {
   active_from: Date | null;
   active_to: Date | null;
   active: Generated<boolean>;
+  /** Handed over only at this branch; null: at every branch. */
+  branch_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
 }
 
@@ -449,6 +451,8 @@ export interface VoucherPoolsTable {
   valid_to: Date;
   per_member_limit: Generated<number>;
   segment_id: number | null;
+  /** Redeemed only at this branch; null: at every branch. */
+  branch_id: ColumnType<number | null, number | null | undefined, number | null>;
   created_by: number;
   created_at: CreatedAt;
 }
@@ -530,6 +534,8 @@ export interface LotteriesTable {
   min_tier_id: number | null;
   opted_in_only: boolean;
   segment_id: number | null;
+  /** Tickets come only from purchases (and their points) at this branch; null: every branch. */
+  branch_id: ColumnType<number | null, number | null | undefined, number | null>;
   ticket_mode: LotteryTicketMode;
   points_per_ticket: number;
   unique_winners: boolean;

@@ -12,6 +12,7 @@ import { howText, periodText, prizesText, whoText } from '../lottery-text.ts';
 import { tierName } from '../screens.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
+import { askOfferBranch } from './offer-branch.ts';
 
 export const LOTTERY_NEW = 'lottery_new';
 
@@ -115,6 +116,8 @@ export function createLotteryConversations(deps: ClubDeps) {
       const choice = await pickButton(conversation, ctx, t('lotteries.ask_segment'), [[[t('lotteries.all_members'), 'all']], ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]])]);
       segmentId = choice === 'all' ? null : Number(choice.slice(1));
     }
+    // A branch lottery: tickets only from purchases at that branch.
+    const branchId = await askOfferBranch(conversation, ctx, deps);
 
     const ticketMode = (await pickButton(conversation, ctx, t('lotteries.ask_mode'), [
       [[t('lotteries.mode_points'), 'points']],
@@ -146,9 +149,10 @@ export function createLotteryConversations(deps: ClubDeps) {
       pointsPerTicket,
       uniqueWinners,
       excludeLast: Number(exclude),
+      branchId,
     };
     const rules = { ticket_mode: ticketMode, points_per_ticket: pointsPerTicket, starts_at: startsAt, ends_at: endsAt };
-    const who = await conversation.external(() => whoText(deps.db, { min_tier_id: minTierId, opted_in_only: optedInOnly, segment_id: segmentId, exclude_last: input.excludeLast }, ctx));
+    const who = await conversation.external(() => whoText(deps.db, { min_tier_id: minTierId, opted_in_only: optedInOnly, segment_id: segmentId, exclude_last: input.excludeLast, branch_id: branchId }, ctx));
     const summary = t('lotteries.summary', {
       title: escapeHtml(title),
       period: periodText(rules, ctx, tz),

@@ -165,7 +165,7 @@ export function createTillConversations(deps: ClubDeps) {
         if (welcomeLabel && ctx.isLabel(text, welcomeLabel)) [applyWelcome, done] = [true, true];
         else if (ctx.isLabel(text, 'till.no_voucher')) done = true;
         else {
-          const checked = await conversation.external(() => attempt(async () => (await checkVoucher(deps.db, picked?.code ?? text, start.memberId, deps.now())).code.id));
+          const checked = await conversation.external(() => attempt(async () => (await checkVoucher(deps.db, picked?.code ?? text, start.memberId, deps.now(), start.branchId)).code.id));
           if (checked.ok) [voucherCodeId, done] = [checked.value, true];
           else prompt = t(checked.key, checked.params);
         }

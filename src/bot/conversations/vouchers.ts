@@ -10,6 +10,8 @@ import { zonedMidnight } from '../../lib/zoned.ts';
 import type { ClubDeps, Context, ConversationContext, Speech } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
+import { askOfferBranch } from './offer-branch.ts';
+import { branchNames } from '../../club/offer-branch.ts';
 
 
 export const VOUCHER_POOL_NEW = 'voucher_pool_new';
@@ -58,7 +60,7 @@ export async function voucherCard(deps: ClubDeps, speech: Speech, input: string,
     discount: formatDiscount(pool, locale),
     until: formatValidUntil(pool.valid_to, locale, deps.config.timeZone),
     holder: holder ? [holder.first_name, holder.last_name].filter(Boolean).join(' ') : t('vouchers.anyone'),
-  });
+  }) + (pool.branch_id === null ? '' : `\n${t('branch_offers.only_at', { branch: (await branchNames(deps.db)).get(pool.branch_id) ?? '' })}`);
   return {
     html,
     keyboard: {
@@ -112,6 +114,7 @@ export function createVoucherConversations(deps: ClubDeps) {
       ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]]),
     ]);
     const segmentId = segmentChoice === 'all' ? null : Number(segmentChoice.slice(1));
+    const branchId = await askOfferBranch(conversation, ctx, deps);
 
     const source = await pickButton(conversation, ctx, t('vouchers.ask_source'), [[[t('vouchers.generate'), 'generate'], [t('vouchers.upload'), 'upload']]]);
     let codes: { generate: number } | { upload: string[] } | null = null;
@@ -160,7 +163,7 @@ export function createVoucherConversations(deps: ClubDeps) {
     }
 
     const created = await conversation.external(() =>
-      attempt(() => createPool(deps.db, actor, { name, discount: discount!, validFrom: now, validTo: validTo!, perMemberLimit: limit, segmentId }, codes!, deps.now())),
+      attempt(() => createPool(deps.db, actor, { name, discount: discount!, validFrom: now, validTo: validTo!, perMemberLimit: limit, segmentId, branchId }, codes!, deps.now())),
     );
     if (!created.ok) return say(ctx, t(created.key, created.params), { remove_keyboard: true });
     await say(

@@ -8,6 +8,7 @@ import { runDraw } from '../../jobs/lotteries.ts';
 import type { Context } from '../context.ts';
 import { LOTTERY_NEW } from '../conversations/lotteries.ts';
 import { escapeHtml } from '../i18n.ts';
+import { branchNames } from '../../club/offer-branch.ts';
 import { howText, percentText, periodText, prizesText, winnersText } from '../lottery-text.ts';
 import { loadMember } from '../screens.ts';
 import { say, showScreen } from '../ui.ts';
@@ -40,6 +41,7 @@ export async function showLotteries(ctx: Context) {
     const tickets = t('lotteries.my_tickets', { mine: n(mine), total: n(total), share: percentText(total ? mine / total : 0, locale) });
     if (lottery.status === 'open') {
       const lines = [t('lotteries.open_row', { ...raw, title, id: n(lottery.id), period: periodText(lottery, ctx, tz), how: howText(lottery, ctx), prizes: prizesText(lottery.prizes, ctx) })];
+      if (lottery.branch_id !== null) lines.push(t('branch_offers.only_at', { branch: (await branchNames(deps.db)).get(lottery.branch_id) ?? '' }));
       if (!eligible) lines.push(t('lotteries.not_eligible'));
       else lines.push(tickets, t('lotteries.my_odds', { chance: percentText(chance, locale) }));
       lines.push(t('lotteries.commitment_line', { commitment: lottery.commitment }));

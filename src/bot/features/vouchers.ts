@@ -1,7 +1,9 @@
 import { Composer } from 'grammy';
 import { listPools, redeemVoucher, undoVoucher, displayCode } from '../../club/vouchers.ts';
 import { ClubError } from '../../club/errors.ts';
-import { staffBranch } from '../../club/staff.ts';
+import { staffAtTill } from '../../club/staff.ts';
+import { branchNames } from '../../club/offer-branch.ts';
+import { onlyAt } from './wallet.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { formatValidUntil } from '../../lib/jalali.ts';
 import type { Context } from '../context.ts';
@@ -26,6 +28,7 @@ export function vouchersFeature() {
 
   const listPoolsScreen = async (ctx: Context) => {
     const pools = await listPools(ctx.deps.db);
+    const names = await branchNames(ctx.deps.db);
     const n = (v: number) => formatNumber(v, ctx.locale);
     const lines = pools.map((p) =>
       ctx.t('vouchers.pool_row', {
@@ -36,7 +39,7 @@ export function vouchersFeature() {
         total: n(p.total),
         assigned: n(p.assigned),
         redeemed: n(p.redeemed),
-      }),
+      }) + onlyAt(ctx, p.branch_id, names, ' · '),
     );
     await say(ctx, [ctx.t('vouchers.title'), '', ...(lines.length ? lines : [ctx.t('vouchers.none')]), '', ctx.t('vouchers.usage')].join('\n'), {
       inline_keyboard: [[{ text: ctx.t('vouchers.new_pool'), callback_data: 'vp:new' }]],
@@ -65,7 +68,8 @@ export function vouchersFeature() {
         code: code!,
         memberId,
         staffMemberId: ctx.member.id,
-        branchId: await staffBranch(ctx.deps.db, ctx.member.id),
+        // The branch the till counts this cashier at (their own, or the first for staff of every branch).
+        branchId: (await staffAtTill(ctx.deps.db, ctx.adapter.platform, ctx.from.id))?.branchId ?? null,
         now: ctx.deps.now(),
       });
       await ctx.answerCallbackQuery();

@@ -4,6 +4,7 @@ import { ClubError } from '../../club/errors.ts';
 import { decideCreditRequest } from '../../club/credit-requests.ts';
 import { decideRedemption } from '../../club/redemptions.ts';
 import { availableRewards, claimReward } from '../../club/rewards.ts';
+import { branchNames } from '../../club/offer-branch.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import { invitationStats } from '../../club/referrals.ts';
 import { convertPointsToCredit } from '../../club/wallet.ts';
@@ -25,6 +26,11 @@ async function env(ctx: Context) {
   return { settings, env: { now: ctx.deps.now(), timeZone: ctx.deps.config.timeZone } };
 }
 
+/** «فقط شعبهٔ X» after `separator` for an offer limited to one branch; nothing for every branch. */
+export function onlyAt(ctx: Pick<Context, 't'>, branchId: number | null, names: Map<number, string>, separator: string): string {
+  return branchId === null ? '' : separator + ctx.t('branch_offers.only_at', { branch: names.get(branchId) ?? '', interpolation: { escapeValue: false } });
+}
+
 const backRow = (ctx: Context) => [{ text: ctx.t('menu.main'), callback_data: 'home' }];
 
 /** The rewards a member can claim now, each a button. */
@@ -32,9 +38,10 @@ export async function showRewards(ctx: Context) {
   if (!ctx.member) return say(ctx, ctx.t('errors.not_member'));
   const rewards = await availableRewards(ctx.deps.db, ctx.deps.now());
   const member = await loadMember(ctx.deps.db, ctx.member.id);
+  const names = await branchNames(ctx.deps.db);
   const rows = rewards.map((r) => [
     {
-      text: `${r.points_cost > member.points_balance ? '🔒 ' : ''}${ctx.locale === 'fa' ? r.title_fa : r.title_en} · ${formatNumber(r.points_cost, ctx.locale)}`,
+      text: `${r.points_cost > member.points_balance ? '🔒 ' : ''}${ctx.locale === 'fa' ? r.title_fa : r.title_en} · ${formatNumber(r.points_cost, ctx.locale)}${onlyAt(ctx, r.branch_id, names, ' · ')}`,
       callback_data: `rw:${r.id}`,
     },
   ]);
@@ -83,7 +90,8 @@ export function walletFeature() {
       const text = ctx.t('reward_reach.missing', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, missing: n(reward.points_cost - balance), cost: n(reward.points_cost), balance: n(balance) });
       return showScreen(ctx, text, { inline_keyboard: [[{ text: ctx.t('menu.rewards'), callback_data: 'rewards' }], backRow(ctx)] });
     }
-    await showScreen(ctx, ctx.t('rewards.confirm', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(reward.points_cost, ctx.locale) }), {
+    const where = reward.branch_id === null ? '' : `\n${ctx.t('branch_offers.only_at', { branch: (await branchNames(ctx.deps.db)).get(reward.branch_id) ?? '' })}`;
+    await showScreen(ctx, ctx.t('rewards.confirm', { reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en, points: formatNumber(reward.points_cost, ctx.locale) }) + where, {
       inline_keyboard: [[{ text: ctx.t('rewards.claim'), callback_data: `rwc:${reward.id}:${nonce()}` }], backRow(ctx)],
     });
   });
@@ -92,7 +100,8 @@ export function walletFeature() {
     if (!ctx.member) return;
     try {
       const { claim, reward } = await claimReward(ctx.deps.db, ctx.member.id, Number(ctx.match[1]), `${ctx.member.id}:${ctx.match[2]}`, ctx.deps.now());
-      await showScreen(ctx, ctx.t('rewards.claimed', { code: claim.code, reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en }), { inline_keyboard: [backRow(ctx)] });
+      const where = reward.branch_id === null ? '' : `\n${ctx.t('branch_offers.only_at', { branch: (await branchNames(ctx.deps.db)).get(reward.branch_id) ?? '' })}`;
+      await showScreen(ctx, ctx.t('rewards.claimed', { code: claim.code, reward: ctx.locale === 'fa' ? reward.title_fa : reward.title_en }) + where, { inline_keyboard: [backRow(ctx)] });
     } catch (error) {
       if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, { ...error.params, balance: formatNumber(Number(error.params.balance ?? 0), ctx.locale) }));
       throw error;

@@ -64,6 +64,13 @@ export function manageFeature() {
     }),
   );
   owner.callbackQuery('pm:rwn', (ctx) => edit(ctx, 'reward_new', 0, 'new'));
+  // The reward's branch (0: every branch), chosen by buttons on its screen.
+  owner.callbackQuery(/^pm:rwb:(\d+):(\d+)$/, (ctx) =>
+    answering(ctx, async () => {
+      await updateReward(ctx.deps.db, ctx.member!.id, Number(ctx.match[1]), { branch_id: Number(ctx.match[2]) || null }, ctx.deps.now());
+      await showReward(ctx, Number(ctx.match[1]));
+    }),
+  );
 
   owner.callbackQuery(/^pm:br:(\d+)$/, (ctx) => showBranch(ctx, Number(ctx.match[1])));
   owner.callbackQuery(/^pm:bre:(\d+):(name|address)$/, (ctx) => edit(ctx, 'branch', Number(ctx.match[1]), ctx.match[2]!));
@@ -131,8 +138,16 @@ async function showReward(ctx: Context, id: number) {
     status: ctx.t(r.active ? 'panel.status_active' : 'panel.status_retired'),
   });
   const e = (field: string) => button(ctx.t(`panel.edit_${field}`), `pm:rwe:${id}:${field}`);
-  await showScreen(ctx, text, {
+  const branches = (await listBranches(ctx.deps.db)).filter((b) => b.active || b.id === r.branch_id);
+  const mark = (on: boolean, label: string) => `${on ? '✅ ' : ''}${label}`;
+  const branchRows: Rows =
+    branches.length > 1 || r.branch_id !== null
+      ? [[button(mark(r.branch_id === null, ctx.t('branch_offers.all_branches')), `pm:rwb:${id}:0`), ...branches.map((b) => button(mark(r.branch_id === b.id, b.name), `pm:rwb:${id}:${b.id}`))]]
+      : [];
+  const where = r.branch_id === null ? '' : `\n${ctx.t('branch_offers.only_at', { branch: branches.find((b) => b.id === r.branch_id)?.name ?? '' })}`;
+  await showScreen(ctx, text + where, {
     inline_keyboard: [
+      ...branchRows,
       [e('cost'), e('stock')],
       [e('title_fa'), e('title_en')],
       [e('from'), e('to')],
