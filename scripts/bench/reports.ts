@@ -1,5 +1,5 @@
 /**
- * npm run bench:reports [-- --members 1000000 --runs 3 --keep --schema bench_xxxx]
+ * npm run bench:reports [-- --members 1000000 --runs 3 --keep --schema bench_xxxx --ledger-rows 10000000]
  *
  * Milliseconds per report (the SQL behind /report, over this Jalali year and this month) on a
  * generated club in PostgreSQL (DATABASE_URL, default the local test database): members, accounts
@@ -26,6 +26,9 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
     schema: { type: 'string' },
+    // Top the ledger up with further passes of the generator (another round of earning, spending,
+    // conversions and expiries on the same purchases) until it has at least this many rows.
+    'ledger-rows': { type: 'string', default: '0' },
   },
 });
 const memberCount = Number(values.members);
@@ -121,17 +124,26 @@ async function step(name: string, run: () => Promise<unknown>) {
 }
 
 try {
-  if (!reuse) {
-    await migrateToLatest(handle);
-    await step('members, accounts, purchases', () => generateMembers(new Date()));
-  }
+  // A kept schema gets the migrations it lacks too (the report summaries are backfilled there).
+  await step('migrations', () => migrateToLatest(handle));
+  if (!reuse) await step('members, accounts, purchases', () => generateMembers(new Date()));
   const stored = await db.selectFrom('club_settings').select('value').where('key', '=', 'bench').executeTakeFirstOrThrow();
   const now = new Date((stored.value as { now: string }).now);
   const { rows: hasLedger } = await sql<{ n: number }>`select count(*) as n from (select 1 from ledger_entries limit 1) l`.execute(db);
   if (hasLedger[0]!.n === 0) {
     await step('ledger', () => generateLedger(now));
     await step('vacuum analyze', async () => {
-      for (const table of ['members', 'member_accounts', 'purchases', 'ledger_entries']) await sql`vacuum analyze ${sql.table(table)}`.execute(db);
+      for (const table of ['members', 'member_accounts', 'purchases', 'ledger_entries', 'report_sales', 'report_ledger', 'report_member_counts']) {
+        await sql`vacuum analyze ${sql.table(table)}`.execute(db);
+      }
+    });
+  }
+  for (let pass = 2; ; pass++) {
+    const { rows: n } = await sql<{ n: string }>`select count(*) as n from ledger_entries`.execute(db);
+    if (Number(n[0]!.n) >= Number(values['ledger-rows'])) break;
+    await step(`ledger, pass ${pass}`, () => generateLedger(now));
+    await step('vacuum analyze', async () => {
+      for (const table of ['ledger_entries', 'report_ledger']) await sql`vacuum analyze ${sql.table(table)}`.execute(db);
     });
   }
   const { rows: sizes } = await sql<{ members: number; purchases: number; ledger: number }>`

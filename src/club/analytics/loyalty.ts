@@ -21,28 +21,22 @@ export interface LoyaltyReport {
 }
 
 // Points spent at the till or turned into credit count as redeemed; reversals of voided purchases
-// and refunds are neither issued nor redeemed.
-const ISSUED = sql`currency = 'points' and amount > 0 and kind not in ('refund')`;
-const REDEEMED = sql`currency = 'points' and kind in ('spend', 'convert')`;
-
+// and refunds are neither issued nor redeemed. report_ledger holds these sums per 15-minute slot and
+// branch (migrations/20261129230000_report_summaries.ts keeps the definitions).
 export async function loyaltyReport(db: Db, scope: ReportScope, rialsPerPoint: number): Promise<LoyaltyReport> {
   const { from, to, timeZone: tz } = scope.period;
   const branch = scope.branchId === null ? sql`` : sql`and branch_id = ${scope.branchId}`;
   const { rows } = await sql<{ day: string; issued: number; redeemed: number; expired: number; credit_in: number; credit_out: number }>`
-    select (created_at at time zone ${tz})::date::text as day,
-      coalesce(sum(amount) filter (where ${ISSUED}), 0)::int8 as issued,
-      coalesce(-sum(amount) filter (where ${REDEEMED}), 0)::int8 as redeemed,
-      coalesce(-sum(amount) filter (where currency = 'points' and kind = 'expire'), 0)::int8 as expired,
-      coalesce(sum(amount) filter (where currency = 'credit' and amount > 0), 0)::int8 as credit_in,
-      coalesce(-sum(amount) filter (where currency = 'credit' and amount < 0), 0)::int8 as credit_out
-    from ledger_entries
-    where created_at >= ${from} and created_at < ${to} ${branch}
+    select (slot at time zone ${tz})::date::text as day, sum(issued)::int8 as issued, sum(redeemed)::int8 as redeemed,
+      sum(expired)::int8 as expired, sum(credit_in)::int8 as credit_in, sum(credit_out)::int8 as credit_out
+    from report_ledger
+    where slot >= ${from} and slot < ${to} ${branch}
     group by 1 order by 1`.execute(db);
   const { rows: held } = await sql<{ points: number; credit: number }>`
     select coalesce(sum(points_balance), 0)::int8 as points, coalesce(sum(credit_balance), 0)::int8 as credit from members`.execute(db);
   const { rows: sold } = await sql<{ revenue: number }>`
-    select coalesce(sum(amount_rials), 0)::int8 as revenue from purchases
-    where status = 'recorded' and created_at >= ${from} and created_at < ${to} ${branch}`.execute(db);
+    select coalesce(sum(revenue), 0)::int8 as revenue from report_sales
+    where slot >= ${from} and slot < ${to} ${branch}`.execute(db);
   const { rows: claims } = await sql<{ n: number; points: number }>`
     select count(*)::int8 as n, coalesce(sum(points), 0)::int8 as points from reward_claims
     where status <> 'cancelled' and created_at >= ${from} and created_at < ${to} ${branch}`.execute(db);

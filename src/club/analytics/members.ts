@@ -37,24 +37,23 @@ export async function membersReport(db: Db, scope: ReportScope, now: Date): Prom
         ${scope.branchId === null ? sql`` : sql`and branch_id = ${scope.branchId}`}
       group by member_id
     ) b group by 1`.execute(db);
+  // Today's figures from report_member_counts (members per tier, birth date, gender and city, kept
+  // by triggers: migrations/20261129230000_report_summaries.ts) rather than a pass over every member.
   const tiers = await db
     .selectFrom('tiers')
-    .leftJoin('members', 'members.tier_id', 'tiers.id')
-    .select(['tiers.code', 'tiers.name_fa', 'tiers.name_en', sql<number>`count(members.id)::int8`.as('members')])
-    .groupBy(['tiers.id', 'tiers.code', 'tiers.name_fa', 'tiers.name_en', 'tiers.rank'])
+    .select(['tiers.code', 'tiers.name_fa', 'tiers.name_en', sql<number>`coalesce((
+      select members from report_member_counts c where c.dimension = 'tier' and c.value = tiers.id::text), 0)::int8`.as('members')])
     .orderBy('tiers.rank')
     .execute();
-  // Whole years on the club's today, as age() counts them; one pass with grouping sets.
+  // Whole years on the club's today, as age() counts them.
   const today = sql`(${now}::timestamptz at time zone ${tz})::date`;
-  const { rows: demo } = await sql<{ age: number | null; gender: string | null; city: string | null; n: number; g: number }>`
-    select age, gender, city, count(*)::int8 as n, grouping(age, gender, city) as g
-    from (
-      select case when birth_date is null or birth_date > ${today} then 6
-          else width_bucket(extract(year from age(${today}, birth_date))::int, array[18, 25, 35, 45, 55]::int[]) end as age,
-        coalesce(gender, 'unknown') as gender, nullif(trim(city), '') as city
-      from members
-    ) m
-    group by grouping sets ((age), (gender), (city))`.execute(db);
+  const { rows: demo } = await sql<{ dimension: string; value: string; n: number }>`
+    select dimension, value, sum(members)::int8 as n from (
+      select dimension, case when dimension <> 'birth' then value when value = '' or value::date > ${today} then '6'
+          else width_bucket(extract(year from age(${today}, value::date))::int, array[18, 25, 35, 45, 55]::int[])::text end as value,
+        members
+      from report_member_counts where dimension in ('birth', 'gender', 'city') and members <> 0
+    ) c group by 1, 2`.execute(db);
   const frequency = FREQUENCY_BANDS.map((band) => ({ band, members: 0 }));
   for (const r of freq) frequency[r.band]!.members = r.n;
   const active = frequency.reduce((s, f) => s + f.members, 0);
@@ -67,9 +66,9 @@ export async function membersReport(db: Db, scope: ReportScope, now: Date): Prom
   ];
   const cities: MembersReport['cities'] = [];
   for (const r of demo) {
-    if (r.g === 3) ages[r.age!]!.members = r.n;
-    else if (r.g === 5) genders.find((x) => x.gender === r.gender)!.members = r.n;
-    else if (r.g === 6 && r.city !== null) cities.push({ city: r.city, members: r.n });
+    if (r.dimension === 'birth') ages[Number(r.value)]!.members = r.n;
+    else if (r.dimension === 'gender') genders.find((x) => x.gender === r.value)!.members = r.n;
+    else if (r.dimension === 'city' && r.value !== '') cities.push({ city: r.value, members: r.n });
   }
   cities.sort((a, b) => b.members - a.members || a.city.localeCompare(b.city));
   return {

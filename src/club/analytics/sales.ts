@@ -22,21 +22,23 @@ export interface SalesReport {
 }
 
 /**
- * Recorded purchases of the period in one scan: grouping sets give the days, branches, hours and
- * weekdays (and the totals) from the same rows (purchases_created_idx finds them).
+ * Recorded purchases of the period from report_sales (per 15-minute slot and branch, kept by
+ * triggers: migrations/20261129230000_report_summaries.ts): a year is ~35,000 slots per branch
+ * instead of every purchase. Grouping sets give the days, branches, hours and weekdays (and the
+ * totals) from the same rows; a slot lies in one hour of the club's zone.
  */
 export async function salesReport(db: Db, scope: ReportScope): Promise<SalesReport> {
   const tz = scope.period.timeZone;
   const { rows } = await sql<{ day: string | null; branch_id: number | null; hour: number | null; dow: number | null; n: number; revenue: number; g: number }>`
-    select day, branch_id, hour, dow, count(*)::int8 as n, coalesce(sum(amount_rials), 0)::int8 as revenue,
+    select day, branch_id, hour, dow, coalesce(sum(n), 0)::int8 as n, coalesce(sum(revenue), 0)::int8 as revenue,
       grouping(day, branch_id, hour, dow) as g
     from (
-      select (created_at at time zone ${tz})::date::text as day, branch_id,
-        extract(hour from created_at at time zone ${tz})::int as hour,
+      select (slot at time zone ${tz})::date::text as day, branch_id,
+        extract(hour from slot at time zone ${tz})::int as hour,
         -- Saturday first: Postgres counts Sunday as 0.
-        ((extract(dow from created_at at time zone ${tz})::int + 1) % 7) as dow, amount_rials
-      from purchases
-      where status = 'recorded' and created_at >= ${scope.period.from} and created_at < ${scope.period.to}
+        ((extract(dow from slot at time zone ${tz})::int + 1) % 7) as dow, purchases as n, revenue
+      from report_sales
+      where purchases <> 0 and slot >= ${scope.period.from} and slot < ${scope.period.to}
         ${scope.branchId === null ? sql`` : sql`and branch_id = ${scope.branchId}`}
     ) p
     group by grouping sets ((day), (branch_id), (hour), (dow), ())`.execute(db);

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireLots } from '../../src/club/ledger.ts';
+import { joinClub } from '../../src/club/members.ts';
+import { recordPurchase, voidPurchase } from '../../src/club/purchases.ts';
+import { createBranch } from '../../src/club/staff.ts';
+import { convertPointsToCredit } from '../../src/club/wallet.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
+
+const TZ = 'Asia/Tehran';
+const DAY = 86_400_000;
+const SLOT = sql`date_bin('15 minutes', created_at, timestamptz '2000-01-01 00:00:00+00')`;
+
+/**
+ * The summaries the reports read (migrations/20261129230000_report_summaries.ts) against the raw
+ * tables, computed here the direct way, after joins, purchases, voids, conversions, expiries and
+ * changes to members.
+ */
+describe(`report summaries agree with the raw tables (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let database: DatabaseHandle;
+  beforeAll(async () => {
+    database = await testDatabase();
+  });
+  afterAll(() => database?.close());
+
+  async function disagreements() {
+    const db = database.db;
+    const { rows: sales } = await sql`
+      (select ${SLOT} as slot, branch_id, count(*)::int8 as purchases, sum(amount_rials)::int8 as revenue from purchases where status = 'recorded' group by 1, 2
+       except select slot, branch_id, purchases, revenue from report_sales where purchases <> 0)
+      union all
+      (select slot, branch_id, purchases, revenue from report_sales where purchases <> 0
+       except select ${SLOT}, branch_id, count(*)::int8, sum(amount_rials)::int8 from purchases where status = 'recorded' group by 1, 2)`.execute(db);
+    const ledgerSums = sql`select ${SLOT} as slot, coalesce(branch_id, 0) as branch_id, count(*)::int8 as entries,
+      coalesce(sum(amount) filter (where currency = 'points' and amount > 0 and kind <> 'refund'), 0)::int8 as issued,
+      coalesce(-sum(amount) filter (where currency = 'points' and kind in ('spend', 'convert')), 0)::int8 as redeemed,
+      coalesce(-sum(amount) filter (where currency = 'points' and kind = 'expire'), 0)::int8 as expired,
+      coalesce(sum(amount) filter (where currency = 'credit' and amount > 0), 0)::int8 as credit_in,
+      coalesce(-sum(amount) filter (where currency = 'credit' and amount < 0), 0)::int8 as credit_out
+      from ledger_entries group by 1, 2`;
+    const { rows: ledger } = await sql`
+      (${ledgerSums} except select * from report_ledger) union all (select * from report_ledger except ${ledgerSums})`.execute(db);
+    const counts = sql`select d.dimension, d.value, count(*)::int8 as members from members m cross join lateral (values
+      ('birth', coalesce(m.birth_date::text, '')), ('gender', coalesce(m.gender, 'unknown')),
+      ('city', coalesce(nullif(trim(m.city), ''), '')), ('tier', m.tier_id::text)) d(dimension, value) group by 1, 2`;
+    const { rows: members } = await sql`
+      (${counts} except select * from report_member_counts where members <> 0)
+      union all (select * from report_member_counts where members <> 0 except ${counts})`.execute(db);
+    return { sales, ledger, members };
+  }
+
+  it('after joins, purchases at two branches, a void, a conversion, an expiry and changed members', async () => {
+    const db = database.db;
+    const start = new Date('2025-10-01T08:00:00Z');
+    const join = (i: number, extra: { gender?: 'female' | 'male'; birthDate?: string }) =>
+      joinClub(db, { platform: 'telegram', userId: 9400 + i, chatId: 9400 + i }, { phone: `+98912000040${i}`, firstName: `M${i}`, locale: 'fa', ...extra }, { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: start });
+    const cashier = (await join(0, {})).member.id;
+    const a = (await join(1, { gender: 'female', birthDate: '1990-01-01' })).member.id;
+    const b = (await join(2, { gender: 'male' })).member.id;
+    const north = (await createBranch(db, cashier, 'North', start)).id;
+    const buy = (memberId: number, branchId: number, amountRials: number, at: Date) =>
+      recordPurchase(db, { memberId, branchId, cashierMemberId: cashier, amountRials, operationId: randomUUID() }, { now: at, timeZone: TZ });
+    await buy(a, 1, 1_000_000, new Date(start.getTime() + DAY));
+    await buy(a, north, 2_000_000, new Date(start.getTime() + DAY + 60_000)); // same slot, other branch
+    await buy(b, 1, 3_000_000, new Date(start.getTime() + DAY + 120_000)); // same slot and branch as the first
+    const voided = await buy(b, north, 9_000_000, new Date(start.getTime() + 2 * DAY));
+    await voidPurchase(db, voided.purchase.id, cashier, 'wrong amount', { now: new Date(start.getTime() + 2 * DAY + 60_000), timeZone: TZ });
+    await convertPointsToCredit(db, a, 100, randomUUID(), { now: new Date(start.getTime() + 3 * DAY), timeZone: TZ });
+    await db.updateTable('members').set({ city: ' Shiraz ', gender: 'female' }).where('id', '=', b).execute();
+    await db.updateTable('members').set({ birth_date: null, city: 'Tehran' }).where('id', '=', a).execute();
+    await db.updateTable('members').set({ points_balance: sql`points_balance` }).execute(); // no counted column changes
+    const expired = await expireLots(db, new Date(start.getTime() + 400 * DAY));
+    expect(expired.lots).toBeGreaterThan(0);
+
+    expect(await disagreements()).toEqual({ sales: [], ledger: [], members: [] });
+    const { rows } = await sql<{ n: number }>`select count(*)::int8 as n from report_sales where purchases <> 0`.execute(db);
+    expect(rows[0]!.n).toBe(2); // the three sales of the first day share a slot at two branches
+  });
+});
