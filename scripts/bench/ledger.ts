@@ -35,8 +35,8 @@ try {
   await migrateToLatest(handle);
   const branch = await db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
   await sql`
-    insert into members (phone, first_name, referral_code, tier_id)
-    select '+98915' || lpad(g::text, 7, '0'), 'Bench', 'B' || g, (select id from tiers order by rank limit 1)
+    insert into members (phone, first_name, referral_code, tier_id, joined_at, last_active_at)
+    select '+98915' || lpad(g::text, 7, '0'), 'Bench', 'B' || g, (select id from tiers order by rank limit 1), ${new Date()}, ${new Date()}
     from generate_series(1, ${memberCount}) g`.execute(db);
   const ids = (await db.selectFrom('members').select('id').orderBy('id').execute()).map((r) => r.id);
   const cashierId = ids[0]!;

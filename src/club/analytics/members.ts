@@ -42,7 +42,7 @@ export async function membersReport(db: Db, scope: ReportScope, now: Date): Prom
   const tiers = await db
     .selectFrom('tiers')
     .select(['tiers.code', 'tiers.name_fa', 'tiers.name_en', sql<number>`coalesce((
-      select members from report_member_counts c where c.dimension = 'tier' and c.value = tiers.id::text), 0)::int8`.as('members')])
+      select sum(members) from report_member_counts c where c.dimension = 'tier' and c.value = tiers.id::text), 0)::int8`.as('members')])
     .orderBy('tiers.rank')
     .execute();
   // Whole years on the club's today, as age() counts them.
