@@ -110,7 +110,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.use(refuseInvalidText());
   bot.use(
     conversations<Context, ConversationContext>({
-      storage: { type: 'key', version: CONVERSATION_VERSION, prefix: `${platform}:`, adapter: postgresConversationStorage(deps.db) },
+      storage: { type: 'context', version: CONVERSATION_VERSION, adapter: postgresConversationStorage(deps.db, platform) },
     }),
   );
   bot.use(commandsLeaveConversations());
@@ -210,7 +210,8 @@ function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDep
     ctx.deps = deps;
     ctx.adapter = adapter;
     const from = ctx.from;
-    const loaded = from ? await loadAccountMember(deps.db, platform, from.id) : undefined;
+    // onceEach read the member with the update's first statement; the fallback serves updates it skipped.
+    const loaded = ctx.intake ? ctx.intake.account : from ? await loadAccountMember(deps.db, platform, from.id) : undefined;
     ctx.member = loaded?.member ?? null;
     ctx.role = loaded?.role ?? null;
     ctx.locale = resolveLocale(ctx.member, from?.language_code, deps.config);
