@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { conversations, createConversation } from '@grammyjs/conversations';
 import { sequentialize } from '@grammyjs/runner';
@@ -100,24 +99,29 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   bot.api.config.use(...transformers);
 
   const menus = createMenus();
-  // The language clubContext resolved for the update being handled, read by conversations (see `speech`).
-  const spoken = new AsyncLocalStorage<Locale>();
+  // One translate function per language, made once rather than per update (issue 14).
+  const fixedT = new Map<Locale, Context['t']>();
+  const tFor = (locale: Locale) => fixedT.get(locale) ?? fixedT.set(locale, deps.i18n.getFixedT(locale)).get(locale)!;
+  // The language clubContext resolved for the update each chat is handling, read by conversations
+  // (see `speech`). A chat handles one update at a time (sequentialize), so a map by chat does;
+  // an AsyncLocalStorage did this before, but on Node 20 it puts a hook on every promise (issue 14).
+  const spoken: Spoken = new Map();
 
   if (deps.metrics) bot.use(deps.metrics.middleware(platform));
   bot.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
   bot.use(onceEach(platform, deps));
-  bot.use(clubContext(platform, adapter, deps, spoken));
+  bot.use(clubContext(platform, adapter, deps, spoken, tFor));
   bot.use(refuseInvalidText());
   bot.use(
     conversations<Context, ConversationContext>({
-      storage: { type: 'key', version: CONVERSATION_VERSION, prefix: `${platform}:`, adapter: postgresConversationStorage(deps.db) },
+      storage: { type: 'context', version: CONVERSATION_VERSION, adapter: postgresConversationStorage(deps.db, platform) },
     }),
   );
   bot.use(commandsLeaveConversations());
-  bot.use(createConversation(createSignup(deps, menus.main), { id: SIGNUP, plugins: [speech(adapter, deps, transformers, spoken)] }));
+  bot.use(createConversation(createSignup(deps, menus.main), { id: SIGNUP, plugins: [speech(adapter, deps, transformers, spoken, tFor)] }));
   const till = createTillConversations(deps);
   const admin = createAdminConversations(deps);
-  const inner = { plugins: [speech(adapter, deps, transformers, spoken)] };
+  const inner = { plugins: [speech(adapter, deps, transformers, spoken, tFor)] };
   bot.use(createConversation(till.purchase, { id: PURCHASE, ...inner }));
   bot.use(createConversation(till.spend, { id: SPEND, ...inner }));
   bot.use(createConversation(till.rewardCode, { id: REWARD_CODE, ...inner }));
@@ -204,24 +208,35 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   return bot;
 }
 
+/** The language each chat's current update is handled in, by `speakerKey`. */
+type Spoken = Map<string, Locale>;
+const speakerKey = (ctx: BaseContext) => String(ctx.chatId ?? ctx.from?.id);
+
 /** Puts the club on the context: dependencies, the member and their role, and their language. */
-function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDeps, spoken: AsyncLocalStorage<Locale>): MiddlewareFn<Context> {
+function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDeps, spoken: Spoken, tFor: (locale: Locale) => Context['t']): MiddlewareFn<Context> {
   return async (ctx, next) => {
     ctx.deps = deps;
     ctx.adapter = adapter;
     const from = ctx.from;
-    const loaded = from ? await loadAccountMember(deps.db, platform, from.id) : undefined;
+    // onceEach read the member with the update's first statement; the fallback serves updates it skipped.
+    const loaded = ctx.intake ? ctx.intake.account : from ? await loadAccountMember(deps.db, platform, from.id) : undefined;
     ctx.member = loaded?.member ?? null;
     ctx.role = loaded?.role ?? null;
     ctx.locale = resolveLocale(ctx.member, from?.language_code, deps.config);
-    ctx.t = deps.i18n.getFixedT(ctx.locale);
+    ctx.t = tFor(ctx.locale);
     if (loaded) {
       if (loaded.blocked) await markAccountReachable(deps.db, platform, from!.id);
       // last_active_at is kept to the 5 minutes (see touchMember): no UPDATE round trip per update.
       const now = deps.now();
       if (now.getTime() - loaded.member.last_active_at.getTime() >= ACTIVE_RESOLUTION_MS) await touchMember(deps.db, loaded.member.id, now);
     }
-    await spoken.run(ctx.locale, next);
+    const chat = speakerKey(ctx);
+    spoken.set(chat, ctx.locale);
+    try {
+      await next();
+    } finally {
+      spoken.delete(chat);
+    }
   };
 }
 
@@ -232,13 +247,19 @@ function clubContext(platform: Platform, adapter: PlatformAdapter, deps: ClubDep
  * every context of the replay gets it, and typed answers are matched in any language (`isLabel`),
  * so the replay takes the path it took when those answers arrived.
  */
-function speech(adapter: PlatformAdapter, deps: ClubDeps, transformers: Transformer[], spoken: AsyncLocalStorage<Locale>): MiddlewareFn<ConversationContext> {
+function speech(
+  adapter: PlatformAdapter,
+  deps: ClubDeps,
+  transformers: Transformer[],
+  spoken: Spoken,
+  tFor: (locale: Locale) => Context['t'],
+): MiddlewareFn<ConversationContext> {
   return (ctx, next) => {
     ctx.api.config.use(...transformers);
     ctx.adapter = adapter;
     // Conversations are only resumed from inside clubContext; the fallback is the same resolution.
-    ctx.locale = spoken.getStore() ?? resolveLocale(null, ctx.from?.language_code, deps.config);
-    ctx.t = deps.i18n.getFixedT(ctx.locale);
+    ctx.locale = spoken.get(speakerKey(ctx)) ?? resolveLocale(null, ctx.from?.language_code, deps.config);
+    ctx.t = tFor(ctx.locale);
     ctx.isLabel = (text, label) => isLabel(deps.i18n, text, label);
     return next();
   };

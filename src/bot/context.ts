@@ -1,3 +1,4 @@
+import type { Intake } from '../club/updates.ts';
 import type { ConversationFlavor } from '@grammyjs/conversations';
 import type { Context as BaseContext } from 'grammy';
 import type { i18n as I18nInstance } from 'i18next';
@@ -48,6 +49,8 @@ interface ClubFlavor extends Speech {
   /** The member behind this messenger account, or null before signup. */
   member: Member | null;
   role: StaffRole | null;
+  /** What the update found in the database when it arrived, one round trip (onceEach, takeUpdate). */
+  intake?: Intake | undefined;
 }
 
 export type Context = ConversationFlavor<BaseContext & ClubFlavor>;

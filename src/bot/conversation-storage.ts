@@ -1,14 +1,38 @@
 import type { VersionedState, VersionedStateStorage } from '@grammyjs/conversations';
+import type { Context as BaseContext } from 'grammy';
 import type { Db } from '../db/database.ts';
+import type { Platform } from '../db/schema.ts';
+import type { Intake } from '../club/updates.ts';
 
-/** Conversation state in Postgres, so a restart or another process continues where the chat was. */
-export function postgresConversationStorage<S>(db: Db): VersionedStateStorage<string, S> {
+/** A chat's key in conversation_state: the platform and the chat ("telegram:12345"). */
+export function conversationKey(platform: Platform, ctx: BaseContext): string | undefined {
+  return ctx.chatId === undefined ? undefined : `${platform}:${ctx.chatId}`;
+}
+
+/** The context the storage is given: the update's intake, when onceEach read it (see takeUpdate). */
+type StorageContext = BaseContext & { intake?: Intake | undefined };
+
+/**
+ * Conversation state in Postgres, so a restart or another process continues where the chat was.
+ * The update's first statement (`takeUpdate`) already read the chat's state: the first read of an
+ * update uses it, so no update pays a second round trip for it, and a chat with no conversation
+ * (most updates) none at all.
+ */
+export function postgresConversationStorage<S>(db: Db, platform: Platform): VersionedStateStorage<StorageContext, S> {
+  const keyOf = (ctx: StorageContext) => conversationKey(platform, ctx) ?? `${platform}:undefined`;
   return {
-    async read(key) {
-      const row = await db.selectFrom('conversation_state').select('value').where('key', '=', key).executeTakeFirst();
+    async read(ctx) {
+      const intake = ctx.intake;
+      if (intake && !intake.conversationUsed) {
+        // Read once: a second read in the same update (none today) goes to the database.
+        intake.conversationUsed = true;
+        return intake.conversation as VersionedState<S> | undefined;
+      }
+      const row = await db.selectFrom('conversation_state').select('value').where('key', '=', keyOf(ctx)).executeTakeFirst();
       return row?.value as VersionedState<S> | undefined;
     },
-    async write(key, state) {
+    async write(ctx, state) {
+      const key = keyOf(ctx);
       const value = storableJson(state);
       await db
         .insertInto('conversation_state')
@@ -16,7 +40,8 @@ export function postgresConversationStorage<S>(db: Db): VersionedStateStorage<st
         .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
         .execute();
     },
-    async delete(key) {
+    async delete(ctx) {
+      const key = keyOf(ctx);
       await db.deleteFrom('conversation_state').where('key', '=', key).execute();
     },
   };

@@ -1,5 +1,6 @@
 import type { MiddlewareFn } from 'grammy';
-import { markHandled, wasHandled } from '../club/updates.ts';
+import { markHandled, takeUpdate } from '../club/updates.ts';
+import { conversationKey } from './conversation-storage.ts';
 import type { Platform } from '../db/schema.ts';
 import { containsInvalidCharacter } from '../lib/text.ts';
 import type { ClubDeps, Context } from './context.ts';
@@ -21,10 +22,13 @@ export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Conte
   return async (ctx, next) => {
     const ref = { platform, botId: ctx.me.id, updateId: ctx.update.update_id };
     const once = async () => {
-      if (await wasHandled(deps.db, ref)) {
+      // The same statement loads what the update needs (member, role, conversation): see takeUpdate.
+      const intake = await takeUpdate(deps.db, ref, ctx.from?.id, conversationKey(platform, ctx));
+      if (intake.handled) {
         deps.logger.info({ platform, update_id: ref.updateId }, 'update delivered again; already handled');
         return;
       }
+      ctx.intake = intake;
       try {
         await next();
       } finally {

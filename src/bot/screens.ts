@@ -34,7 +34,12 @@ export async function homeText(deps: ClubDeps, member: Member, speech: Speech): 
 
 export async function pointsText(deps: ClubDeps, member: Member, speech: Speech): Promise<string> {
   const { t, locale } = speech;
-  const progress = await tierProgress(deps.db, member, deps.now(), deps.config.tierWindowDays);
+  // The screen's reads go out together: one wave of round trips on a pool, not three in a row.
+  const [progress, worth, badges] = await Promise.all([
+    tierProgress(deps.db, member, deps.now(), deps.config.tierWindowDays),
+    pointsWorthLines(deps, speech, member.points_balance),
+    memberBadges(deps.db, member.id),
+  ]);
   const lines = [
     t('points.title'),
     '',
@@ -50,10 +55,9 @@ export async function pointsText(deps: ClubDeps, member: Member, speech: Speech)
   } else {
     lines.push(progressBar(1, 1), t('points.top_tier'));
   }
-  lines.push('', ...(await pointsWorthLines(deps, speech, member.points_balance)));
+  lines.push('', ...worth);
   const perks = locale === 'fa' ? progress.tier.perks_fa : progress.tier.perks_en;
   if (perks) lines.push('', t('points.perks', { perks }));
-  const badges = await memberBadges(deps.db, member.id);
   if (badges.length) lines.push('', t('badges.line', { badges: badges.map((code) => t(`badges.name_${code}`)).join(locale === 'fa' ? '، ' : ', ') }));
   return lines.join('\n');
 }

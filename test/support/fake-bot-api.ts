@@ -479,6 +479,11 @@ export class FakeBotApi {
     return ++this.callbackId;
   }
 
+  /** The update_id of the newest update pushed. */
+  lastUpdateId() {
+    return this.updateId;
+  }
+
   pushUpdate(update: Record<string, unknown>): number {
     const full = { update_id: ++this.updateId, ...update };
     this.updates.push(full);

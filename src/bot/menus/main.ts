@@ -7,7 +7,7 @@ import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { Locale, Member } from '../../db/schema.ts';
 import { signCardToken } from '../../lib/card-token.ts';
 import type { Context } from '../context.ts';
-import { homeText, formatTime, loadMember, memberNumber, pointsText } from '../screens.ts';
+import { homeText, formatTime, memberNumber, pointsText } from '../screens.ts';
 import { say, showScreen } from '../ui.ts';
 import { REFERRAL_PREFIX, referralSettings } from '../../club/referrals.ts';
 import { htmlToPlain } from '../platform.ts';
@@ -140,7 +140,8 @@ export function createMenus(): ClubMenus {
   points
     .text((ctx) => ctx.t('menu.refresh'), async (ctx) => {
       const member = await requireMember(ctx);
-      if (member) await showScreen(ctx, await pointsText(ctx.deps, await loadMember(ctx.deps.db, member.id), ctx), points);
+      // ctx.member was read by this update's first statement: no need to read it again.
+      if (member) await showScreen(ctx, await pointsText(ctx.deps, member, ctx), points);
     })
     .text((ctx) => ctx.t('menu.back'), showHome);
 

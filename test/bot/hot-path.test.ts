@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningClub } from '../../src/club.ts';
+import { joinClub } from '../../src/club/members.ts';
+import type { DatabaseHandle } from '../../src/db/database.ts';
+import { startTestClub } from '../support/club.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
+import { FakeBotApi } from '../support/fake-bot-api.ts';
+import { inlineButtons } from '../support/messages.ts';
+import { QueryCounter } from '../support/query-counter.ts';
+
+/**
+ * What one update costs the database (issue 14): a bare bot makes no round trip; the club makes
+ * the few it must. Counted, not timed, so the count is the regression that fails.
+ */
+describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
+  let database: DatabaseHandle;
+  let api: FakeBotApi;
+  let club: RunningClub;
+  const counter = new QueryCounter();
+
+  beforeAll(async () => {
+    database = await testDatabase();
+    api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_hotpath_bot' });
+    await api.start();
+    club = await startTestClub({ api, database: { ...database, db: database.db.withPlugin(counter) } });
+  });
+  afterAll(async () => {
+    await club?.stop();
+    await api?.stop();
+    await database?.close();
+  });
+
+  /** Resolves once the update is recorded as handled: the last statement an update makes. */
+  async function handled(updateId: number) {
+    for (let i = 0; i < 500; i++) {
+      const row = await database.db.selectFrom('handled_updates').select('update_id').where('update_id', '=', updateId).executeTakeFirst();
+      if (row) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`update ${updateId} was never recorded as handled`);
+  }
+
+  it('a refresh of the balance screen on an idle chat, with nothing changed, costs one statement before the screen reads and one after, and no edit', async () => {
+    const user = api.user({ id: 7900000001, first_name: 'Sara', language_code: 'en' });
+    await joinClub(
+      database.db,
+      { platform: 'telegram', userId: user.id, chatId: user.id },
+      { phone: '+989128890001', firstName: 'Sara', locale: 'en' },
+      { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
+    );
+    await user.send('/menu');
+    await user.waitFor((m) => inlineButtons(m).some((b) => b.text === '⭐ My points'));
+    await user.press('⭐ My points');
+    const screen = await user.waitFor((m) => inlineButtons(m).some((b) => b.text === '🔄 Refresh'));
+    await handled(api.lastUpdateId());
+    const edits = screen.edits;
+    const calls = api.calls.length;
+
+    counter.reset();
+    await user.press('🔄 Refresh');
+    await handled(api.lastUpdateId());
+
+    // One statement checks the update_id and loads the member, their role and the chat's
+    // conversation state; the screen's own reads go out together; one statement marks the update
+    // handled. No separate conversation-state read, no touchMember, no second read of the member.
+    // (Before issue 14: ten, in seven waves.)
+    expect(counter.seen[0]).toBe('select');
+    expect(counter.seen.slice(1, -1).sort()).toEqual(['select club_settings', 'select earning_rules', 'select ledger_entries', 'select member_badges', 'select tiers']);
+    expect(counter.seen.at(-1)).toBe('insert handled_updates');
+    expect(counter.seen).toHaveLength(7);
+    expect(screen.edits).toBe(edits);
+    expect(api.calls.slice(calls).map((c) => c.method)).toEqual(['answerCallbackQuery']);
+  });
+});
