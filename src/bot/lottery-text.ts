@@ -5,6 +5,9 @@ import { formatNumber } from '../lib/format.ts';
 import { formatDate } from '../lib/jalali.ts';
 import type { Speech } from './context.ts';
 import { memberNumber, tierName } from './screens.ts';
+import { branchById } from '../club/staff.ts';
+import { tierById } from '../club/tiers.ts';
+import { segmentName } from '../club/segments.ts';
 
 /** How a lottery is described to people: one wording for the member screen, the manager and the announcements. */
 
@@ -36,17 +39,16 @@ export function howText(lottery: Pick<Lottery, 'ticket_mode' | 'points_per_ticke
 export async function whoText(db: Db, lottery: Pick<Lottery, 'min_tier_id' | 'opted_in_only' | 'segment_id' | 'exclude_last'> & { branch_id?: number | null }, { t, locale }: Lang): Promise<string> {
   const parts: string[] = [];
   if (lottery.branch_id) {
-    const branch = await db.selectFrom('branches').select('name').where('id', '=', lottery.branch_id).executeTakeFirstOrThrow();
+    const branch = (await branchById(db, lottery.branch_id))!;
     parts.push(t('branch_offers.only_at', { branch: branch.name }));
   }
   if (lottery.min_tier_id !== null) {
-    const tier = await db.selectFrom('tiers').selectAll().where('id', '=', lottery.min_tier_id).executeTakeFirstOrThrow();
+    const tier = (await tierById(db, lottery.min_tier_id))!;
     parts.push(t('lotteries.who_tier', { tier: tierName(tier, locale) }));
   }
   if (lottery.opted_in_only) parts.push(t('lotteries.who_opted_in'));
   if (lottery.segment_id !== null) {
-    const segment = await db.selectFrom('segments').select('name').where('id', '=', lottery.segment_id).executeTakeFirstOrThrow();
-    parts.push(t('lotteries.who_segment', { segment: segment.name }));
+    parts.push(t('lotteries.who_segment', { segment: (await segmentName(db, lottery.segment_id)) ?? '' }));
   }
   if (lottery.exclude_last > 0) parts.push(t('lotteries.who_excluded', { n: formatNumber(lottery.exclude_last, locale) }));
   return parts.length ? parts.join(locale === 'fa' ? '، ' : ', ') : t('lotteries.who_everyone');

@@ -3,6 +3,7 @@ import type { Member } from '../db/schema.ts';
 import { renderMemberCard } from '../lib/member-card.ts';
 import type { Context } from './context.ts';
 import { memberNumber, tierName } from './screens.ts';
+import { tierById } from '../club/tiers.ts';
 
 /** Logos downloaded from the messenger, by file id (a file id names one file for good). */
 const logos = new Map<string, Buffer | null>();
@@ -27,7 +28,7 @@ async function logoBytes(ctx: Context, fileId: string | undefined): Promise<Buff
 /** The member card image: club name and logo, the member's name, number and tier colour, and the QR of `link`. */
 export async function memberCardImage(ctx: Context, member: Member, link: string): Promise<Buffer> {
   const { db } = ctx.deps;
-  const [profile, tier] = await Promise.all([clubProfile(db), db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow()]);
+  const [profile, tier] = await Promise.all([clubProfile(db), tierById(db, member.tier_id).then((t) => t!)]);
   return renderMemberCard({
     clubName: profile.name || ctx.t('member_card.club_fallback'),
     logo: await logoBytes(ctx, profile.logo[ctx.adapter.platform]),

@@ -7,6 +7,7 @@ import type { i18n as I18nInstance } from 'i18next';
 import type { Speech } from './context.ts';
 import { adapterFor } from './platform.ts';
 import { resolveLocale } from './i18n.ts';
+import { reachableAccounts } from '../club/members.ts';
 
 export interface Notice {
   html: string;
@@ -39,13 +40,7 @@ export class Notifier {
 
   /** Returns how many accounts received it; a blocked account (403) is marked by the bot's transformer. */
   async notify(memberId: number, build: (speech: Speech) => Notice): Promise<number> {
-    const accounts = await this.db
-      .selectFrom('member_accounts')
-      .innerJoin('members', 'members.id', 'member_accounts.member_id')
-      .select(['member_accounts.platform', 'member_accounts.chat_id', 'members.locale'])
-      .where('member_accounts.member_id', '=', memberId)
-      .where('member_accounts.blocked', '=', false)
-      .execute();
+    const accounts = await reachableAccounts(this.db, [memberId]);
     let delivered = 0;
     for (const account of accounts) {
       const api = this.apis.get(account.platform);

@@ -29,6 +29,18 @@ export async function findMemberByPhone(db: Db | Trx, phone: string): Promise<Me
   return db.selectFrom('members').selectAll().where('phone', '=', phone).executeTakeFirst();
 }
 
+/** The messenger accounts that can be written to (not blocked), with the member's saved language. */
+export async function reachableAccounts(db: Db | Trx, memberIds: readonly number[]) {
+  if (memberIds.length === 0) return [];
+  return db
+    .selectFrom('member_accounts')
+    .innerJoin('members', 'members.id', 'member_accounts.member_id')
+    .select(['member_accounts.member_id', 'member_accounts.platform', 'member_accounts.chat_id', 'members.locale'])
+    .where('member_accounts.member_id', 'in', memberIds)
+    .where('member_accounts.blocked', '=', false)
+    .execute();
+}
+
 export async function findMemberById(db: Db | Trx, id: number): Promise<Member | undefined> {
   return db.selectFrom('members').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -88,6 +88,8 @@ export interface QuizListing {
   questions: number;
   started: boolean;
   finished: boolean;
+  /** Right answers so far (null before the first). */
+  score: number | null;
 }
 
 /** Quizzes open now for this member (their segment), with how far they got. */
@@ -98,7 +100,7 @@ export async function openQuizzes(db: Db, memberId: number, now: Date): Promise<
     if (!(await inSegment(db, quiz, memberId, now))) continue;
     const attempt = await db.selectFrom('quiz_attempts').selectAll().where('quiz_id', '=', quiz.id).where('member_id', '=', memberId).executeTakeFirst();
     const { n } = await db.selectFrom('quiz_questions').select(sql<number>`count(*)`.as('n')).where('quiz_id', '=', quiz.id).executeTakeFirstOrThrow();
-    listings.push({ quiz, questions: n, started: Boolean(attempt), finished: Boolean(attempt?.finished_at) });
+    listings.push({ quiz, questions: n, started: Boolean(attempt), finished: Boolean(attempt?.finished_at), score: attempt?.score ?? null });
   }
   return listings;
 }
@@ -149,6 +151,9 @@ export interface AnswerOutcome {
   correct: boolean;
   late: boolean;
   correctOption: number;
+  /** The question and the right option's text, shown with the verdict. */
+  questionText: string;
+  correctAnswer: string;
   points: number;
 }
 
@@ -164,14 +169,15 @@ export async function answerQuestion(db: Db, input: { quizId: number; memberId: 
       .selectFrom('quiz_answers')
       .innerJoin('quiz_questions', 'quiz_questions.id', 'quiz_answers.question_id')
       .innerJoin('quizzes', 'quizzes.id', 'quiz_answers.quiz_id')
-      .select(['quiz_answers.asked_at', 'quiz_answers.answered_at', 'quiz_questions.correct', 'quizzes.seconds_per_question', 'quizzes.points_per_answer', 'quizzes.closes_at'])
+      .select(['quiz_answers.asked_at', 'quiz_answers.answered_at', 'quiz_questions.correct', 'quiz_questions.options', 'quiz_questions.text', 'quizzes.seconds_per_question', 'quizzes.points_per_answer', 'quizzes.closes_at'])
       .where('quiz_answers.quiz_id', '=', input.quizId)
       .where('quiz_answers.member_id', '=', input.memberId)
       .where('quiz_answers.question_id', '=', input.questionId)
       .forUpdate('quiz_answers')
       .executeTakeFirst();
     if (!row) throw new ClubError('errors.quiz_not_found');
-    if (row.answered_at) return { recorded: false, correct: false, late: false, correctOption: row.correct, points: 0 };
+    const correctAnswer = (row.options as string[])[row.correct] ?? '';
+    if (row.answered_at) return { recorded: false, correct: false, late: false, correctOption: row.correct, questionText: row.text, correctAnswer, points: 0 };
     const limit = row.seconds_per_question === null ? Infinity : row.seconds_per_question * 1000 + GRACE_MS;
     const late = now.getTime() - row.asked_at.getTime() > limit || now >= row.closes_at;
     const correct = !late && input.choice === row.correct;
@@ -199,7 +205,7 @@ export async function answerQuestion(db: Db, input: { quizId: number; memberId: 
         points = row.points_per_answer;
       }
     }
-    return { recorded: true, correct, late, correctOption: row.correct, points };
+    return { recorded: true, correct, late, correctOption: row.correct, questionText: row.text, correctAnswer, points };
   });
 }
 
@@ -219,6 +225,10 @@ export async function leaderboard(db: Db, quizId: number, limit = 10): Promise<L
     order by a.score desc, (a.finished_at - a.started_at) asc nulls last, a.member_id
     limit ${limit}`.execute(db);
   return rows;
+}
+
+export async function quizTitle(db: Db, quizId: number): Promise<string | undefined> {
+  return (await db.selectFrom('quizzes').select('title').where('id', '=', quizId).executeTakeFirst())?.title;
 }
 
 export async function recentQuizzes(db: Db) {

@@ -146,7 +146,11 @@ export async function listEarningRules(db: Db) {
  * When a branch's own rule applies (a promotion: "double points in Nowruz week"); outside those
  * dates the branch earns by the club's rule. The club's rule has no dates: it is always the fallback.
  */
-export async function setRuleDates(db: Db, actorMemberId: number, branchId: number, dates: { from: Date | null; to: Date | null }, now: Date) {
+/** Changes a branch rule's start or end date (the one not given stays as it is). */
+export async function setRuleDates(db: Db, actorMemberId: number, branchId: number, change: { from?: Date | null; to?: Date | null }, now: Date) {
+  const current = await db.selectFrom('earning_rules').select(['active_from', 'active_to']).where('branch_id', '=', branchId).executeTakeFirst();
+  if (!current) throw new ClubError('panel.error_rule_not_found');
+  const dates = { from: change.from !== undefined ? change.from : current.active_from, to: change.to !== undefined ? change.to : current.active_to };
   if (dates.from && dates.to && dates.to <= dates.from) throw new ClubError('panel.error_dates_order');
   const updated = await db
     .updateTable('earning_rules')

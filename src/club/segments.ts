@@ -235,6 +235,10 @@ export async function segmentChoices(db: Db): Promise<SegmentChoices> {
   return { tiers: tiers.map((x) => ({ code: x.code, fa: x.name_fa, en: x.name_en })), branches, links, moneyUnit };
 }
 
+export async function segmentName(db: Db, id: number): Promise<string | undefined> {
+  return (await db.selectFrom('segments').select('name').where('id', '=', id).executeTakeFirst())?.name;
+}
+
 /** Saved segments, newest first, for pickers (broadcast, surveys, automations). */
 export async function listSegments(db: Db, limit = 10) {
   return db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(limit).execute();

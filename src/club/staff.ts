@@ -128,6 +128,14 @@ export async function staffBranch(db: Db, memberId: number): Promise<number | nu
   return row?.branch_id ?? null;
 }
 
+export async function branchById(db: Db | Trx, id: number) {
+  return db.selectFrom('branches').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listActiveBranches(db: Db) {
+  return db.selectFrom('branches').select(['id', 'name']).where('active', '=', true).orderBy('id').execute();
+}
+
 export async function listBranches(db: Db) {
   return db.selectFrom('branches').selectAll().orderBy('id').execute();
 }

@@ -12,6 +12,10 @@ export async function listTiers(db: Db | Trx): Promise<Tier[]> {
   return db.selectFrom('tiers').selectAll().orderBy('rank').execute();
 }
 
+export async function tierById(db: Db | Trx, id: number): Promise<Tier | undefined> {
+  return db.selectFrom('tiers').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function lowestTier(db: Db): Promise<Tier> {
   return db.selectFrom('tiers').selectAll().orderBy('rank').limit(1).executeTakeFirstOrThrow();
 }

@@ -193,6 +193,26 @@ export interface PoolStats extends VoucherPool {
   redeemed: number;
 }
 
+/** Pools whose window has not ended, newest first, for pickers (campaigns, automations, lottery prizes). */
+export async function runningPools(db: Db, now: Date, limit = 10) {
+  return db.selectFrom('voucher_pools').select(['id', 'name']).where('valid_to', '>', now).orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** A member's own codes, valid now and not redeemed, the soonest to end first (offered at the till). */
+export async function openCodesOf(db: Db, memberId: number, now: Date, limit = 3) {
+  return db
+    .selectFrom('voucher_codes')
+    .innerJoin('voucher_pools', 'voucher_pools.id', 'voucher_codes.pool_id')
+    .select(['voucher_codes.id', 'voucher_codes.code'])
+    .where('voucher_codes.member_id', '=', memberId)
+    .where('voucher_codes.redeemed_at', 'is', null)
+    .where('voucher_pools.valid_from', '<=', now)
+    .where('voucher_pools.valid_to', '>', now)
+    .orderBy('voucher_pools.valid_to')
+    .limit(limit)
+    .execute();
+}
+
 export async function listPools(db: Db): Promise<PoolStats[]> {
   const { rows } = await sql<PoolStats>`
     select p.*, count(c.id)::int8 as total, count(c.member_id)::int8 as assigned, count(c.redeemed_at)::int8 as redeemed

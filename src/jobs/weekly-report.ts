@@ -11,6 +11,7 @@ import { claimWeeklySummary, lastWeek, ownerIds, reportSettings } from '../club/
 import { loyaltySettings } from '../club/rules.ts';
 import type { Platform } from '../db/schema.ts';
 import { formatNumber, formatRials } from '../lib/format.ts';
+import { reachableAccounts } from '../club/members.ts';
 
 /**
  * The owners' weekly summary: the past Jalali week's sales chart and five lines, Saturday morning
@@ -30,13 +31,7 @@ export async function sendWeeklySummaries(deps: ClubDeps, apis: Map<Platform, Ap
     membersReport(db, scope, now),
     loyaltySettings(db).then((s) => loyaltyReport(db, scope, s.rialsPerPointCredit)),
   ]);
-  const accounts = await db
-    .selectFrom('member_accounts')
-    .innerJoin('members', 'members.id', 'member_accounts.member_id')
-    .select(['member_accounts.platform', 'member_accounts.chat_id', 'members.locale'])
-    .where('member_accounts.member_id', 'in', [0, ...(await ownerIds(db))])
-    .where('member_accounts.blocked', '=', false)
-    .execute();
+  const accounts = await reachableAccounts(db, await ownerIds(db));
   let sent = 0;
   for (const account of accounts) {
     const api = apis.get(account.platform);

@@ -13,6 +13,9 @@ import { tierName } from '../screens.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
 import { askOfferBranch } from './offer-branch.ts';
+import { runningPools } from '../../club/vouchers.ts';
+import { listTiers } from '../../club/tiers.ts';
+import { listSegments } from '../../club/segments.ts';
 
 export const LOTTERY_NEW = 'lottery_new';
 
@@ -51,7 +54,7 @@ export function createLotteryConversations(deps: ClubDeps) {
     if (title === null) return;
 
     const pools = await conversation.external(() =>
-      deps.db.selectFrom('voucher_pools').select(['id', 'name']).where('valid_to', '>', deps.now()).orderBy('id', 'desc').limit(8).execute(),
+      runningPools(deps.db, deps.now(), 8),
     );
     const prizes: LotteryPrize[] = [];
     for (;;) {
@@ -103,14 +106,14 @@ export function createLotteryConversations(deps: ClubDeps) {
       if (end > startsAt && end > now) endsAt = end;
     }
 
-    const tiers = await conversation.external(() => deps.db.selectFrom('tiers').selectAll().orderBy('rank').execute());
+    const tiers = await conversation.external(() => listTiers(deps.db));
     const tierChoice = await pickButton(conversation, ctx, t('lotteries.ask_tier'), [
       [[t('lotteries.any_tier'), 'any']],
       ...tiers.slice(1).map((tier): [string, string][] => [[tierName(tier, locale), `t${tier.id}`]]),
     ]);
     const minTierId = tierChoice === 'any' ? null : Number(tierChoice.slice(1));
     const optedInOnly = (await pickButton(conversation, ctx, t('lotteries.ask_opt_in'), [[[t('lotteries.yes'), 'y'], [t('lotteries.no'), 'n']]])) === 'y';
-    const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
+    const segments = await conversation.external(() => listSegments(deps.db));
     let segmentId: number | null = null;
     if (segments.length) {
       const choice = await pickButton(conversation, ctx, t('lotteries.ask_segment'), [[[t('lotteries.all_members'), 'all']], ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]])]);

@@ -7,6 +7,8 @@ import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { newsText } from '../features/news.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
+import { listActiveBranches } from '../../club/staff.ts';
+import { listSegments } from '../../club/segments.ts';
 
 export const NEWS_POST = 'news_post';
 
@@ -49,7 +51,7 @@ export function createNewsConversations(deps: ClubDeps) {
       }
     }
 
-    const branches = await conversation.external(() => deps.db.selectFrom('branches').select(['id', 'name']).where('active', '=', true).orderBy('id').execute());
+    const branches = await conversation.external(() => listActiveBranches(deps.db));
     let branchId: number | null = null;
     if (branches.length > 1) {
       const choice = await pickButton(conversation, ctx, t('news.ask_branch'), [[[t('news.all_branches'), 'all']], ...branches.map((b): [string, string][] => [[b.name, `b${b.id}`]])]);
@@ -74,7 +76,7 @@ export function createNewsConversations(deps: ClubDeps) {
 
     const push = await pickButton(conversation, ctx, t('news.ask_push'), [[[t('news.push'), 'push'], [t('news.no_push'), 'no']]]);
     if (push === 'no') return say(ctx, t('news.done'));
-    const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
+    const segments = await conversation.external(() => listSegments(deps.db));
     let segmentId: number | null = null;
     if (segments.length) {
       const choice = await pickButton(conversation, ctx, t('news.ask_segment'), [[[t('news.all_members'), 'all']], ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]])]);

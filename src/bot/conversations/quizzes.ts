@@ -7,6 +7,7 @@ import { formatDate } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
+import { listSegments } from '../../club/segments.ts';
 
 export const QUIZ_BUILD = 'quiz_build';
 
@@ -67,7 +68,7 @@ export function createQuizConversations(deps: ClubDeps) {
       [[t('quizzes.no_limit'), '0']],
       [15, 30, 60].map((s): [string, string] => [t('quizzes.seconds', { n: n(s) }), String(s)]),
     ]);
-    const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
+    const segments = await conversation.external(() => listSegments(deps.db));
     let segmentId: number | null = null;
     if (segments.length) {
       const choice = await pickButton(conversation, ctx, t('quizzes.ask_segment'), [[[t('quizzes.all_members'), 'all']], ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]])]);

@@ -11,6 +11,7 @@ import type { ClubDeps, Context, ConversationContext, Speech } from '../context.
 import type { Label } from '../i18n.ts';
 import { say } from '../ui.ts';
 import { askText } from './ask.ts';
+import { branchById } from '../../club/staff.ts';
 
 export const SETUP = 'setup';
 
@@ -61,7 +62,7 @@ export function createSetup(deps: ClubDeps) {
     while (step !== null) {
       const current = await conversation.external(async () => {
         const profile = await clubProfile(deps.db);
-        const branch = await deps.db.selectFrom('branches').select(['name', 'address']).where('id', '=', state.branchId).executeTakeFirstOrThrow();
+        const branch = (await branchById(deps.db, state.branchId))!;
         const settings = await loyaltySettings(deps.db);
         const rule = await effectiveRule(deps.db, null, deps.now());
         return { name: profile.name, branch: branch.name, address: branch.address ?? '', unit: settings.moneyUnit, rialsPerPoint: rule.rials_per_point };

@@ -19,6 +19,8 @@ import { announcePurchase, loyaltyEnv } from '../till-receipt.ts';
 import { say } from '../ui.ts';
 import { askText, attempt } from './ask.ts';
 import { afterPurchaseButtons, checkUsualAmount } from './till-checks.ts';
+import { findMemberById } from '../../club/members.ts';
+import { openCodesOf } from '../../club/vouchers.ts';
 
 export const PURCHASE = 'purchase';
 export const SPEND = 'spend';
@@ -48,25 +50,13 @@ async function tillStart(deps: ClubDeps, ctx: ConversationContext, memberId: num
   const none = { operationId: '', staffId: 0, branchId: 0, branchName: '', memberId: 0, memberName: '', credit: 0, points: 0, unit: 'toman' as const, welcomePercent: null, codes: [] };
   const staff = await staffAtTill(deps.db, ctx.adapter.platform, ctx.from!.id);
   if (!staff) return { ...none, refusal: 'errors.not_staff' };
-  const member = memberId === null ? undefined : await deps.db.selectFrom('members').selectAll().where('id', '=', memberId).executeTakeFirst();
+  const member = memberId === null ? undefined : await findMemberById(deps.db, memberId);
   if (memberId !== null && !member) return { ...none, refusal: 'errors.member_not_found' };
   // Nobody records a purchase on, or spends from, their own membership: another staff member does.
   if (member && member.id === staff.memberId) return { ...none, refusal: 'errors.own_purchase' };
   const now = deps.now();
   const welcome = member ? await activeWelcomeVoucher(deps.db, member.id, now) : undefined;
-  const codes = member
-    ? await deps.db
-        .selectFrom('voucher_codes')
-        .innerJoin('voucher_pools', 'voucher_pools.id', 'voucher_codes.pool_id')
-        .select(['voucher_codes.id', 'voucher_codes.code'])
-        .where('voucher_codes.member_id', '=', member.id)
-        .where('voucher_codes.redeemed_at', 'is', null)
-        .where('voucher_pools.valid_from', '<=', now)
-        .where('voucher_pools.valid_to', '>', now)
-        .orderBy('voucher_pools.valid_to')
-        .limit(3)
-        .execute()
-    : [];
+  const codes = member ? await openCodesOf(deps.db, member.id, now) : [];
   return {
     refusal: null,
     // Made once, before anything is recorded, and kept in the conversation's state: a replay after

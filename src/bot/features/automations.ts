@@ -9,6 +9,7 @@ import { AUTOMATION_EDIT, AUTOMATION_NEW, type AutomationField } from '../conver
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 import { MANAGERS, opens } from '../panel/open.ts';
+import { runningPools } from '../../club/vouchers.ts';
 
 const BUILT_IN = ['birthday', 'winback', 'nowruz', 'yalda'];
 
@@ -128,7 +129,7 @@ export function automationsFeature() {
     const options =
       what === 'segment'
         ? await ctx.deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute()
-        : await ctx.deps.db.selectFrom('voucher_pools').select(['id', 'name']).where('valid_to', '>', ctx.deps.now()).orderBy('id', 'desc').limit(10).execute();
+        : await runningPools(ctx.deps.db, ctx.deps.now());
     const none = what === 'segment' ? ctx.t('campaigns.all_members') : ctx.t('campaigns.no_voucher');
     await showScreen(ctx, ctx.t(what === 'segment' ? 'automations.pick_segment' : 'automations.pick_voucher'), {
       inline_keyboard: [

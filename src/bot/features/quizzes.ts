@@ -10,6 +10,7 @@ import { escapeHtml } from '../i18n.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 import { MANAGERS, opens } from '../panel/open.ts';
+import { quizTitle } from '../../club/quizzes.ts';
 
 /** Button labels are plain text; a text whose values are HTML already. */
 const raw = { interpolation: { escapeValue: false } };
@@ -47,11 +48,10 @@ export function quizzesFeature() {
     const listings = await openQuizzes(deps.db, ctx.member.id, deps.now());
     const lines: string[] = [];
     const buttons: InlineKeyboardButton[][] = [];
-    for (const { quiz, questions, started, finished } of listings) {
+    for (const { quiz, questions, started, finished, score } of listings) {
       lines.push(t('quizzes.row', { title: quiz.title, count: n(questions), points: n(quiz.points_per_answer), until: formatDate(quiz.closes_at, locale, deps.config.timeZone) }));
       if (finished) {
-        const attempt = await deps.db.selectFrom('quiz_attempts').select('score').where('quiz_id', '=', quiz.id).where('member_id', '=', ctx.member.id).executeTakeFirstOrThrow();
-        lines.push(t('quizzes.row_done', { score: n(attempt.score), count: n(questions) }));
+        lines.push(t('quizzes.row_done', { score: n(score ?? 0), count: n(questions) }));
       } else {
         if (started) lines.push(t('quizzes.row_started'));
         buttons.push([{ text: t('quizzes.play', { ...raw, title: quiz.title }), callback_data: `qz:go:${quiz.id}` }]);
@@ -86,8 +86,7 @@ export function quizzesFeature() {
     };
     const outcome = await answerQuestion(deps.db, { quizId, memberId: ctx.member.id, questionId, choice }, env);
     if (!outcome.recorded) return ctx.answerCallbackQuery({ text: t('quizzes.already') });
-    const question = await deps.db.selectFrom('quiz_questions').select(['text', 'options']).where('id', '=', questionId).executeTakeFirstOrThrow();
-    const answer = question.options[outcome.correctOption] ?? '';
+    const answer = outcome.correctAnswer;
     const verdict = outcome.late
       ? t('quizzes.late', { answer })
       : outcome.correct
@@ -97,7 +96,7 @@ export function quizzesFeature() {
         : t('quizzes.wrong', { answer });
     await ctx.answerCallbackQuery();
     // The question stays readable with its verdict; its buttons go away.
-    await showScreen(ctx, `${escapeHtml(question.text)}\n\n${verdict}`, { inline_keyboard: [] });
+    await showScreen(ctx, `${escapeHtml(outcome.questionText)}\n\n${verdict}`, { inline_keyboard: [] });
     await sendStep(ctx, await nextQuestion(deps.db, quizId, ctx.member.id, deps.now()));
   });
 
@@ -105,13 +104,13 @@ export function quizzesFeature() {
     await ctx.answerCallbackQuery();
     const { t, locale, deps } = ctx;
     const n = (v: number) => formatNumber(v, locale);
-    const quiz = await deps.db.selectFrom('quizzes').select('title').where('id', '=', Number(ctx.match[1])).executeTakeFirst();
-    if (!quiz) return say(ctx, t('errors.quiz_not_found'));
+    const title = await quizTitle(deps.db, Number(ctx.match[1]));
+    if (title === undefined) return say(ctx, t('errors.quiz_not_found'));
     const rows = await leaderboard(deps.db, Number(ctx.match[1]));
     const lines = rows.map((r, i) =>
       t('quizzes.board_row', { rank: n(i + 1), name: shortName(r.first_name, r.last_name), score: n(r.score), time: r.seconds === null ? '' : t('quizzes.board_time', { seconds: n(r.seconds) }) }),
     );
-    await say(ctx, [t('quizzes.board_title', { title: quiz.title }), '', ...(lines.length ? lines : [t('quizzes.board_empty')])].join('\n'));
+    await say(ctx, [t('quizzes.board_title', { title }), '', ...(lines.length ? lines : [t('quizzes.board_empty')])].join('\n'));
   });
 
   // Managers: the quizzes with how many played, and a new one.

@@ -19,6 +19,7 @@ import { buildReport, REPORT_KINDS, type ReportKind } from '../reports/views.ts'
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 import { MANAGERS, opens } from '../panel/open.ts';
+import { branchById } from '../../club/staff.ts';
 
 // Button data carries the whole choice (report, branch, period), so any old button still works:
 // rp:<action>:<report>:<branch or 0>:<period code>.
@@ -72,7 +73,7 @@ function scopeOf(ctx: Context, choice: Choice): { period: Period; branchId: numb
 
 async function branchName(ctx: Context, branchId: number | null) {
   if (branchId === null) return null;
-  const b = await ctx.deps.db.selectFrom('branches').select('name').where('id', '=', branchId).executeTakeFirst();
+  const b = await branchById(ctx.deps.db, branchId);
   return b?.name ?? null;
 }
 

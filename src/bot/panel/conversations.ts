@@ -17,6 +17,8 @@ import { staffView } from '../screens.ts';
 import { readStaffRole, tierFieldValue } from '../staff-words.ts';
 import { say } from '../ui.ts';
 import { OWNERS } from './open.ts';
+import { tierById } from '../../club/tiers.ts';
+import { findMemberById } from '../../club/members.ts';
 
 export const PANEL_FIND = 'panel_find';
 export const PANEL_EDIT = 'panel_edit';
@@ -73,7 +75,7 @@ export function createPanelConversations(deps: ClubDeps) {
       await say(ctx, t('panel.find_found', { count: formatNumber(found.length, ctx.locale) }), { remove_keyboard: true });
       if (found.length === 1) {
         const view = await conversation.external(async () => {
-          const member = await deps.db.selectFrom('members').selectAll().where('id', '=', found[0]!.id).executeTakeFirstOrThrow();
+          const member = (await findMemberById(deps.db, found[0]!.id))!;
           return staffView(deps, member, ctx);
         });
         return say(ctx, view.html, view.keyboard);
@@ -161,11 +163,7 @@ export function createPanelConversations(deps: ClubDeps) {
           if (isDate) {
             const d = dateOf(raw);
             if (d === undefined) return fail('panel.invalid_date');
-            return conversation.external(async () => {
-              const current = await deps.db.selectFrom('earning_rules').select(['active_from', 'active_to']).where('branch_id', '=', id).executeTakeFirst();
-              const dates = { from: field === 'from' ? d : (current?.active_from ?? null), to: field === 'to' ? d : (current?.active_to ?? null) };
-              return done(() => setRuleDates(deps.db, actor, id, dates, now()), showDate(d));
-            });
+            return conversation.external(() => done(() => setRuleDates(deps.db, actor, id, field === 'from' ? { from: d } : { to: d }, now()), showDate(d)));
           }
           let patch: RulePatch;
           let value: string;
@@ -188,7 +186,7 @@ export function createPanelConversations(deps: ClubDeps) {
           if (!(TIER_FIELDS as readonly string[]).includes(field)) return fail('admin.tiers_usage');
           const value = tierFieldValue(field, raw);
           return conversation.external(async () => {
-            const tier = await deps.db.selectFrom('tiers').select('code').where('id', '=', id).executeTakeFirst();
+            const tier = await tierById(deps.db, id);
             if (!tier) return fail('errors.tier_not_found');
             return done(() => updateTier(deps.db, actor, tier.code, field as TierField, value, now()), raw);
           });
