@@ -9,7 +9,7 @@ export interface Upload {
  * multipart/form-data as grammY writes it (Node's own FormData parser refuses grammY's header
  * style, "content-disposition:form-data;name=...", which real servers accept).
  */
-function parseMultipart(body: Buffer, contentType: string): { name: string; filename?: string; data: Buffer }[] {
+export function parseMultipart(body: Buffer, contentType: string): { name: string; filename?: string; data: Buffer }[] {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
   if (!boundary) throw new Error('multipart body without a boundary');
   const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+// The product's playground parses grammY's uploads the same way; one parser serves both.
+import { parseMultipart } from '../../src/playground/multipart.ts';
 
 /**
  * A fake Bot API server that behaves like Telegram (or Bale) for the real bot under test:
@@ -95,34 +97,6 @@ function checkHtml(text: string): string | null {
     } else stack.push(tag.toLowerCase());
   }
   return stack.length ? `can't find end tag corresponding to start tag "${stack.at(-1)}"` : null;
-}
-
-/**
- * multipart/form-data as grammY writes it. (Node's own FormData parser refuses grammY's
- * header style, "content-disposition:form-data;name=...", which real servers accept.)
- */
-function parseMultipart(body: Buffer, contentType: string): { name: string; filename?: string; data: Buffer }[] {
-  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
-  if (!boundary) throw new Error('multipart body without a boundary');
-  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
-  const parts: { name: string; filename?: string; data: Buffer }[] = [];
-  let start = body.indexOf(delimiter);
-  while (start >= 0) {
-    const next = body.indexOf(delimiter, start + delimiter.length);
-    if (next < 0) break;
-    const chunk = body.subarray(start + delimiter.length, next);
-    const headerEnd = chunk.indexOf('\r\n\r\n');
-    if (headerEnd >= 0) {
-      const headers = chunk.subarray(0, headerEnd).toString('utf8');
-      let data = chunk.subarray(headerEnd + 4);
-      if (data.subarray(-2).toString() === '\r\n') data = data.subarray(0, -2);
-      const name = /name="([^"]*)"/i.exec(headers)?.[1];
-      const filename = /filename=(?:"([^"]*)"|([^;\r\n]+))/i.exec(headers)?.slice(1).find((v) => v !== undefined);
-      if (name !== undefined) parts.push({ name, ...(filename !== undefined ? { filename } : {}), data });
-    }
-    start = next;
-  }
-  return parts;
 }
 
 function chatOfUpdate(update: Record<string, unknown>): number {
