@@ -355,7 +355,7 @@ export class FakeBotApi {
   /** Webhook deliveries the club did not answer 200 (each retried until it is). */
   webhookFailures = 0;
   /** Callers (BOT_API_ROOT `<apiRoot>/as/<caller>`) whose calls hang: see freezeCaller. */
-  private readonly frozen = new Map<string, { calls: Set<{ method: string; chatId: number | undefined }>; dropped: Promise<void>; drop: () => void }>();
+  private readonly frozen = new Map<string, { calls: Set<{ method: string; chatId: number | undefined }>; until: Promise<'drop' | 'deliver'>; end: (how: 'drop' | 'deliver') => void }>();
 
   constructor(opts: FakeBotApiOptions = {}) {
     this.platform = opts.platform ?? 'telegram';
@@ -370,13 +370,13 @@ export class FakeBotApi {
   /**
    * Every call of one club process (its BOT_API_ROOT is `apiRoot/as/<caller>`, see callerRoot) but
    * getUpdates hangs from now on, as if that process stalled just before the Bot API saw the call:
-   * its updates in flight stop at their next call, so a kill then lands at a known point. The
-   * calls never arrive (dropCaller): the process was killed.
+   * its updates in flight stop at their next call, so a kill (or a stop) then lands at a known
+   * point. The calls then never arrive (dropCaller: the process was killed) or arrive late (thawCaller).
    */
   freezeCaller(caller: string) {
-    let drop = () => {};
-    const dropped = new Promise<void>((resolve) => (drop = resolve));
-    this.frozen.set(caller, { calls: new Set(), dropped, drop });
+    let end: (how: 'drop' | 'deliver') => void = () => {};
+    const until = new Promise<'drop' | 'deliver'>((resolve) => (end = resolve));
+    this.frozen.set(caller, { calls: new Set(), until, end });
   }
 
   /** The calls of a frozen caller now hanging, with the chat each is for. */
@@ -386,7 +386,13 @@ export class FakeBotApi {
 
   /** The frozen caller's hanging calls fail (their connection is cut) and never take effect. */
   dropCaller(caller: string) {
-    this.frozen.get(caller)?.drop();
+    this.frozen.get(caller)?.end('drop');
+    this.frozen.delete(caller);
+  }
+
+  /** The frozen caller's hanging calls go through now, and its later ones at once. */
+  thawCaller(caller: string) {
+    this.frozen.get(caller)?.end('deliver');
     this.frozen.delete(caller);
   }
 
@@ -562,10 +568,12 @@ export class FakeBotApi {
     if (frozen) {
       const call = { method, chatId: this.chatOfCall(params) };
       frozen.calls.add(call);
-      await frozen.dropped;
+      const how = await frozen.until;
       frozen.calls.delete(call);
-      res.destroy();
-      return;
+      if (how === 'drop') {
+        res.destroy();
+        return;
+      }
     }
     const held = SEND_METHODS.has(method) ? this.users.get(Number(params.chat_id))?.heldUntil() : null;
     if (held && (await held) === 'drop') {
