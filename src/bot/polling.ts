@@ -9,7 +9,7 @@ const BATCH = 100;
 const LONG_POLL_SECONDS = 30;
 /**
  * While an update is in flight a poll cannot wait at the platform (the unfinished update comes back
- * at once, see below): new updates are then looked for on each finished update, or after this long.
+ * at once, see below): new updates are then looked for at the latest after this long.
  */
 const REPOLL_MS = 50;
 /** A stop waits this long for the updates in flight; what is left is delivered again to the next process. */
@@ -40,8 +40,9 @@ export interface PollingOptions {
  *
  * A poll with an unfinished update below the newest returns that update again at once (it cannot
  * wait at the platform for new ones): it is not handed over twice (it is in flight), nor is one
- * finished above the lowest in flight. So while something is in flight the loop looks again on
- * each finished update or every REPOLL_MS, and with nothing in flight it long-polls as usual.
+ * finished above the lowest in flight. So while something is in flight the loop looks again once
+ * half of the updates in flight finished, or after REPOLL_MS; with nothing in flight it long-polls
+ * as usual.
  * At most BATCH updates from the lowest unfinished one are seen: a chat stuck on one slow update
  * holds back new updates once BATCH of them arrived behind it (a lost update is worse).
  *
@@ -129,7 +130,13 @@ export function startPolling(bot: Bot<Context>, options: PollingOptions): Poller
         fresh++;
         next = Math.max(next, update.update_id + 1);
       }
-      if (fresh === 0 && inFlight.size > 0 && running) await pause(REPOLL_MS);
+      // A poll returns the updates still in flight again: look again once half of them finished
+      // (fewer to fetch twice), or after REPOLL_MS for updates that came in meanwhile.
+      if (inFlight.size > 0 && running) {
+        const target = Math.floor(inFlight.size / 2);
+        const deadline = Date.now() + REPOLL_MS;
+        while (running && inFlight.size > target && Date.now() < deadline) await pause(deadline - Date.now());
+      }
     }
   };
   const task = loop().catch((error: unknown) => log.error({ err: error }, 'polling stopped'));

@@ -16,7 +16,7 @@ describe('graceful stop (long polling)', () => {
     database = await testDatabase();
     api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_stop_bot' });
     await api.start();
-  });
+  }, 120_000);
   afterAll(async () => {
     await api?.stop();
     await database?.close();

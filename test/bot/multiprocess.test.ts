@@ -114,7 +114,7 @@ describe.skipIf(!sharedStorage)(
         cashiers.push(user);
       }
       for (let k = 1; k <= LOOKUPS; k++) guests.push({ id: await join(7700000200 + k, `+9891287002${String(k).padStart(2, '0')}`, `Guest${k}`), name: `Guest${k}` });
-    }, 60_000);
+    }, 120_000);
     afterAll(async () => {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await api?.stop();

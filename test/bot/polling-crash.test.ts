@@ -46,7 +46,7 @@ describe('long polling: the updates in flight at kill -9 are handled by the next
     } finally {
       await handle.close();
     }
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await api?.stop();
