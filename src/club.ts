@@ -68,6 +68,15 @@ function chatLocks(db: DatabaseHandle['db']): NonNullable<ClubDeps['chatLock']> 
   };
 }
 
+/** At stop, how long the notices the last updates queued may take to go out. */
+const DRAIN_MS = 5_000;
+
+function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work.then(() => undefined), deadline]).finally(() => clearTimeout(timer));
+}
+
 /** No configured platform could be served: each line says why. */
 export class StartError extends Error {}
 
@@ -201,15 +210,22 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     bots,
     http,
     async stop() {
-      // First stop taking webhook updates (and finish those in flight), then the rest.
-      await http?.close();
+      // 1. Stop taking updates and finish those in flight: webhook requests are refused with 503
+      //    (the platform delivers them to another process), polling stops fetching (what it had
+      //    not handed over stays unconfirmed). The jobs run on meanwhile: a receipt an update in
+      //    flight queues still goes out.
+      await Promise.all([http?.close(), ...bots.map((b) => b.stop())]);
+      // 2. A last look at the outbox for what those updates queued, a few seconds at most; what is
+      //    left waits in the table for the next process (or another one holding the lease).
+      if (options.notifications !== false) await withDeadline(deps.notices.drained(), DRAIN_MS);
       await scheduler?.stop();
       await weeklyReports?.stop();
       await deps.surveyDispatcher.stop();
-      // Notices before campaigns: the broadcaster releases the leases both send under.
+      // 3. The outbox claims: a notice this process claimed is sent or put back, never left claimed
+      //    until its lease runs out. Notices before campaigns: the broadcaster then releases the
+      //    lease both send under, so another process takes over at once.
       await deps.notices.stop();
       await deps.broadcaster.stop();
-      await Promise.all(bots.map((b) => b.stop()));
       unwatch();
       if (ownsDatabase) await database.close();
     },

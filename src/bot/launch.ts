@@ -1,10 +1,10 @@
-import { run, type RunnerHandle } from '@grammyjs/runner';
 import type { Bot } from 'grammy';
 import type { BotCommand } from 'grammy/types';
 import type { Logger } from 'pino';
 import type { Context, ClubDeps } from './context.ts';
 import type { PlatformAdapter } from './platform.ts';
 import { LOCALES } from './i18n.ts';
+import { startPolling } from './polling.ts';
 
 const COMMANDS = ['start', 'menu', 'points', 'card', 'whoami', 'help'] as const;
 
@@ -48,22 +48,14 @@ export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, dep
     await bestEffort(log, 'setMyCommands', () => bot.api.setMyCommands(commands, languageCode));
   }
   if (webhook) return launchWebhook(bot, webhook, log);
-  const handle: RunnerHandle = run(bot, {
-    runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] } },
-  });
+  // Long polling that confirms an update only once it was handled: see polling.ts.
+  const poller = startPolling(bot, { allowedUpdates: ALLOWED_UPDATES, log });
   log.info({ username: bot.botInfo.username }, 'bot is running');
   return {
     bot,
     username: bot.botInfo.username,
-    async stop() {
-      await handle.stop();
-      // stop() ends fetching; updates already handed to middleware may still be running.
-      const deadline = Date.now() + 30_000;
-      while (handle.size() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    },
-    async settled() {
-      while (handle.size() > 0) await new Promise((r) => setTimeout(r, 5));
-    },
+    stop: () => poller.stop(),
+    settled: () => poller.settled(),
   };
 }
 

@@ -69,8 +69,9 @@ export class NotificationDispatcher {
     for (const wake of [...this.wakers]) wake();
   }
 
-  /** Resolves once every platform's loop has looked and found nothing it may send (tests, benchmarks). */
+  /** Resolves once every platform's loop has looked and found nothing it may send (tests, benchmarks, a stop). */
   drained(): Promise<void> {
+    if (this.loops.length === 0 || this.stopped) return Promise.resolve();
     const waits = [...this.apis.keys()].map((platform) => new Promise<void>((resolve) => this.drainWaiters.set(platform, [...(this.drainWaiters.get(platform) ?? []), resolve])));
     this.kick();
     return Promise.all(waits).then(() => undefined);

@@ -354,6 +354,8 @@ export class FakeBotApi {
   private deliveries = new Map<number, Promise<void>>();
   /** Webhook deliveries the club did not answer 200 (each retried until it is). */
   webhookFailures = 0;
+  /** Callers (BOT_API_ROOT `<apiRoot>/as/<caller>`) whose calls hang: see freezeCaller. */
+  private readonly frozen = new Map<string, { calls: Set<{ method: string; chatId: number | undefined }>; until: Promise<'drop' | 'deliver'>; end: (how: 'drop' | 'deliver') => void }>();
 
   constructor(opts: FakeBotApiOptions = {}) {
     this.platform = opts.platform ?? 'telegram';
@@ -363,6 +365,46 @@ export class FakeBotApi {
     this.retryAfter = opts.retryAfter ?? 1;
     this.unsupported = new Set(opts.unsupported ?? []);
     this.token = opts.token;
+  }
+
+  /**
+   * Every call of one club process (its BOT_API_ROOT is `apiRoot/as/<caller>`, see callerRoot) but
+   * getUpdates hangs from now on, as if that process stalled just before the Bot API saw the call:
+   * its updates in flight stop at their next call, so a kill (or a stop) then lands at a known
+   * point. The calls then never arrive (dropCaller: the process was killed) or arrive late (thawCaller).
+   */
+  freezeCaller(caller: string) {
+    let end: (how: 'drop' | 'deliver') => void = () => {};
+    const until = new Promise<'drop' | 'deliver'>((resolve) => (end = resolve));
+    this.frozen.set(caller, { calls: new Set(), until, end });
+  }
+
+  /** The calls of a frozen caller now hanging, with the chat each is for. */
+  heldCalls(caller: string): { method: string; chatId: number | undefined }[] {
+    return [...(this.frozen.get(caller)?.calls ?? [])];
+  }
+
+  /** The frozen caller's hanging calls fail (their connection is cut) and never take effect. */
+  dropCaller(caller: string) {
+    this.frozen.get(caller)?.end('drop');
+    this.frozen.delete(caller);
+  }
+
+  /** The frozen caller's hanging calls go through now, and its later ones at once. */
+  thawCaller(caller: string) {
+    this.frozen.get(caller)?.end('deliver');
+    this.frozen.delete(caller);
+  }
+
+  /** The BOT_API_ROOT for a club process that freezeCaller can name. */
+  callerRoot(caller: string) {
+    return `${this.apiRoot}/as/${caller}`;
+  }
+
+  private chatOfCall(params: Record<string, unknown>): number | undefined {
+    if (params.chat_id !== undefined) return Number(params.chat_id);
+    const id = params.callback_query_id === undefined ? undefined : String(params.callback_query_id);
+    return id === undefined ? undefined : [...this.users.values()].find((u) => this.pressedBy(u, id))?.id;
   }
 
   /** Where updates are POSTed in webhook mode, as the bot set it (undefined: long polling). */
@@ -419,6 +461,7 @@ export class FakeBotApi {
   async stop() {
     this.stopped = true;
     for (const wake of this.pollers.splice(0)) wake();
+    for (const caller of [...this.frozen.keys()]) this.dropCaller(caller);
     await new Promise<void>((resolve) => {
       if (!this.server) return resolve();
       this.server.close(() => resolve());
@@ -501,7 +544,8 @@ export class FakeBotApi {
       res.end(bytes ?? '');
       return;
     }
-    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
+    // `/as/<caller>` before `/bot<token>`: a club process's BOT_API_ROOT names it (see freezeCaller).
+    const match = /^(?:\/as\/([\w-]+))?\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? '');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
@@ -511,7 +555,7 @@ export class FakeBotApi {
       res.end(JSON.stringify(payload));
     };
     if (!match) return reply(404, { ok: false, error_code: 404, description: 'Not Found' });
-    const [, token, method] = match as unknown as [string, string, string];
+    const [, caller, token, method] = match as unknown as [string, string | undefined, string, string];
     if (this.token !== undefined && token !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
     let params: Record<string, unknown> = {};
     let files: Record<string, Buffer> = {};
@@ -519,6 +563,17 @@ export class FakeBotApi {
       ({ params, files } = await this.parseBody(req, body));
     } catch {
       return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid request body' });
+    }
+    const frozen = caller !== undefined && method !== 'getUpdates' ? this.frozen.get(caller) : undefined;
+    if (frozen) {
+      const call = { method, chatId: this.chatOfCall(params) };
+      frozen.calls.add(call);
+      const how = await frozen.until;
+      frozen.calls.delete(call);
+      if (how === 'drop') {
+        res.destroy();
+        return;
+      }
     }
     const held = SEND_METHODS.has(method) ? this.users.get(Number(params.chat_id))?.heldUntil() : null;
     if (held && (await held) === 'drop') {

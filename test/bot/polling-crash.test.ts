@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { joinClub } from '../../src/club/members.ts';
+import { createDatabase } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { TEST_TOKEN } from '../support/club.ts';
+import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
+import { inlineButtons } from '../support/messages.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const USERS = 5;
+const PRESSES = 10;
+
+/**
+ * Long polling and kill -9 (issue 14): a process killed while it handles updates it fetched loses
+ * none of them. (@grammyjs/runner confirmed a batch at the next getUpdates, before it was handled:
+ * the updates in flight at the kill were gone.) Real processes on embedded storage, as `npm start`
+ * runs them.
+ */
+describe('long polling: the updates in flight at kill -9 are handled by the next process', () => {
+  let api: FakeBotApi;
+  let dataDir: string;
+  const users: FakeUser[] = [];
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_polling_crash_bot' });
+    await api.start();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'bashgah-polling-crash-'));
+    const handle = await createDatabase({ dataDir });
+    try {
+      await migrateToLatest(handle);
+      for (let i = 1; i <= USERS; i++) {
+        const user = api.user({ id: 7600000000 + i, first_name: `Member${i}`, language_code: 'en' });
+        await joinClub(
+          handle.db,
+          { platform: 'telegram', userId: user.id, chatId: user.id },
+          { phone: `+98912860000${i}`, firstName: `Member${i}`, locale: 'en' },
+          { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
+        );
+        users.push(user);
+      }
+    } finally {
+      await handle.close();
+    }
+  }, 120_000);
+  afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await api?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(caller: string) {
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DOTENV_CONFIG_PATH: '/nonexistent', BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.callerRoot(caller), DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+    // node itself, not the tsx wrapper: SIGKILL must reach the club's own process.
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (b) => (output += b));
+    child.stderr!.on('data', (b) => (output += b));
+    await waitUntil(() => output.includes('bot is running'), 60_000, () => output);
+    return { child, output: () => output };
+  }
+  const exited = (child: ChildProcess) => new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+
+  it(`${USERS} members press Refresh ${PRESSES} times each; a kill -9 halfway loses no press and answers none twice`, async () => {
+    const first = await start('first');
+    const screens = new Map<FakeUser, number>();
+    for (const user of users) {
+      await user.send('/menu');
+      await user.waitFor((m) => inlineButtons(m).some((b) => b.text === '⭐ My points'), 20_000);
+      await user.press('⭐ My points');
+      const screen = await user.waitFor((m) => inlineButtons(m).some((b) => b.text === '🔄 Refresh'), 20_000);
+      screens.set(user, screen.message_id);
+    }
+    const pressRefresh = (times: number) => {
+      for (let i = 0; i < times; i++) for (const user of users) void user.press('🔄 Refresh', { messageId: screens.get(user)! });
+    };
+    const answered = () => users.reduce((n, u) => n + u.callbackAnswers.length, 0);
+
+    // The first half is answered by the first process.
+    pressRefresh(PRESSES / 2);
+    await waitUntil(() => answered() === USERS * (1 + PRESSES / 2), 30_000, first.output);
+
+    // The second half arrives while the process stalls: every chat's next press stops at its
+    // answer (the rest wait behind it, in order); nothing of the second half has been answered.
+    api.freezeCaller('first');
+    pressRefresh(PRESSES / 2);
+    await waitUntil(() => new Set(api.heldCalls('first').map((c) => c.chatId)).size === USERS, 30_000, first.output);
+    expect(answered()).toBe(USERS * (1 + PRESSES / 2));
+    const killed = exited(first.child);
+    first.child.kill('SIGKILL');
+    expect(await killed).toBe('SIGKILL');
+    api.dropCaller('first');
+
+    // The next process gets them again from the platform: they were never confirmed.
+    const second = await start('second');
+    try {
+      await waitUntil(() => answered() === USERS * (1 + PRESSES), 30_000, second.output);
+    } finally {
+      const stopped = exited(second.child);
+      second.child.kill('SIGTERM');
+      expect(await stopped, second.output()).toBe(0);
+    }
+    // Every press answered, each once: no second answer was even tried (the Bot API would refuse it).
+    for (const user of users) {
+      expect(user.callbackAnswers).toHaveLength(1 + PRESSES);
+      expect(new Set(user.callbackAnswers.map((a) => a.callback_query_id)).size).toBe(1 + PRESSES);
+    }
+    const answers = api.calls.filter((c) => c.method === 'answerCallbackQuery');
+    expect(answers.filter((c) => c.status !== 200)).toEqual([]);
+    expect(answers).toHaveLength(USERS * (1 + PRESSES));
+  }, 180_000);
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
