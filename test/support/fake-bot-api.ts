@@ -354,6 +354,8 @@ export class FakeBotApi {
   private deliveries = new Map<number, Promise<void>>();
   /** Webhook deliveries the club did not answer 200 (each retried until it is). */
   webhookFailures = 0;
+  /** When the first getUpdates arrived (performance.now()): a bot's start-up ends there. */
+  firstPollAt: number | undefined;
 
   constructor(opts: FakeBotApiOptions = {}) {
     this.platform = opts.platform ?? 'telegram';
@@ -784,6 +786,7 @@ export class FakeBotApi {
   }
 
   private async getUpdates(params: Record<string, unknown>) {
+    this.firstPollAt ??= performance.now();
     const offset = Number(params.offset ?? 0);
     if (offset > 0) this.confirmed = Math.max(this.confirmed, offset - 1);
     const limit = Math.min(Number(params.limit ?? 100), 100);
