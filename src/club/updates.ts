@@ -96,11 +96,58 @@ export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefi
 
 /** Records an update as handled: from now on a delivery of the same update_id is dropped. */
 export async function markHandled(db: Db, ref: UpdateRef, now: Date): Promise<void> {
+  await markAllHandled(db, [{ ref, now }]);
+}
+
+async function markAllHandled(db: Db, done: { ref: UpdateRef; now: Date }[]): Promise<void> {
   await db
     .insertInto('handled_updates')
-    .values({ platform: ref.platform, bot_id: ref.botId, update_id: ref.updateId, handled_at: now })
+    .values(done.map(({ ref, now }) => ({ platform: ref.platform, bot_id: ref.botId, update_id: ref.updateId, handled_at: now })))
     .onConflict((oc) => oc.doNothing())
     .execute();
+}
+
+/** Updates one statement records at most. */
+const RECORDED_TOGETHER = 500;
+
+/**
+ * Records handled updates the way a database commits a group (issue 14): the first update
+ * finished while no record is being written is written at once, alone; those finished while a
+ * write is under way go together in the next one. A single update waits no longer than with its
+ * own INSERT (no timer); under load, one statement records many. Each caller's promise resolves
+ * only once its own row is committed, so the guard keeps its chat until then, as before.
+ *
+ * After a crash: an update counts as handled only once its row is committed, as with one INSERT
+ * each. What grows is the time between an answer sent and its row committed (by at most the one
+ * write already under way), the window in which a process killed leaves an answered update
+ * unrecorded, so the platform's redelivery of it is answered a second time. No design closes that
+ * window (the answer and the record cannot commit together); this one keeps it to a round trip or
+ * two. The alternative, recording on arrival, would lose updates at a crash instead.
+ */
+export function handledRecorder(db: Db): (ref: UpdateRef, now: Date) => Promise<void> {
+  let queue: { ref: UpdateRef; now: Date; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  let writing = false;
+  const write = async () => {
+    writing = true;
+    while (queue.length > 0) {
+      const group = queue.slice(0, RECORDED_TOGETHER);
+      queue = queue.slice(group.length);
+      // One order for every writer, so two processes' groups never wait on each other in a cycle.
+      const rows = [...group].sort((a, b) => a.ref.updateId - b.ref.updateId);
+      try {
+        await markAllHandled(db, rows);
+        for (const r of group) r.resolve();
+      } catch (error) {
+        for (const r of group) r.reject(error);
+      }
+    }
+    writing = false;
+  };
+  return (ref, now) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ ref, now, resolve, reject });
+      if (!writing) void write();
+    });
 }
 
 /**
