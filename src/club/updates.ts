@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import type { Member, Platform } from '../db/schema.ts';
+import type { Member, Platform, Tier } from '../db/schema.ts';
 import type { AccountMember } from './members.ts';
 
 /** How long an update is remembered: Telegram keeps one it could not deliver for 24 hours. */
@@ -50,6 +50,8 @@ export interface Intake {
   handled: boolean;
   /** The member behind the sender's account, with their role; undefined for a stranger. */
   account: AccountMember | undefined;
+  /** The member's tier, read with them: the home screen shows it (so /menu costs no read of its own). */
+  tier: Tier | undefined;
   /** The chat's stored conversation state, or undefined when the chat has no conversation. */
   conversation: unknown;
   /** Set once the conversation storage took `conversation` (see conversation-storage.ts). */
@@ -71,12 +73,23 @@ export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefi
       join.on('member_accounts.platform', '=', ref.platform).on('member_accounts.user_id', '=', userId ?? null))
     .leftJoin('members', 'members.id', 'member_accounts.member_id')
     .leftJoin('staff', 'staff.member_id', 'members.id')
+    .leftJoin('tiers as member_tier', 'member_tier.id', 'members.tier_id')
     .leftJoin('conversation_state', (join) => join.on('conversation_state.key', '=', conversationKey ?? null))
     .selectAll('members')
     .select((eb) => [
       'staff.role as staff_role',
       'member_accounts.blocked as account_blocked',
       'conversation_state.value as conversation',
+      'member_tier.id as tier_id_',
+      'member_tier.code as tier_code',
+      'member_tier.rank as tier_rank',
+      'member_tier.name_fa as tier_name_fa',
+      'member_tier.name_en as tier_name_en',
+      'member_tier.threshold as tier_threshold',
+      'member_tier.discount_percent as tier_discount_percent',
+      'member_tier.earn_multiplier as tier_earn_multiplier',
+      'member_tier.perks_fa as tier_perks_fa',
+      'member_tier.perks_en as tier_perks_en',
       eb
         .exists(
           eb
@@ -89,9 +102,20 @@ export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefi
         .as('handled'),
     ])
     .executeTakeFirstOrThrow();
-  const { staff_role, account_blocked, conversation, handled, ...member } = row;
+  const {
+    staff_role, account_blocked, conversation, handled,
+    tier_id_, tier_code, tier_rank, tier_name_fa, tier_name_en, tier_threshold, tier_discount_percent, tier_earn_multiplier, tier_perks_fa, tier_perks_en,
+    ...member
+  } = row;
   const account = member.id === null ? undefined : { member: member as Member, role: staff_role, blocked: account_blocked ?? false };
-  return { handled: Boolean(handled), account, conversation: conversation ?? undefined };
+  const tier =
+    tier_id_ === null
+      ? undefined
+      : ({
+          id: tier_id_, code: tier_code, rank: tier_rank, name_fa: tier_name_fa, name_en: tier_name_en, threshold: tier_threshold,
+          discount_percent: tier_discount_percent, earn_multiplier: tier_earn_multiplier, perks_fa: tier_perks_fa, perks_en: tier_perks_en,
+        } as Tier);
+  return { handled: Boolean(handled), account, tier, conversation: conversation ?? undefined };
 }
 
 /** Records an update as handled: from now on a delivery of the same update_id is dropped. */
