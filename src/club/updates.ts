@@ -58,23 +58,22 @@ export interface Intake {
   conversationUsed?: boolean;
 }
 
-/**
- * Everything an update needs from the database before it is handled, in one statement (issue 14:
- * it ran as three or four round trips before): whether it was handled already, the sender's member
- * and staff role, and the chat's conversation state (so a chat without a conversation costs no
- * further read). The update is not recorded here: `markHandled` does that after it is handled.
- */
-export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefined, conversationKey: string | undefined): Promise<Intake> {
+/** A value a statement compiled once is given at each execution (see compiledIntake). */
+class Slot {
+  constructor(readonly index: number) {}
+}
+
+/** The intake statement (see takeUpdate); its five values are Slots when it is compiled once. */
+function intakeQuery(db: Db, platform: Platform, userId: number | null, conversationKey: string | null, botId: number, updateId: number) {
   // One row always (the VALUES), the rest left-joined onto it: columns come back typed as the
   // per-table reads gave them.
-  const row = await db
+  return db
     .selectFrom(sql<{ one: number }>`(values (1))`.as('intake'))
-    .leftJoin('member_accounts', (join) =>
-      join.on('member_accounts.platform', '=', ref.platform).on('member_accounts.user_id', '=', userId ?? null))
+    .leftJoin('member_accounts', (join) => join.on('member_accounts.platform', '=', platform).on('member_accounts.user_id', '=', userId))
     .leftJoin('members', 'members.id', 'member_accounts.member_id')
     .leftJoin('staff', 'staff.member_id', 'members.id')
     .leftJoin('tiers as member_tier', 'member_tier.id', 'members.tier_id')
-    .leftJoin('conversation_state', (join) => join.on('conversation_state.key', '=', conversationKey ?? null))
+    .leftJoin('conversation_state', (join) => join.on('conversation_state.key', '=', conversationKey))
     .selectAll('members')
     .select((eb) => [
       'staff.role as staff_role',
@@ -95,13 +94,46 @@ export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefi
           eb
             .selectFrom('handled_updates')
             .select('handled_updates.update_id')
-            .where('handled_updates.platform', '=', ref.platform)
-            .where('handled_updates.bot_id', '=', ref.botId)
-            .where('handled_updates.update_id', '=', ref.updateId),
+            .where('handled_updates.platform', '=', platform)
+            .where('handled_updates.bot_id', '=', botId)
+            .where('handled_updates.update_id', '=', updateId),
         )
         .as('handled'),
-    ])
-    .executeTakeFirstOrThrow();
+    ]);
+}
+
+type IntakeRow = Awaited<ReturnType<ReturnType<typeof intakeQuery>['executeTakeFirstOrThrow']>>;
+const intakes = new WeakMap<Db, ReturnType<typeof compileIntake>>();
+
+/**
+ * The intake statement is built and compiled by Kysely once per database handle, not per update
+ * (issue 14: building and compiling it showed in `node --cpu-prof`); each update only puts its
+ * values in. `order` says which value goes to each parameter ($1, $2...).
+ */
+function compileIntake(db: Db) {
+  const slot = <T>(i: number) => new Slot(i) as unknown as T;
+  const compiled = intakeQuery(db, slot(0), slot(1), slot(2), slot(3), slot(4)).compile();
+  const order = compiled.parameters.map((p) => {
+    if (!(p instanceof Slot)) throw new Error('the intake statement has a value that is not a slot');
+    return p.index;
+  });
+  return { compiled, order };
+}
+
+/**
+ * Everything an update needs from the database before it is handled, in one statement (issue 14:
+ * it ran as three or four round trips before): whether it was handled already, the sender's member
+ * with their tier and staff role, and the chat's conversation state (so a chat without a
+ * conversation costs no further read). The update is not recorded here: `markHandled` does that
+ * after it is handled.
+ */
+export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefined, conversationKey: string | undefined): Promise<Intake> {
+  let intake = intakes.get(db);
+  if (!intake) intakes.set(db, (intake = compileIntake(db)));
+  const values: unknown[] = [ref.platform, userId ?? null, conversationKey ?? null, ref.botId, ref.updateId];
+  const result = await db.executeQuery<IntakeRow>({ ...intake.compiled, parameters: intake.order.map((i) => values[i]) });
+  const row = result.rows[0];
+  if (!row) throw new Error('the intake statement returned no row');
   const {
     staff_role, account_blocked, conversation, handled,
     tier_id_, tier_code, tier_rank, tier_name_fa, tier_name_en, tier_threshold, tier_discount_percent, tier_earn_multiplier, tier_perks_fa, tier_perks_en,
