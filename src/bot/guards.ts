@@ -1,5 +1,5 @@
 import type { MiddlewareFn } from 'grammy';
-import { markHandled, takeUpdate } from '../club/updates.ts';
+import { handledRecorder, takeUpdate } from '../club/updates.ts';
 import { conversationKey } from './conversation-storage.ts';
 import type { Platform } from '../db/schema.ts';
 import { containsInvalidCharacter } from '../lib/text.ts';
@@ -19,6 +19,8 @@ import { say } from './ui.ts';
  * sequentialize, across webhook processes by the chat lock (`deps.chatLock`).
  */
 export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Context> {
+  // Updates finished together are recorded by one statement (see handledRecorder).
+  const markHandled = handledRecorder(deps.db);
   return async (ctx, next) => {
     const ref = { platform, botId: ctx.me.id, updateId: ctx.update.update_id };
     const once = async () => {
@@ -33,7 +35,7 @@ export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Conte
         await next();
       } finally {
         // A failed update was answered (bot.catch): it is done too. Only a dead process leaves it open.
-        await markHandled(deps.db, ref, deps.now()).catch((error: unknown) =>
+        await markHandled(ref, deps.now()).catch((error: unknown) =>
           deps.logger.warn({ err: error, platform, update_id: ref.updateId }, 'could not record the update as handled'),
         );
       }

@@ -34,6 +34,31 @@ export async function createI18n(): Promise<I18nInstance> {
   return i18n;
 }
 
+/** Texts without values a fixed-language `t` keeps at most (the locale files hold fewer keys). */
+const REMEMBERED_TEXTS = 10_000;
+
+/**
+ * A fixed-language `t` that translates each text without values (button labels, titles) once per
+ * process: the resources never change while the club runs, and i18next resolving every label of
+ * every menu on every update showed in `node --cpu-prof` (issue 14). Calls with values, or with
+ * options, go to i18next each time.
+ */
+export function rememberingT(t: Translate): Translate {
+  const texts = new Map<string, string>();
+  const translate = t as unknown as (...args: unknown[]) => string;
+  const remembering = (key: unknown, ...rest: unknown[]) => {
+    if (rest.length > 0 || typeof key !== 'string') return translate(key, ...rest);
+    let text = texts.get(key);
+    if (text === undefined) {
+      text = translate(key);
+      if (texts.size < REMEMBERED_TEXTS) texts.set(key, text);
+    }
+    return text;
+  };
+  // fixedT carries its language and namespace as properties.
+  return Object.assign(remembering, t) as unknown as Translate;
+}
+
 /** What resolving a language needs of the club's configuration. */
 export type LocaleConfig = Pick<Config, 'defaultLocale' | 'newcomerByAppLanguage'>;
 

@@ -1,6 +1,7 @@
 import { clubProfile } from '../club/identity.ts';
 import type { Member } from '../db/schema.ts';
-import { renderMemberCard } from '../lib/member-card.ts';
+// The card renderer (canvas, ~20 MB of RSS) is loaded with the first card a process draws (issue 14).
+const renderMemberCard: typeof import('../lib/member-card.ts').renderMemberCard = async (...args) => (await import('../lib/member-card.ts')).renderMemberCard(...args);
 import type { Context } from './context.ts';
 import { memberNumber, tierName } from './screens.ts';
 import { tierById } from '../club/tiers.ts';

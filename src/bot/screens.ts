@@ -22,9 +22,10 @@ export function memberNumber(member: Pick<Member, 'id'>, locale: Locale) {
 }
 
 /** The main menu's text: who you are and where you stand. */
-export async function homeText(deps: ClubDeps, member: Member, speech: Speech): Promise<string> {
+/** `known`: the member's tier when the update already read it with them (see takeUpdate); else it is read. */
+export async function homeText(deps: ClubDeps, member: Member, speech: Speech, known?: Tier): Promise<string> {
   const { t, locale } = speech;
-  const tier = await deps.db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
+  const tier = known?.id === member.tier_id ? known : await deps.db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
   return t('home.body', {
     name: member.first_name,
     points: formatNumber(member.points_balance, locale),

@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
@@ -65,7 +65,9 @@ export const pgliteParsers = {
   [OID.date]: identity,
 };
 
-export function openPGlite(dataDir: string): Promise<PGlite> {
+/** The embedded database's module (WASM, ~40 MB of RSS) is loaded only by a club that uses it. */
+export async function openPGlite(dataDir: string): Promise<PGlite> {
+  const { PGlite } = await import('@electric-sql/pglite');
   return PGlite.create(dataDir, { parsers: pgliteParsers });
 }
 

@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify';
-import ExcelJS from 'exceljs';
 import { neutraliseCell } from './csv.ts';
 
 export type Cell = string | number | boolean | Date | null;
@@ -17,6 +16,8 @@ type Rows = Iterable<Cell[][]> | AsyncIterable<Cell[][]>;
 export async function writeTable(path: string, format: TableFormat, sheet: string, header: string[], pages: Rows): Promise<number> {
   let count = 0;
   if (format === 'xlsx') {
+    // Loaded on first use: most processes never write a sheet (issue 14: RSS and start-up).
+    const { default: ExcelJS } = await import('exceljs');
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: false });
     const ws = workbook.addWorksheet(sheet.slice(0, 31), { views: [{ rightToLeft: /[\u0600-\u06ff]/.test(sheet + header.join('')) }] });
     const head = ws.addRow(header.map(neutraliseCell));

@@ -22,7 +22,8 @@ describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQ
     database = await testDatabase();
     api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_hotpath_bot' });
     await api.start();
-    club = await startTestClub({ api, database: { ...database, db: database.db.withPlugin(counter) } });
+    // The notification outbox polls the database every second on its own: off, so only the update's statements are counted.
+    club = await startTestClub({ api, database: { ...database, db: database.db.withPlugin(counter) }, notifications: false });
   });
   afterAll(async () => {
     await club?.stop();
@@ -70,5 +71,32 @@ describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQ
     expect(counter.seen).toHaveLength(7);
     expect(screen.edits).toBe(edits);
     expect(api.calls.slice(calls).map((c) => c.method)).toEqual(['answerCallbackQuery']);
+  });
+
+  it('/menu of a member on an idle chat costs the intake statement and the handled record, nothing else', async () => {
+    const user = api.user({ id: 7900000002, first_name: 'Reza', language_code: 'fa' });
+    await joinClub(
+      database.db,
+      { platform: 'telegram', userId: user.id, chatId: user.id },
+      { phone: '+989128890002', firstName: 'Reza', locale: 'fa' },
+      { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
+    );
+    await user.send('/menu');
+    await user.waitFor((m) => inlineButtons(m).length > 0);
+    await handled(api.lastUpdateId());
+    const messages = user.messages.length;
+
+    counter.reset();
+    await user.send('/menu');
+    const home = await user.waitFor((m) => user.messages.length > messages && inlineButtons(m).length > 0);
+    await handled(api.lastUpdateId());
+
+    // The member's tier comes with the member in the intake statement: the home screen reads
+    // nothing of its own. (Before issue 14: five; then three.)
+    expect(counter.seen).toEqual(['select', 'insert handled_updates']);
+    // The screen is still the member's: their name and their tier (the lowest).
+    expect(home.text).toContain('Reza');
+    const tier = await database.db.selectFrom('tiers').select('name_fa').orderBy('rank').executeTakeFirstOrThrow();
+    expect(home.text).toContain(tier.name_fa);
   });
 });

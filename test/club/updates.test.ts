@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markHandled, wasHandled, withAdvisoryLock } from '../../src/club/updates.ts';
+import { handledRecorder, markHandled, wasHandled, withAdvisoryLock } from '../../src/club/updates.ts';
 import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
+import { QueryCounter } from '../support/query-counter.ts';
 
 describe('handled updates', () => {
   let handle: DatabaseHandle;
@@ -18,6 +19,36 @@ describe('handled updates', () => {
     await markHandled(handle.db, ref, new Date('2026-11-29T10:00:01Z'));
     expect(await wasHandled(handle.db, ref)).toBe(true);
     expect(await wasHandled(handle.db, { ...ref, platform: 'bale' })).toBe(false);
+  });
+
+  it('updates finished while a record is being written are recorded together, each caller told once its own row is in', async () => {
+    const counter = new QueryCounter();
+    const record = handledRecorder(handle.db.withPlugin(counter));
+    const now = new Date('2026-11-29T10:00:00Z');
+    const refs = Array.from({ length: 50 }, (_, i) => ({ platform: 'telegram' as const, botId: 2, updateId: 100 + i }));
+    const recorded: number[] = [];
+    // The first is written at once, alone; the 49 that finish meanwhile go in one more statement.
+    await Promise.all(refs.map((ref) => record(ref, now).then(() => recorded.push(ref.updateId))));
+    expect(counter.seen).toEqual(['insert handled_updates', 'insert handled_updates']);
+    expect(recorded.sort()).toEqual(refs.map((r) => r.updateId));
+    for (const ref of refs) expect(await wasHandled(handle.db, ref)).toBe(true);
+    // One update alone is written at once: no waiting for company.
+    counter.reset();
+    await record({ platform: 'telegram', botId: 2, updateId: 99 }, now);
+    expect(counter.seen).toEqual(['insert handled_updates']);
+    expect(await wasHandled(handle.db, { platform: 'telegram', botId: 2, updateId: 99 })).toBe(true);
+  });
+
+  it('a record that cannot be written fails for each update of its group, and the next group is written', async () => {
+    const record = handledRecorder(handle.db);
+    const now = new Date('2026-11-29T10:00:00Z');
+    // update_id is int8: a value beyond it makes the first statement fail.
+    const results = await Promise.allSettled([
+      record({ platform: 'telegram', botId: 3, updateId: 2 ** 70 }, now),
+      record({ platform: 'telegram', botId: 3, updateId: 1 }, now),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(await wasHandled(handle.db, { platform: 'telegram', botId: 3, updateId: 1 })).toBe(true);
   });
 });
 

@@ -356,6 +356,8 @@ export class FakeBotApi {
   webhookFailures = 0;
   /** Callers (BOT_API_ROOT `<apiRoot>/as/<caller>`) whose calls hang: see freezeCaller. */
   private readonly frozen = new Map<string, { calls: Set<{ method: string; chatId: number | undefined }>; until: Promise<'drop' | 'deliver'>; end: (how: 'drop' | 'deliver') => void }>();
+  /** When the first getUpdates arrived (performance.now()): a bot's start-up ends there. */
+  firstPollAt: number | undefined;
 
   constructor(opts: FakeBotApiOptions = {}) {
     this.platform = opts.platform ?? 'telegram';
@@ -839,6 +841,7 @@ export class FakeBotApi {
   }
 
   private async getUpdates(params: Record<string, unknown>) {
+    this.firstPollAt ??= performance.now();
     const offset = Number(params.offset ?? 0);
     if (offset > 0) this.confirmed = Math.max(this.confirmed, offset - 1);
     const limit = Math.min(Number(params.limit ?? 100), 100);

@@ -62,7 +62,7 @@ export function createMenus(): ClubMenus {
       await say(ctx, ctx.t('errors.not_member'));
       return;
     }
-    await showScreen(ctx, await homeText(ctx.deps, ctx.member, ctx), main);
+    await showScreen(ctx, await homeText(ctx.deps, ctx.member, ctx, ctx.intake?.tier), main);
   }
 
   async function showSettings(ctx: Context, member: Member) {
@@ -183,7 +183,7 @@ export function createMenus(): ClubMenus {
     })
     .text((ctx) => ctx.t('menu.main'), async (ctx) => {
       // The card is a photo: the menu comes as a new message below it.
-      if (ctx.member) await say(ctx, await homeText(ctx.deps, ctx.member, ctx), main);
+      if (ctx.member) await say(ctx, await homeText(ctx.deps, ctx.member, ctx, ctx.intake?.tier), main);
     });
 
   main.register([points, back, settings, card]);

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { ClubError } from '../errors.ts';
 
 /** One line of a sheet: its line number in the file (1 = the header) and its cells as text. */
@@ -47,7 +47,9 @@ async function* csvRows(bytes: Buffer): AsyncGenerator<SheetRow> {
 }
 
 async function* xlsxRows(bytes: Buffer): AsyncGenerator<SheetRow> {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([bytes]), { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'emit' });
+  // Loaded on first use: most processes never read a sheet (issue 14: RSS and start-up).
+  const { default: Excel } = await import('exceljs');
+  const reader = new Excel.stream.xlsx.WorkbookReader(Readable.from([bytes]), { sharedStrings: 'cache', styles: 'cache', hyperlinks: 'ignore', worksheets: 'emit', entries: 'emit' });
   try {
     // The first worksheet only: a workbook's other sheets are usually notes or pivots.
     for await (const sheet of reader) {
