@@ -1,17 +1,24 @@
 /**
- * npm run bench:ledger [-- --cashiers 64 --seconds 10 --members 2000 --pool 16]
+ * npm run bench:ledger [-- --cashiers 64 --seconds 10 --members 2000 --pool 16 --reference-seconds 10 --no-reference]
  *
  * Purchases per second recorded by concurrent cashiers through the real recordPurchase (row lock,
- * rule lookup, purchase row, points lot, tier check, audit), on PostgreSQL when DATABASE_URL is
- * set and on embedded PGlite otherwise. The ledger invariant is checked over every member at the end.
+ * rule lookup, purchase row, points lot, tier check, audit, receipt in the outbox, report
+ * summaries), on PostgreSQL when DATABASE_URL is set and on embedded PGlite otherwise. The ledger
+ * invariant is checked over every member at the end.
+ *
+ * On PostgreSQL the same run first measures the reference issue 14 compares against: pgbench
+ * TPC-B (`pgbench -i -s 10` into a scratch database, then `pgbench -c 64 -j 2 -T <seconds>`) on
+ * the same server; the JSON carries both figures and `ratio` = purchases/s / pgbench tps.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { ledgerViolations } from '../../src/club/ledger.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { pgbenchReference, type PgbenchReference } from './pgbench-reference.ts';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +27,9 @@ const { values } = parseArgs({
     members: { type: 'string', default: '2000' },
     // Database connections shared by the cashiers (a club process's pool), not one per cashier.
     pool: { type: 'string', default: '16' },
+    // The pgbench TPC-B reference (PostgreSQL only): its duration, and a way to leave it out.
+    'reference-seconds': { type: 'string', default: '10' },
+    'no-reference': { type: 'boolean', default: false },
   },
 });
 const cashiers = Number(values.cashiers);
@@ -29,6 +39,14 @@ const url = process.env.DATABASE_URL || undefined;
 const schema = `bench_${randomBytes(4).toString('hex')}`;
 
 const poolSize = Number(values.pool);
+const referenceSeconds = Number(values['reference-seconds']);
+
+// The reference runs first, alone on the server (the club's schema is not created yet).
+const reference: PgbenchReference = !url
+  ? { skipped: 'embedded PGlite: pgbench needs a PostgreSQL server (set DATABASE_URL)' }
+  : values['no-reference']
+    ? { skipped: '--no-reference' }
+    : await pgbenchReference(url, { scale: 10, clients: 64, threads: 2, seconds: referenceSeconds });
 const handle = await createDatabase({ databaseUrl: url, dataDir: 'memory://', schema, poolSize });
 const { db } = handle;
 try {
@@ -82,6 +100,10 @@ try {
     errors,
     invariantViolations: violations.length,
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
+    // The machine is shared: the load average at the end says how much else was running.
+    load1m: Number(loadavg()[0]!.toFixed(2)),
+    pgbench: reference,
+    ratio: 'tps' in reference ? Number((recorded / elapsed / reference.tps).toFixed(2)) : null,
   };
   console.log(JSON.stringify(result));
   if (violations.length || errors || recorded !== latencies.length) process.exitCode = 1;
