@@ -2,8 +2,8 @@
  * npm run bench:ledger [-- --cashiers 64 --seconds 10 --members 2000 --pool 16 --reference-seconds 10 --no-reference]
  *
  * Purchases per second recorded by concurrent cashiers through the real recordPurchase (row lock,
- * rule lookup, purchase row, points lot, tier check, audit, receipt in the outbox, report
- * summaries), on PostgreSQL when DATABASE_URL is set and on embedded PGlite otherwise. The ledger
+ * rule lookup, purchase row, points lot, tier check, audit, receipt in the outbox (every member
+ * has a chat), report summaries), on PostgreSQL when DATABASE_URL is set and on embedded PGlite otherwise. The ledger
  * invariant is checked over every member at the end.
  *
  * On PostgreSQL the same run first measures the reference issue 14 compares against: pgbench
@@ -56,6 +56,8 @@ try {
     insert into members (phone, first_name, referral_code, tier_id, joined_at, last_active_at)
     select '+98915' || lpad(g::text, 7, '0'), 'Bench', 'B' || g, (select id from tiers order by rank limit 1), ${new Date()}, ${new Date()}
     from generate_series(1, ${memberCount}) g`.execute(db);
+  // Every member has a chat, as in a club: each purchase queues its receipt in the outbox.
+  await sql`insert into member_accounts (platform, user_id, member_id, chat_id, created_at) select 'telegram', id, id, id, ${new Date()} from members`.execute(db);
   const ids = (await db.selectFrom('members').select('id').orderBy('id').execute()).map((r) => r.id);
   const cashierId = ids[0]!;
 
