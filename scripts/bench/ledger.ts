@@ -18,6 +18,7 @@ import { ledgerViolations } from '../../src/club/ledger.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { watchBackends } from './backend-cpu.ts';
 import { pgbenchReference, type PgbenchReference } from './pgbench-reference.ts';
 
 const { values } = parseArgs({
@@ -47,7 +48,7 @@ const reference: PgbenchReference = !url
   : values['no-reference']
     ? { skipped: '--no-reference' }
     : await pgbenchReference(url, { scale: 10, clients: 64, threads: 2, seconds: referenceSeconds });
-const handle = await createDatabase({ databaseUrl: url, dataDir: 'memory://', schema, poolSize });
+const handle = await createDatabase({ databaseUrl: url, dataDir: 'memory://', schema, poolSize, applicationName: schema });
 const { db } = handle;
 try {
   await migrateToLatest(handle);
@@ -63,6 +64,10 @@ try {
 
   const latencies: number[] = [];
   let errors = 0;
+  // The CPU the purchases cost: the pool's backends (from /proc, a local server only) and this process.
+  const serverCpu = url ? watchBackends(url, { column: 'application_name', value: schema }) : null;
+  await new Promise((r) => setTimeout(r, 300)); // its first sample
+  const nodeCpu = process.cpuUsage();
   const deadline = Date.now() + seconds * 1000;
   const started = performance.now();
   await Promise.all(
@@ -86,6 +91,8 @@ try {
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const nodeCpuUsed = process.cpuUsage(nodeCpu);
+  const serverCpuUsed = serverCpu ? await serverCpu.stop() : null;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]!.toFixed(1);
   const violations = await ledgerViolations(db);
@@ -102,10 +109,16 @@ try {
     errors,
     invariantViolations: violations.length,
     rssMB: Math.round(process.memoryUsage().rss / 1e6),
+    // CPU per purchase: the server's backends (null when not visible from here) and this process
+    // (the club's code, the driver, and the bench's own loop).
+    serverCpuMsPerPurchase: serverCpuUsed === null ? null : Number(((serverCpuUsed * 1000) / recorded).toFixed(3)),
+    nodeCpuMsPerPurchase: Number(((nodeCpuUsed.user + nodeCpuUsed.system) / 1000 / recorded).toFixed(3)),
     // The machine is shared: the load average at the end says how much else was running.
     load1m: Number(loadavg()[0]!.toFixed(2)),
     pgbench: reference,
     ratio: 'tps' in reference ? Number((recorded / elapsed / reference.tps).toFixed(2)) : null,
+    // pgbench's server CPU per transaction over the purchase's: what the ratio would be if CPU alone decided.
+    cpuRatio: 'tps' in reference && reference.serverCpuMsPerTx && serverCpuUsed ? Number((reference.serverCpuMsPerTx / ((serverCpuUsed * 1000) / recorded)).toFixed(2)) : null,
   };
   console.log(JSON.stringify(result));
   if (violations.length || errors || recorded !== latencies.length) process.exitCode = 1;

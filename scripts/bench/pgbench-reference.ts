@@ -2,11 +2,16 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { watchBackends } from './backend-cpu.ts';
 
 const run = promisify(execFile);
 
 export type PgbenchReference =
-  | { tps: number; clients: number; threads: number; scale: number; seconds: number; latencyMs: number | null }
+  | {
+      tps: number; clients: number; threads: number; scale: number; seconds: number; latencyMs: number | null;
+      /** Server CPU (its backends, from /proc) per transaction, connection start-up included; null for a remote server. */
+      serverCpuMsPerTx: number | null;
+    }
   | { skipped: string };
 
 /**
@@ -36,11 +41,17 @@ export async function pgbenchReference(databaseUrl: string, opts: { scale: numbe
     await admin.query(`create database ${name}`);
     try {
       await run('pgbench', ['-i', '-q', '-s', String(opts.scale), name], { env, maxBuffer: 16 << 20 });
+      const cpu = watchBackends(databaseUrl, { column: 'datname', value: name }, true);
       const { stdout } = await run('pgbench', ['-c', String(opts.clients), '-j', String(opts.threads), '-T', String(opts.seconds), name], { env, maxBuffer: 16 << 20 });
+      const serverCpu = await cpu.stop();
       const tps = /tps = ([\d.]+)/.exec(stdout);
-      if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
+      const processed = /number of transactions actually processed: (\d+)/.exec(stdout);
+      if (!tps || !processed) throw new Error(`pgbench printed no tps:\n${stdout}`);
       const latency = /latency average = ([\d.]+) ms/.exec(stdout);
-      return { tps: Number(Number(tps[1]).toFixed(1)), clients: opts.clients, threads: opts.threads, scale: opts.scale, seconds: opts.seconds, latencyMs: latency ? Number(latency[1]) : null };
+      return {
+        tps: Number(Number(tps[1]).toFixed(1)), clients: opts.clients, threads: opts.threads, scale: opts.scale, seconds: opts.seconds, latencyMs: latency ? Number(latency[1]) : null,
+        serverCpuMsPerTx: serverCpu === null ? null : Number(((serverCpu * 1000) / Number(processed[1])).toFixed(3)),
+      };
     } finally {
       await admin.query(`drop database if exists ${name} with (force)`);
     }
