@@ -46,6 +46,30 @@ export interface PurchaseOutcome {
   promotedTo: Tier | null;
 }
 
+/**
+ * The dates a purchase needs from the club's calendar (the local day's start, for today's visits;
+ * the ends of the Jalali month and year, for lot expiry), kept until the next local midnight:
+ * working them out through Intl was ~0.2 ms of the till's CPU per purchase.
+ */
+const tillDays = new Map<string, { from: number; to: number; dayStart: Date; monthEnd: Date; yearEnd: Date }>();
+export function tillDates(now: Date, tz: string) {
+  const t = now.getTime();
+  const kept = tillDays.get(tz);
+  if (kept && t >= kept.from && t < kept.to) return kept;
+  const dayStart = zonedMidnight(todayIso(now, tz), tz);
+  // 36 hours after a local midnight is always in the next local day (days last 23 to 25 hours).
+  const nextStart = zonedMidnight(todayIso(new Date(dayStart.getTime() + 36 * 3_600_000), tz), tz);
+  const dates = {
+    from: dayStart.getTime(),
+    to: nextStart.getTime(),
+    dayStart,
+    monthEnd: lotExpiry(now, { mode: 'jalali_month_end', days: 1 }, tz),
+    yearEnd: lotExpiry(now, { mode: 'jalali_year_end', days: 1 }, tz),
+  };
+  tillDays.set(tz, dates);
+  return dates;
+}
+
 export function purchaseKey(input: Pick<PurchaseInput, 'branchId' | 'receiptNo' | 'operationId'>) {
   const receipt = input.receiptNo?.trim();
   return receipt ? `purchase:${input.branchId}:${receipt.toUpperCase()}` : `purchase-op:${input.operationId}`;
@@ -184,13 +208,14 @@ export async function recordPurchase(db: Db | Trx, input: PurchaseInput, env: Lo
   // club_record_purchase checks the code itself but not its pool's branch.
   if (input.voucherCodeId) await refuseVoucherElsewhere(db, input.voucherCodeId, input.branchId);
   const defaults = loyaltySettingsSchema.parse(env.defaults ?? {});
+  const dates = tillDates(env.now, tz);
   // The function also queues the member's receipt (one transaction, one round trip): if the
   // purchase commits, so does its receipt (see receiptNotice).
   const { rows } = await sql<{ result: RecordedRow }>`
     select club_record_purchase(
       ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
-      ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${zonedMidnight(todayIso(env.now, tz), tz)},
-      ${lotExpiry(env.now, { mode: 'jalali_month_end', days: 1 }, tz)}, ${lotExpiry(env.now, { mode: 'jalali_year_end', days: 1 }, tz)},
+      ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${dates.dayStart},
+      ${dates.monthEnd}, ${dates.yearEnd},
       ${JSON.stringify(defaults)}::jsonb, ${input.applyWelcome ?? false}, ${input.voucherCodeId ?? null}::int8
     ) as result`.execute(db);
   const r = rows[0]!.result;
