@@ -1,22 +1,30 @@
 /**
- * DATABASE_URL=... npx tsx scripts/bench/ledger-profile.ts [-- --seconds 5 --serial 1000]
+ * DATABASE_URL=... npx tsx scripts/bench/ledger-profile.ts [-- --seconds 5 --serial 1000 --cpu --serial-only --only <label> --rounds 1]
+ * DATABASE_URL=... npx tsx scripts/bench/ledger-profile.ts -- --explain 300
  *
- * Where a purchase's time goes (issue 14), in a scratch schema dropped at the end. For each variant
- * (the schema as migrated, then with groups of triggers disabled) it measures:
- * - serial: purchases one after another on one connection: ms per purchase, WAL bytes per purchase,
- *   and with track_functions = 'all' the time of each plpgsql function (the purchase function's own
- *   statements are its self time; each trigger function's time is its own line);
- * - concurrent: 64 cashiers over a pool of 16 for --seconds, purchases/s, with pg_stat_activity
- *   sampled every 20 ms for what the club's backends were waiting on.
- * Disabling triggers is for measuring only: those variants leave the summaries wrong, and the schema is dropped.
- */
+ * Where a purchase's time goes (issue 14), in a scratch schema dropped at the end (see
+ * docs/benchmarks.md, "Purchase recording: where the time went"). For each variant (the schema as
+ * migrated, then with groups of triggers disabled, then cumulatively without the balance index,
+ * the foreign keys and the receipt) it measures:
+ * - serial: purchases one after another on one connection: ms per purchase, the backend's and this
+ *   process's CPU per purchase (from /proc and process.cpuUsage), the server's WAL over the run
+ *   (all databases: only meaningful on a server of one's own), and with track_functions = 'all'
+ *   the time of each plpgsql function (the purchase function's own statements are its self time;
+ *   each trigger function's time is its own line). --cpu sets synchronous_commit = off in that
+ *   session only, so the serial time is work rather than the disk's flush (measuring only);
+ * - concurrent (unless --serial-only): 64 cashiers over a pool of 16 for --seconds, purchases/s,
+ *   with pg_stat_activity sampled every 20 ms for what the club's backends were waiting on.
+ * --explain n: n purchases with auto_explain logging each nested statement's plan, time, buffers
+ * and WAL to the server log under the printed backend pid.
+ * Disabling triggers and dropping constraints is for measuring only: those variants leave the
+ * summaries wrong, and the schema is dropped. */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { createDatabase, type Db } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { processCpuSeconds } from './backend-cpu.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, serial: { type: 'string', default: '1000' }, only: { type: 'string' }, explain: { type: 'string' }, cpu: { type: 'boolean' }, 'serial-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' } } });
 const url = process.env.DATABASE_URL;
@@ -31,7 +39,7 @@ const VARIANTS: [string, string[], string?][] = [
   ['no report triggers on purchases/ledger', ['purchases.purchases_report_insert', 'ledger_entries.ledger_entries_report_insert']],
   ['no member-stats trigger', ['purchases.purchases_member_stats_insert']],
   ['no statement triggers on purchases/ledger', ['purchases.purchases_report_insert', 'ledger_entries.ledger_entries_report_insert', 'purchases.purchases_member_stats_insert']],
-  ['no statement triggers, no members_points_idx (balance update can be HOT)', ['purchases.purchases_report_insert', 'ledger_entries.ledger_entries_report_insert', 'purchases.purchases_member_stats_insert'], 'drop index members_points_idx'],
+  ['no statement triggers, no members_points_idx (balance update can be HOT)', ['purchases.purchases_report_insert', 'ledger_entries.ledger_entries_report_insert', 'purchases.purchases_member_stats_insert'], 'drop index if exists members_points_idx'],
   ['... and no foreign keys on purchases/ledger/lots/audit/notifications', ['purchases.purchases_report_insert', 'ledger_entries.ledger_entries_report_insert', 'purchases.purchases_member_stats_insert'],
     `do $$ declare c record; begin for c in select conrelid::regclass as t, conname from pg_constraint where contype = 'f' and connamespace = current_schema()::regnamespace
        and conrelid::regclass::text in ('purchases', 'ledger_entries', 'ledger_lots', 'audit_log', 'notifications') loop
@@ -39,19 +47,6 @@ const VARIANTS: [string, string[], string?][] = [
   ['... and no receipt (no member accounts)', ['purchases.purchases_report_insert', 'ledger_entries.ledger_entries_report_insert', 'purchases.purchases_member_stats_insert'], 'delete from member_accounts'],
 ];
 
-/**
- * CPU seconds a server backend has used (utime + stime from /proc, in clock ticks of 10 ms): the
- * server is on this machine in development. Unlike wall time it does not grow with the load that
- * other work puts on the shared machine.
- */
-function backendCpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
 
 async function setTriggers(names: string[], enabled: boolean) {
   for (const n of names) {
@@ -107,12 +102,12 @@ try {
       const before = (await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(conn)).rows[0]!.lsn;
       const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn)).rows[0]!.pid;
       const n = Number(values.serial);
-      const cpu0 = backendCpuSeconds(pid);
+      const cpu0 = processCpuSeconds(pid);
       const node0 = process.cpuUsage();
       const t = performance.now();
       for (let i = 0; i < n; i++) await buy(conn);
       const ms = (performance.now() - t) / n;
-      const cpu1 = backendCpuSeconds(pid);
+      const cpu1 = processCpuSeconds(pid);
       const node = process.cpuUsage(node0);
       const wal = (await sql<{ bytes: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${before}::pg_lsn)::text as bytes`.execute(conn)).rows[0]!.bytes;
       await sql`select pg_stat_force_next_flush()`.execute(conn);
