@@ -23,7 +23,7 @@ import { branchById } from '../../club/staff.ts';
 
 // Button data carries the whole choice (report, branch, period), so any old button still works:
 // rp:<action>:<report>:<branch or 0>:<period code>.
-const KIND_CODES: Record<ReportKind, string> = { sales: 's', members: 'm', loyalty: 'l', rfm: 'r', cohorts: 'h' };
+const KIND_CODES: Record<ReportKind, string> = { sales: 's', members: 'm', loyalty: 'l', rfm: 'r', cohorts: 'h', referrals: 'i', campaigns: 'k', feedback: 'n' };
 const kindOf = (code: string) => (Object.entries(KIND_CODES).find(([, c]) => c === code)?.[0] ?? 'sales') as ReportKind;
 
 interface Choice {
@@ -32,7 +32,7 @@ interface Choice {
   period: string;
 }
 const data = (action: string, c: Choice) => `rp:${action}:${KIND_CODES[c.kind]}:${c.branchId ?? 0}:${c.period}`;
-const CHOICE = /^rp:(v|g|x|c):([smlrh]):(\d+):([a-z0-9-]+)$/;
+const CHOICE = /^rp:(v|g|x|c):([smlrhikn]):(\d+):([a-z0-9-]+)$/;
 
 async function menu(ctx: Context, choice: Choice) {
   const { t } = ctx;
