@@ -8,6 +8,7 @@ import { noteInvitationOpened } from '../../src/club/invitation-opens.ts';
 import { periodFor } from '../../src/club/analytics/period.ts';
 import { referralFunnel } from '../../src/club/analytics/referral-funnel.ts';
 import { joinClub } from '../../src/club/members.ts';
+import { parseSegment, saveSegment } from '../../src/club/segments.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { recordReferral, settleReferralPurchase } from '../../src/club/referrals.ts';
 import { claimDueChecks, recordSatisfaction, scheduleSatisfactionCheck } from '../../src/club/satisfaction.ts';
@@ -49,6 +50,7 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
   let ownerFa: FakeUser;
   let cashierLike: FakeUser;
   let ownerCode = '';
+  let ownerId = 0;
   // Sunday 8 Azar 1405, noon in Tehran.
   const clock = at('2026-11-29T08:30:00Z');
 
@@ -66,6 +68,7 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
     await joinClub(db, { platform: 'telegram', userId: ownerFa.id, chatId: ownerFa.id }, { phone: '+989129960002', firstName: 'Maryam', locale: 'fa' }, policy('2026-10-01T08:00:00Z'));
     await joinClub(db, { platform: 'telegram', userId: cashierLike.id, chatId: cashierLike.id }, { phone: '+989129960003', firstName: 'Sara', locale: 'en' }, policy('2026-10-01T08:00:00Z'));
     ownerCode = o.member.referral_code;
+    ownerId = o.member.id;
     // A friend opens the owner's link on 2 Azar, joins, buys on 3 Azar: the owner is rewarded.
     const link = { code: o.member.referral_code, platform: 'telegram' as const, userId: 7960000100 };
     await noteInvitationOpened(db, link, at('2026-11-23T08:00:00Z'));
@@ -187,5 +190,37 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
     await cashierLike.send(`/start r_${ownerCode}`);
     await cashierLike.waitFor(hasText(/already a member|already/i));
     expect(await referralFunnel(database.db, month)).toMatchObject({ opened: 2, refused: 1 });
+  });
+
+  it('exports: a saved segment from the panel and by number, the ledger of two dates as CSV; a bad number is answered', async () => {
+    const segment = await saveSegment(database.db, ownerId, 'Buyers', parseSegment('purchases>=1'), clock);
+    await owner.send(`/export members ${segment.id} csv`);
+    const csv = await owner.waitFor((m) => Boolean(m.document), 10_000);
+    const lines = csv.documentBytes!.toString('utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('+989129960100');
+    expect(plain(csv)).toBe('1 rows');
+    await owner.send('/export members 12x');
+    await owner.waitFor(hasText(/^Exports:/));
+    await owner.send('/export members 999999');
+    await owner.waitFor(hasText(/segment no longer exists/));
+
+    await owner.send('/panel');
+    const panel = await owner.waitFor((m) => inlineButtons(m).some((b) => /Export/.test(b.text)));
+    await owner.press(inlineButtons(panel).find((b) => /Export/.test(b.text))!.text, { messageId: panel.message_id });
+    const offer = await owner.waitFor((m) => inlineButtons(m).some((b) => b.text === '⬇️ Segment: Buyers'));
+    await owner.press('⬇️ Segment: Buyers', { messageId: offer.message_id });
+    const file = await owner.waitFor((m) => Boolean(m.document), 10_000);
+    const rows = await sheetRows(file.documentBytes);
+    expect(rows).toHaveLength(2);
+    expect(String(rows[1]![1])).toContain('989129960100');
+
+    // 1–8 Azar: the friend's two purchases earned points, and the owner's invitation reward.
+    await owner.send('/export ledger ۱۴۰۵/۹/۱ ۱۴۰۵/۹/۸ csv');
+    const ledger = await owner.waitFor((m) => Boolean(m.document), 10_000);
+    const entries = ledger.documentBytes!.toString('utf8').trim().split('\n').slice(1);
+    expect(entries.length).toBeGreaterThanOrEqual(3);
+    expect(plain(ledger)).toBe(`${entries.length} rows`);
+    expect(entries.some((e) => e.includes(',referral,'))).toBe(true);
   });
 });
