@@ -159,20 +159,20 @@ describe(`engagement reports over hand-made clubs (${usingPostgres() ? 'PostgreS
     afterAll(() => c.close());
 
     it('per campaign: messages by outcome, codes used, buyers and revenue by last touch within 7 days', async () => {
-      const list = await campaignConversions(c.db, { period: month, branchId: null });
+      const list = await campaignConversions(c.db, { period: month, branchId: null }, now);
       expect(list.map((x) => x.id)).toEqual([c2, c1]);
       expect(list[0]).toMatchObject({ text: 'Weekend', automation: false, queued: 5, delivered: 2, blocked: 1, failed: 1, waiting: 1, codesGiven: 0, codesUsed: 0, buyers: 1, purchases: 1, revenue: 2_000_000 });
       expect(list[1]).toMatchObject({ text: 'Azar offer: 10% off', queued: 5, delivered: 4, blocked: 1, failed: 0, waiting: 0, codesGiven: 5, codesUsed: 2, buyers: 2, purchases: 2, revenue: 1_700_000 });
     });
 
     it('with a branch: its purchases and code uses only; messages stay club-wide', async () => {
-      const [second, first] = await campaignConversions(c.db, { period: month, branchId: branch2 });
+      const [second, first] = await campaignConversions(c.db, { period: month, branchId: branch2 }, now);
       expect(second).toMatchObject({ delivered: 2, buyers: 0, revenue: 0 });
       expect(first).toMatchObject({ delivered: 4, codesUsed: 1, buyers: 1, purchases: 1, revenue: 700_000 });
       // A shorter window: A's purchase on 24 November came 1 day after C1, C's 5 days after.
-      const [, short] = await campaignConversions(c.db, { period: month, branchId: null }, 2);
+      const [, short] = await campaignConversions(c.db, { period: month, branchId: null }, now, 2);
       expect(short).toMatchObject({ buyers: 1, purchases: 1, revenue: 1_000_000 });
-      expect(await campaignConversions(c.db, { period: periodFor('last_month', now, TZ), branchId: null })).toMatchObject([{ id: c0, delivered: 5, buyers: 0 }]);
+      expect(await campaignConversions(c.db, { period: periodFor('last_month', now, TZ), branchId: null }, now)).toMatchObject([{ id: c0, delivered: 5, buyers: 0 }]);
     });
   });
 

@@ -23,6 +23,7 @@ export interface EngagementView {
 
 interface Env {
   db: Db;
+  now: Date;
   timeZone: string;
 }
 
@@ -88,7 +89,7 @@ export async function buildEngagementReport(kind: EngagementKind, scope: ReportS
   }
 
   if (kind === 'campaigns') {
-    const list = await campaignConversions(env.db, scope);
+    const list = await campaignConversions(env.db, scope, env.now);
     const shown = list.slice(0, CHART_CAMPAIGNS).reverse();
     const names = shown.map((c) => t('reports.campaign_label', { id: n(c.id) }));
     const charts: ChartSpec[] = [

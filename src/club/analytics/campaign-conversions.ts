@@ -34,11 +34,11 @@ export interface CampaignConversion {
  * so one purchase never counts for two campaigns; with a branch chosen, only that branch's
  * purchases and code uses count. Telegram and Bale do not report whether a message was read.
  */
-export async function campaignConversions(db: Db, scope: ReportScope, days = ATTRIBUTION_DAYS): Promise<CampaignConversion[]> {
+export async function campaignConversions(db: Db, scope: ReportScope, now: Date, days = ATTRIBUTION_DAYS): Promise<CampaignConversion[]> {
   const { from, to } = scope.period;
   const campaigns = await db
     .selectFrom('campaigns')
-    .select(['id', 'started_at', 'text', 'automation_id'])
+    .select(['id', 'started_at', 'finished_at', 'text', 'automation_id'])
     .where('started_at', '>=', from)
     .where('started_at', '<', to)
     .orderBy('started_at', 'desc')
@@ -61,22 +61,29 @@ export async function campaignConversions(db: Db, scope: ReportScope, days = ATT
       ${scope.branchId === null ? sql`` : sql`and v.redeemed_branch_id = ${scope.branchId}`}
     where o.campaign_id in (${sql.join(ids)})
     group by o.campaign_id`.execute(db);
-  // Every delivery that could be the last touch before a purchase after the first of these
-  // campaigns: those of campaigns still running at the period's start or started since.
+  // Driven by the purchases that can be attributed at all (from the first of these campaigns to
+  // the last one's end plus the window), each looking up its buyer's latest delivery before it
+  // (campaign_outbox_delivered_idx), rather than by every delivery: a campaign reaches much of
+  // the club, while few of them buy within days.
+  const first = campaigns.reduce((m, c) => (c.started_at! < m ? c.started_at! : m), campaigns[0]!.started_at!);
+  const last = campaigns.reduce((m, c) => {
+    const end = c.finished_at ?? now;
+    return end > m ? end : m;
+  }, first);
+  const until = new Date(last.getTime() + days * 86_400_000);
   const { rows: bought } = await sql<{ campaign_id: number; buyers: number; purchases: number; revenue: number }>`
-    select campaign_id, count(distinct member_id)::int8 as buyers, count(*)::int8 as purchases, sum(amount_rials)::int8 as revenue
-    from (
-      select distinct on (p.id) p.id, p.member_id, p.amount_rials, o.campaign_id
-      from campaign_outbox o
-      join purchases p on p.member_id = o.member_id and p.status = 'recorded'
-        and p.created_at >= o.sent_at and p.created_at < o.sent_at + ${window}
-        ${scope.branchId === null ? sql`` : sql`and p.branch_id = ${scope.branchId}`}
-      where o.status = 'sent' and o.sent_at >= ${from}
-        and o.campaign_id in (select id from campaigns where started_at is not null and (finished_at is null or finished_at >= ${from}))
-      order by p.id, o.sent_at desc, o.campaign_id desc
-    ) last_touch
-    where campaign_id in (${sql.join(ids)})
-    group by campaign_id`.execute(db);
+    select o.campaign_id, count(distinct p.member_id)::int8 as buyers, count(*)::int8 as purchases, sum(p.amount_rials)::int8 as revenue
+    from purchases p
+    cross join lateral (
+      select o.campaign_id from campaign_outbox o
+      where o.member_id = p.member_id and o.status = 'sent' and o.sent_at <= p.created_at and o.sent_at > p.created_at - ${window}
+      order by o.sent_at desc, o.campaign_id desc
+      limit 1
+    ) o
+    where p.status = 'recorded' and p.created_at >= ${first} and p.created_at < ${until}
+      ${scope.branchId === null ? sql`` : sql`and p.branch_id = ${scope.branchId}`}
+      and o.campaign_id in (${sql.join(ids)})
+    group by o.campaign_id`.execute(db);
   return campaigns.map((c) => {
     const s = sent.find((r) => r.campaign_id === c.id);
     const b = bought.find((r) => r.campaign_id === c.id);
