@@ -306,6 +306,15 @@ export interface ReferralsTable {
   created_at: CreatedAt;
 }
 
+/** Someone not yet a member opened an invitation link: once per person and inviter (the funnel's "opened"). */
+export interface InvitationOpensTable {
+  id: Generated<number>;
+  inviter_id: number;
+  platform: Platform;
+  user_id: number;
+  opened_at: Timestamp;
+}
+
 export interface MemberVouchersTable {
   id: Generated<number>;
   member_id: number;
@@ -678,6 +687,7 @@ export interface Database {
   handled_updates: HandledUpdatesTable;
   join_links: JoinLinksTable;
   referrals: ReferralsTable;
+  invitation_opens: InvitationOpensTable;
   member_vouchers: MemberVouchersTable;
   tickets: TicketsTable;
   ticket_messages: TicketMessagesTable;

@@ -26,7 +26,8 @@ export interface SeriesChart {
   title: string;
   subtitle?: string;
   labels: string[];
-  series: { label: string; data: number[] }[];
+  /** null leaves a gap (a line over periods with nothing to measure). */
+  series: { label: string; data: (number | null)[] }[];
   locale: Locale;
   /** How values read on the axis: plain numbers (compact when large) or shares 0..1 as percents. */
   format?: 'number' | 'percent';

@@ -7,8 +7,9 @@ import { customPeriod, periodCode, periodFor, periodFromCode, PERIOD_KEYS, type 
 import { RFM_GROUPS, rfmFilter, rfmThresholds } from '../../club/analytics/rfm.ts';
 import { reportSettings } from '../../club/analytics/weekly.ts';
 import { ClubError } from '../../club/errors.ts';
-import { ALL_MEMBERS, countSegment, loadSegment, saveSegment } from '../../club/segments.ts';
+import { ALL_MEMBERS, countSegment, listSegments, loadSegment, saveSegment } from '../../club/segments.ts';
 import { listBranches } from '../../club/staff.ts';
+import { parseWholeNumber } from '../../lib/amount.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';
@@ -23,7 +24,7 @@ import { branchById } from '../../club/staff.ts';
 
 // Button data carries the whole choice (report, branch, period), so any old button still works:
 // rp:<action>:<report>:<branch or 0>:<period code>.
-const KIND_CODES: Record<ReportKind, string> = { sales: 's', members: 'm', loyalty: 'l', rfm: 'r', cohorts: 'h' };
+const KIND_CODES: Record<ReportKind, string> = { sales: 's', members: 'm', loyalty: 'l', rfm: 'r', cohorts: 'h', referrals: 'i', campaigns: 'k', feedback: 'n' };
 const kindOf = (code: string) => (Object.entries(KIND_CODES).find(([, c]) => c === code)?.[0] ?? 'sales') as ReportKind;
 
 interface Choice {
@@ -32,7 +33,7 @@ interface Choice {
   period: string;
 }
 const data = (action: string, c: Choice) => `rp:${action}:${KIND_CODES[c.kind]}:${c.branchId ?? 0}:${c.period}`;
-const CHOICE = /^rp:(v|g|x|c):([smlrh]):(\d+):([a-z0-9-]+)$/;
+const CHOICE = /^rp:(v|g|x|c):([smlrhikn]):(\d+):([a-z0-9-]+)$/;
 
 async function menu(ctx: Context, choice: Choice) {
   const { t } = ctx;
@@ -102,12 +103,16 @@ export function reportsFeature() {
 
   opens(composer, 'reports', MANAGERS, (ctx) => menu(ctx, { kind: 'sales', branchId: null, period: periodCode('month') }));
 
-  // The panel's "Export": every member, or this month's ledger, as XLSX (the command takes segments and CSV).
-  opens(composer, 'export', MANAGERS, (ctx) =>
-    say(ctx, ctx.t('reports.export_help'), {
-      inline_keyboard: [[{ text: ctx.t('reports.export_members'), callback_data: 'rp:em:xlsx' }, { text: ctx.t('reports.export_ledger'), callback_data: `rp:el:l:0:${periodCode('month')}` }]],
-    }),
-  );
+  // The panel's "Export": every member, a saved segment, or this month's ledger, as XLSX (the command takes CSV and dates too).
+  opens(composer, 'export', MANAGERS, async (ctx) => {
+    const segments = await listSegments(ctx.deps.db, 6);
+    const keyboard = new InlineKeyboard().text(ctx.t('reports.export_members'), 'rp:em:xlsx').text(ctx.t('reports.export_ledger'), `rp:el:l:0:${periodCode('month')}`).row();
+    for (const [i, s] of segments.entries()) {
+      keyboard.text(ctx.t('reports.export_segment', { name: s.name.slice(0, 40) }), `rp:es:${s.id}`);
+      if (i % 2 === 1) keyboard.row();
+    }
+    await say(ctx, ctx.t('reports.export_help'), keyboard);
+  });
 
   privateChat.command('report', managers, async (ctx) => {
     const dates = toLatinDigits(ctx.match.trim()).split(/\s+/).filter(Boolean);
@@ -129,7 +134,10 @@ export function reportsFeature() {
     const args = rest.filter((a) => a !== 'csv' && a !== 'xlsx');
     try {
       if (what === 'members') {
-        const filter = args[0] ? await loadSegment(ctx.deps.db, Number(args[0])) : ALL_MEMBERS;
+        // A segment by its number; anything else typed there is answered with the help, not tried.
+        const segmentId = args[0] === undefined ? null : parseWholeNumber(args[0], { min: 1, max: 2_147_483_647 });
+        if (args[0] !== undefined && segmentId === null) return await say(ctx, ctx.t('reports.export_help'));
+        const filter = await loadSegment(ctx.deps.db, segmentId);
         return await sendTable(ctx, format, 'members', [...MEMBER_COLUMNS], memberExport(ctx.deps.db, filter, ctx.deps.now()));
       }
       if (what === 'ledger') {
@@ -199,6 +207,17 @@ export function reportsFeature() {
   composer.callbackQuery('rp:em:xlsx', async (ctx) => {
     await ctx.answerCallbackQuery();
     await sendTable(ctx, 'xlsx', 'members', [...MEMBER_COLUMNS], memberExport(ctx.deps.db, ALL_MEMBERS, ctx.deps.now()));
+  });
+
+  composer.callbackQuery(/^rp:es:(\d+)$/, async (ctx) => {
+    await ctx.answerCallbackQuery();
+    try {
+      const filter = await loadSegment(ctx.deps.db, Number(ctx.match[1]));
+      await sendTable(ctx, 'xlsx', 'members', [...MEMBER_COLUMNS], memberExport(ctx.deps.db, filter, ctx.deps.now()));
+    } catch (error) {
+      if (error instanceof ClubError) return say(ctx, ctx.t(error.i18nKey, error.params));
+      throw error;
+    }
   });
 
   composer.callbackQuery(/^rp:el:l:(\d+):([a-z0-9-]+)$/, async (ctx) => {

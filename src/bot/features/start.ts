@@ -8,6 +8,7 @@ import { CARD_PAYLOAD_PREFIX, type ClubMenus } from '../menus/main.ts';
 import { showStaffView } from './till.ts';
 import { say } from '../ui.ts';
 import { INVITE_PREFIX } from '../../club/invites.ts';
+import { noteInvitationOpened } from '../../club/invitation-opens.ts';
 import { acceptInvite, inviteText } from './setup.ts';
 
 /** /start (with or without a deep-link payload), /menu and /cancel. */
@@ -36,6 +37,8 @@ export function startFeature(menus: ClubMenus) {
       }
       return menus.showHome(ctx);
     }
+    // A newcomer arriving through an invitation: the funnel's "opened", whether or not they join.
+    if (ref) await noteInvitationOpened(ctx.deps.db, { code: ref, platform: ctx.adapter.platform, userId: ctx.from!.id }, ctx.deps.now());
     const start: SignupStart = { ...(ref ? { ref } : {}), ...(link ? { link } : {}), ...(invite ? { invite } : {}) };
     await ctx.conversation.enter(SIGNUP, start);
   });

@@ -18,8 +18,9 @@ import { formatNumber, formatRials } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import type { Cell } from '../../lib/table-files.ts';
 import type { Speech } from '../context.ts';
+import { buildEngagementReport, ENGAGEMENT_KINDS, type EngagementKind } from './engagement.ts';
 
-export const REPORT_KINDS = ['sales', 'members', 'loyalty', 'rfm', 'cohorts'] as const;
+export const REPORT_KINDS = ['sales', 'members', 'loyalty', 'rfm', 'cohorts', ...ENGAGEMENT_KINDS] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
 
 export interface ReportView {
@@ -55,6 +56,7 @@ export async function buildReport(kind: ReportKind, scope: ReportScope, env: Env
   const { t, locale } = speech;
   const n = (v: number) => formatNumber(v, locale);
   const subtitle = [periodText(scope.period, speech, env.timeZone), env.branchName ?? t('reports.branch_all')].join(' · ');
+  if ((ENGAGEMENT_KINDS as readonly string[]).includes(kind)) return buildEngagementReport(kind as EngagementKind, scope, env, speech, subtitle);
   const base = { locale, subtitle };
   const label = (iso: string, g: ReturnType<typeof granularityOf>) => bucketLabel(iso, g, locale);
   const weekdays = [0, 1, 2, 3, 4, 5, 6].map((d) => t(`reports.weekday_${d}`));
