@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { zonedMidnight } from '../../lib/zoned.ts';
+import { activitySplit, dateArray, inSnapshot, livePurchases } from './activity.ts';
 import { jalaliMonthStarts, nextJalaliMonth } from './period.ts';
 import type { ReportScope } from './sales.ts';
 
@@ -16,9 +17,14 @@ export interface CohortReport {
 /**
  * Cohort retention over the 12 Jalali months up to the end of the period: members by the month they
  * joined, and how many of them bought in each later month. Months are found with width_bucket over
- * the months' first instants, so the database does the Jalali calendar with one array.
+ * the months' first instants, so the database does the Jalali calendar with one array; months over
+ * come from the per-member monthly activity rollup (activity.ts) where it holds them.
  */
 export async function cohortReport(db: Db, scope: ReportScope, months = 12): Promise<CohortReport> {
+  return inSnapshot(db, (db) => readCohorts(db, scope, months));
+}
+
+async function readCohorts(db: Db, scope: ReportScope, months: number): Promise<CohortReport> {
   const tz = scope.period.timeZone;
   const starts = jalaliMonthStarts(shiftBack(scope.period.endIso), months);
   const end = nextJalaliMonth(starts.at(-1)!);
@@ -27,13 +33,22 @@ export async function cohortReport(db: Db, scope: ReportScope, months = 12): Pro
   const { rows: sizes } = await sql<{ c: number; n: number }>`
     select width_bucket(joined_at, ${edges}) as c, count(*)::int8 as n from members
     where joined_at >= ${bounds[0]} and joined_at < ${bounds.at(-1)} group by 1`.execute(db);
+  // Which months each member bought in: the months the activity rollup holds (one row per member,
+  // month and branch, read in key order) and the rest from purchases. The two cover different
+  // months, so their pairs never repeat each other.
+  const split = await activitySplit(db, bounds[0]!, bounds.at(-1)!, tz);
+  const branch = scope.branchId === null ? sql`` : sql`and branch_id = ${scope.branchId}`;
+  const parts = [];
+  if (split.months.length) {
+    parts.push(sql`select member_id, array_position(${dateArray(starts)}, month) as k from member_activity
+      where month = any(${dateArray(split.months)}) ${branch} group by member_id, month`);
+  }
+  if (split.live.length) {
+    parts.push(sql`select distinct member_id, width_bucket(created_at, ${edges}) as k from (${livePurchases(split.live, sql`member_id, created_at`, scope.branchId)}) l`);
+  }
   const { rows: bought } = await sql<{ c: number; k: number; n: number }>`
     select m.c, p.k, count(*)::int8 as n
-    from (
-      select distinct member_id, width_bucket(created_at, ${edges}) as k from purchases
-      where status = 'recorded' and created_at >= ${bounds[0]} and created_at < ${bounds.at(-1)}
-        ${scope.branchId === null ? sql`` : sql`and branch_id = ${scope.branchId}`}
-    ) p
+    from (${sql.join(parts, sql` union all `)}) p
     join (select id, width_bucket(joined_at, ${edges}) as c from members where joined_at >= ${bounds[0]} and joined_at < ${bounds.at(-1)}) m
       on m.id = p.member_id and p.k >= m.c
     group by 1, 2`.execute(db);

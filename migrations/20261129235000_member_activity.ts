@@ -1,0 +1,59 @@
+import { sql, type Kysely } from 'kysely';
+
+/**
+ * Per-member monthly activity for the reports that ask "who bought, and how often" (the members
+ * report's frequency bands, the cohort grid): recorded purchases per member, Jalali month of the
+ * club's zone and branch, for the months that are over. See src/club/analytics/activity.ts.
+ * - member_activity: purchases, amount and last purchase per (member, month, branch); the month is
+ *   the Gregorian date of its first day. Keyed member first, so a report reads each member's months
+ *   in a row and sums them without hashing a million members; `purchases` is in the key's index
+ *   so that read needs no heap visit.
+ * - member_activity_months: the months the rollup holds, as instants [from_at, to_at) in the zone
+ *   it was built in, and whether a change since makes the month unusable (dirty) until rebuilt.
+ * - member_activity_state: that zone (one row). Another zone means no month is usable.
+ * Filled by a job, not by the purchase insert path (the till's hottest write gains nothing): the
+ * month still open is always read from purchases. A purchase changed or deleted in a held month
+ * (a void, a corrected amount...) marks the month dirty here; the job takes the state row FOR
+ * UPDATE while it rebuilds a month and this trigger takes it FOR SHARE, so a change either waits
+ * for the rebuild and marks the month afterwards, or is seen by it. Frozen once landed.
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`create table member_activity_state (id boolean primary key default true check (id), time_zone text)`.execute(db);
+  await sql`insert into member_activity_state (id, time_zone) values (true, null)`.execute(db);
+  await sql`
+    create table member_activity_months (
+      month date primary key, from_at timestamptz not null, to_at timestamptz not null,
+      dirty boolean not null default false, built_at timestamptz not null)`.execute(db);
+  await sql`
+    create table member_activity (
+      member_id int8 not null, month date not null, branch_id int8 not null,
+      purchases int4 not null, amount_rials int8 not null, last_at timestamptz not null,
+      primary key (member_id, month, branch_id) include (purchases))`.execute(db);
+
+  await sql`
+    create function club_member_activity_changed() returns trigger language plpgsql as $$
+    begin
+      perform 1 from member_activity_state for share;
+      update member_activity_months set dirty = true
+        where (old.created_at >= from_at and old.created_at < to_at)
+          or (tg_op = 'UPDATE' and new.created_at >= from_at and new.created_at < to_at);
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create trigger purchases_member_activity_update after update of status, amount_rials, branch_id, created_at, member_id on purchases
+    for each row
+    when (old.status is distinct from new.status or old.amount_rials is distinct from new.amount_rials
+      or old.branch_id is distinct from new.branch_id or old.created_at is distinct from new.created_at
+      or old.member_id is distinct from new.member_id)
+    execute function club_member_activity_changed()`.execute(db);
+  await sql`
+    create trigger purchases_member_activity_delete after delete on purchases
+    for each row execute function club_member_activity_changed()`.execute(db);
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop trigger if exists purchases_member_activity_delete on purchases`.execute(db);
+  await sql`drop trigger if exists purchases_member_activity_update on purchases`.execute(db);
+  await sql`drop function if exists club_member_activity_changed()`.execute(db);
+  await sql`drop table if exists member_activity, member_activity_months, member_activity_state`.execute(db);
+}
