@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activitySplit, refreshMemberActivity } from '../../src/club/analytics/activity.ts';
 import { cohortReport } from '../../src/club/analytics/cohorts.ts';
+import { rfmThresholds } from '../../src/club/analytics/rfm.ts';
 import { membersReport } from '../../src/club/analytics/members.ts';
 import { addDays, customPeriod, jalaliMonthStarts, nextJalaliMonth, periodFor, type Period } from '../../src/club/analytics/period.ts';
 import { applyImport, previewImport } from '../../src/club/import/imports.ts';
@@ -12,6 +13,7 @@ import { createBranch } from '../../src/club/staff.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { zonedMidnight } from '../../src/lib/zoned.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
+import { quintilesBySorting } from '../support/reports.ts';
 
 const TZ = 'Asia/Tehran';
 const DAY = 86_400_000;
@@ -99,14 +101,14 @@ describe(`member activity rollup keeps the reports exact (${usingPostgres() ? 'P
       joinClub(db, { platform: 'telegram', userId: 9500 + i, chatId: 9500 + i }, { phone: `+9891200005${String(i).padStart(2, '0')}`, firstName: `M${i}`, locale: 'fa' }, { signupBonusPoints: 0, pointsValidityDays: 365, ownerPhones, now: at });
     owner = (await join(0, opened, ['+989120000500'])).member.id;
     north = (await createBranch(db, owner, 'North', opened)).id;
-    // Eight members joining a month or so apart, each buying at either branch every 9 to 40 days.
+    // Eight members joining a month or so apart, each buying at either branch every 12 to 45 days.
     let seed = 7;
     const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let i = 1; i <= 8; i++) {
       const joined = new Date(opened.getTime() + i * 41 * DAY + random() * DAY);
       const id = (await join(i, joined)).member.id;
       members.push(id);
-      for (let at = joined.getTime() + random() * 5 * DAY; at < now.getTime() - DAY; at += (9 + random() * 31) * DAY) {
+      for (let at = joined.getTime() + random() * 5 * DAY; at < now.getTime() - DAY; at += (12 + random() * 33) * DAY) {
         await recordPurchase(db, { memberId: id, branchId: random() < 0.6 ? 1 : north, cashierMemberId: owner, amountRials: 1_000_000, operationId: randomUUID() }, { now: new Date(at), timeZone: TZ });
       }
     }
@@ -115,7 +117,7 @@ describe(`member activity rollup keeps the reports exact (${usingPostgres() ? 'P
     for (const at of [new Date(ABAN_TEHRAN.getTime() - 1), ABAN_TEHRAN, new Date(now.getTime() - 3_600_000)]) {
       await recordPurchase(db, { memberId: members[0]!, branchId: 1, cashierMemberId: owner, amountRials: 2_000_000, operationId: randomUUID() }, { now: at, timeZone: TZ });
     }
-  });
+  }, 180_000);
   afterAll(() => database?.close());
 
   it('before the job: nothing held, every report read from purchases', async () => {
@@ -180,6 +182,12 @@ describe(`member activity rollup keeps the reports exact (${usingPostgres() ? 'P
     expect(rows.map((r) => r.month)).toEqual(['2026-09-23']);
     await expectExact('UTC');
     await expectExact(TZ);
+  });
+
+  it("RFM's quintiles, counted per day and purchase count, are percentile_disc's", async () => {
+    expect(await rfmThresholds(database.db, now)).toEqual(await quintilesBySorting(database, now));
+    const later = new Date(now.getTime() + 17 * DAY + 3_600_000);
+    expect(await rfmThresholds(database.db, later)).toEqual(await quintilesBySorting(database, later));
   });
 
   it('the month that ends is held from an hour after its end, by the clock the job is given', async () => {
