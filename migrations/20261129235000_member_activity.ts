@@ -4,10 +4,13 @@ import { sql, type Kysely } from 'kysely';
  * Per-member monthly activity for the reports that ask "who bought, and how often" (the members
  * report's frequency bands, the cohort grid): recorded purchases per member, Jalali month of the
  * club's zone and branch, for the months that are over. See src/club/analytics/activity.ts.
- * - member_activity: purchases, amount and last purchase per (member, month, branch); the month is
- *   the Gregorian date of its first day. Keyed member first, so a report reads each member's months
- *   in a row and sums them without hashing a million members; `purchases` is in the key's index
- *   so that read needs no heap visit.
+ * - member_activity: purchases, amount and last purchase per (month, member, branch); the month is
+ *   the Gregorian date of its first day. Keyed month first, so a period reads its months alone;
+ *   `purchases` is in the key's index so that read needs no heap visit.
+ * - member_activity_cohorts: per month held, the members who bought in it by the month they joined
+ *   (at a branch, or at any: branch 0), so the cohort grid reads a few hundred cells per month.
+ *   Members' join times are only ever set when a member is created; should one change, every month
+ *   is marked dirty.
  * - member_activity_months: the months the rollup holds, as instants [from_at, to_at) in the zone
  *   it was built in, and whether a change since makes the month unusable (dirty) until rebuilt.
  * - member_activity_state: that zone (one row). Another zone means no month is usable.
@@ -28,7 +31,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     create table member_activity (
       member_id int8 not null, month date not null, branch_id int8 not null,
       purchases int4 not null, amount_rials int8 not null, last_at timestamptz not null,
-      primary key (member_id, month, branch_id) include (purchases))`.execute(db);
+      primary key (month, member_id, branch_id) include (purchases))`.execute(db);
+  await sql`
+    create table member_activity_cohorts (
+      month date not null, joined_month date not null, branch_id int8 not null, members int4 not null,
+      primary key (month, joined_month, branch_id))`.execute(db);
 
   await sql`
     create function club_member_activity_changed() returns trigger language plpgsql as $$
@@ -49,11 +56,24 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create trigger purchases_member_activity_delete after delete on purchases
     for each row execute function club_member_activity_changed()`.execute(db);
+  await sql`
+    create function club_member_activity_rejoined() returns trigger language plpgsql as $$
+    begin
+      perform 1 from member_activity_state for share;
+      update member_activity_months set dirty = true;
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create trigger members_member_activity_joined after update of joined_at on members
+    for each row when (old.joined_at is distinct from new.joined_at)
+    execute function club_member_activity_rejoined()`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop trigger if exists members_member_activity_joined on members`.execute(db);
+  await sql`drop function if exists club_member_activity_rejoined()`.execute(db);
   await sql`drop trigger if exists purchases_member_activity_delete on purchases`.execute(db);
   await sql`drop trigger if exists purchases_member_activity_update on purchases`.execute(db);
   await sql`drop function if exists club_member_activity_changed()`.execute(db);
-  await sql`drop table if exists member_activity, member_activity_months, member_activity_state`.execute(db);
+  await sql`drop table if exists member_activity_cohorts, member_activity, member_activity_months, member_activity_state`.execute(db);
 }

@@ -71,7 +71,13 @@ export function dateArray(isos: string[]): RawBuilder<unknown> {
  */
 export async function inSnapshot<T>(db: Db, read: (db: Db) => Promise<T>): Promise<T> {
   if (db.isTransaction) return read(db);
-  return db.transaction().setIsolationLevel('repeatable read').execute((trx: Transaction<Database>) => read(trx));
+  return db.transaction().setIsolationLevel('repeatable read').execute(async (trx: Transaction<Database>) => {
+    // A report's queries run for well under the 2 s target: JIT compiling them cost 0.25-0.8 s of
+    // that at a million members (measured, docs/benchmarks.md). A member's purchases per period
+    // are hashed in memory (a few tens of MB at a million buyers) rather than spilled to disk.
+    await sql`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`.execute(trx);
+    return read(trx);
+  });
 }
 
 /**
@@ -106,6 +112,7 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
       if (locked.rows[0]?.time_zone === timeZone) return;
       await sql`delete from member_activity_months`.execute(trx);
       await sql`delete from member_activity`.execute(trx);
+      await sql`delete from member_activity_cohorts`.execute(trx);
       await sql`update member_activity_state set time_zone = ${timeZone}`.execute(trx);
       result.rezoned = true;
     });
@@ -113,6 +120,10 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
   const first = await sql<{ at: Date | null }>`select min(created_at) as at from purchases where status = 'recorded'`.execute(db);
   if (!first.rows[0]?.at) return result;
   const { jy, jm } = isoToJalali(todayIso(new Date(first.rows[0].at), timeZone));
+  // The months members joined in, from the first join on, for the cohort cells.
+  const firstJoin = await sql<{ at: Date }>`select min(joined_at) as at from members`.execute(db);
+  const joinedFrom = todayIso(new Date(firstJoin.rows[0]!.at), timeZone);
+  const joinStarts = [jalaliToIso(isoToJalali(joinedFrom).jy, isoToJalali(joinedFrom).jm, 1)];
   const closeBefore = new Date(now.getTime() - CLOSE_AFTER_MS);
   const { rows: held } = await sql<{ month: string; dirty: boolean }>`select month::text as month, dirty from member_activity_months`.execute(db);
   const clean = new Set(held.filter((m) => !m.dirty).map((m) => m.month));
@@ -120,7 +131,9 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
     const next = nextJalaliMonth(month);
     const [fromAt, toAt] = [zonedMidnight(month, timeZone), zonedMidnight(next, timeZone)];
     if (toAt > closeBefore) break;
+    while (joinStarts.at(-1)! <= month) joinStarts.push(nextJalaliMonth(joinStarts.at(-1)!));
     if (clean.has(month)) continue;
+    const joinBounds = sql`array[${sql.join(joinStarts.map((iso) => sql`${zonedMidnight(iso, timeZone)}::timestamptz`))}]`;
     const built = await db.transaction().execute(async (trx) => {
       const zone = await sql<{ time_zone: string | null }>`select time_zone from member_activity_state for update`.execute(trx);
       if (zone.rows[0]?.time_zone !== timeZone) return false; // another process rezoned meanwhile: its run builds
@@ -132,6 +145,17 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
         select member_id, ${month}::date, branch_id, count(*), sum(amount_rials), max(created_at)
         from purchases where status = 'recorded' and created_at >= ${fromAt} and created_at < ${toAt}
         group by member_id, branch_id order by member_id, branch_id`.execute(trx);
+      // Who bought in the month, by the month they joined: at each branch, and at any (branch 0).
+      await sql`delete from member_activity_cohorts where month = ${month}::date`.execute(trx);
+      await sql`
+        insert into member_activity_cohorts (month, joined_month, branch_id, members)
+        select ${month}::date, joined_month, coalesce(branch_id, 0), count(distinct member_id)
+        from (
+          select a.member_id, a.branch_id, (${dateArray(joinStarts)})[width_bucket(m.joined_at, ${joinBounds})] as joined_month
+          from member_activity a join members m on m.id = a.member_id
+          where a.month = ${month}::date and m.joined_at < ${toAt}
+        ) bought
+        group by grouping sets ((joined_month), (joined_month, branch_id))`.execute(trx);
       await sql`
         insert into member_activity_months (month, from_at, to_at, dirty, built_at) values (${month}::date, ${fromAt}, ${toAt}, false, ${now})
         on conflict (month) do update set from_at = excluded.from_at, to_at = excluded.to_at, dirty = false, built_at = excluded.built_at`.execute(trx);
@@ -142,6 +166,7 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
   if (result.built.length && !db.isTransaction) {
     // Index-only reads need the visibility map set; the planner needs the new months' statistics.
     await sql`vacuum analyze member_activity`.execute(db);
+    await sql`analyze member_activity_cohorts`.execute(db);
   }
   return result;
 }

@@ -33,28 +33,29 @@ async function readCohorts(db: Db, scope: ReportScope, months: number): Promise<
   const { rows: sizes } = await sql<{ c: number; n: number }>`
     select width_bucket(joined_at, ${edges}) as c, count(*)::int8 as n from members
     where joined_at >= ${bounds[0]} and joined_at < ${bounds.at(-1)} group by 1`.execute(db);
-  // Which months each member bought in: the months the activity rollup holds (one row per member,
-  // month and branch, read in key order) and the rest from purchases. The two cover different
-  // months, so their pairs never repeat each other.
+  // Months the activity rollup holds come as cells (who bought in the month, by join month) kept
+  // by its job; the rest (the open month, a month changed since) from purchases and members.
   const split = await activitySplit(db, bounds[0]!, bounds.at(-1)!, tz);
-  const branch = scope.branchId === null ? sql`` : sql`and branch_id = ${scope.branchId}`;
-  const parts = [];
+  const bought: { c: number; k: number; n: number }[] = [];
   if (split.months.length) {
-    parts.push(sql`select member_id, array_position(${dateArray(starts)}, month) as k from member_activity
-      where month = any(${dateArray(split.months)}) ${branch} group by member_id, month`);
+    const { rows } = await sql<{ c: number; k: number; n: number }>`
+      select array_position(${dateArray(starts)}, joined_month) as c, array_position(${dateArray(starts)}, month) as k, members as n
+      from member_activity_cohorts
+      where month = any(${dateArray(split.months)}) and joined_month = any(${dateArray(starts)}) and branch_id = ${scope.branchId ?? 0}`.execute(db);
+    bought.push(...rows);
   }
   if (split.live.length) {
-    parts.push(sql`select distinct member_id, width_bucket(created_at, ${edges}) as k from (${livePurchases(split.live, sql`member_id, created_at`, scope.branchId)}) l`);
+    const { rows } = await sql<{ c: number; k: number; n: number }>`
+      select m.c, p.k, count(*)::int8 as n
+      from (select distinct member_id, width_bucket(created_at, ${edges}) as k from (${livePurchases(split.live, sql`member_id, created_at`, scope.branchId)}) l) p
+      join (select id, width_bucket(joined_at, ${edges}) as c from members where joined_at >= ${bounds[0]} and joined_at < ${bounds.at(-1)}) m
+        on m.id = p.member_id and p.k >= m.c
+      group by 1, 2`.execute(db);
+    bought.push(...rows);
   }
-  const { rows: bought } = await sql<{ c: number; k: number; n: number }>`
-    select m.c, p.k, count(*)::int8 as n
-    from (${sql.join(parts, sql` union all `)}) p
-    join (select id, width_bucket(joined_at, ${edges}) as c from members where joined_at >= ${bounds[0]} and joined_at < ${bounds.at(-1)}) m
-      on m.id = p.member_id and p.k >= m.c
-    group by 1, 2`.execute(db);
   const size = starts.map((_, i) => sizes.find((s) => s.c === i + 1)?.n ?? 0);
   const retained = starts.map((_, c) => starts.map((__, k) => (c + k < starts.length ? 0 : null)) as (number | null)[]);
-  for (const r of bought) retained[r.c - 1]![r.k - r.c] = r.n;
+  for (const r of bought) if (r.k >= r.c) retained[r.c - 1]![r.k - r.c] = r.n;
   return { months: starts, sizes: size, retained };
 }
 

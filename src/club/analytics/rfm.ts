@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { inSnapshot } from './activity.ts';
 import { compileSegment, type SegmentCondition, type SegmentFilter } from '../segments.ts';
 
 /**
@@ -94,6 +95,10 @@ export function rfmFilter(group: RfmGroup, t: RfmThresholds): SegmentFilter {
 }
 
 export async function rfmReport(db: Db, now: Date, thresholds?: RfmThresholds): Promise<RfmReport> {
+  return inSnapshot(db, (db) => readRfm(db, now, thresholds));
+}
+
+async function readRfm(db: Db, now: Date, thresholds?: RfmThresholds): Promise<RfmReport> {
   const t = thresholds ?? (await rfmThresholds(db, now));
   // First matching group wins, in the order of RFM_GROUPS.
   const label = sql.join(
