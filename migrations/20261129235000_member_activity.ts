@@ -5,8 +5,11 @@ import { sql, type Kysely } from 'kysely';
  * report's frequency bands, the cohort grid): recorded purchases per member, Jalali month of the
  * club's zone and branch, for the months that are over. See src/club/analytics/activity.ts.
  * - member_activity: purchases, amount and last purchase per (month, member, branch); the month is
- *   the Gregorian date of its first day. Keyed month first, so a period reads its months alone;
- *   `purchases` is in the key's index so that read needs no heap visit.
+ *   the Gregorian date of its first day, `year` its Jalali year. Keyed month first (the job
+ *   replaces a month by its key); a second index by (year, member) carries the month, branch and
+ *   purchases, so a period within a Jalali year reads that year's rows member by member from the
+ *   index alone and sums each member's as it goes (hashing half a million buyers took 4-6 s on the
+ *   loaded machine, the ordered read 1.2 s).
  * - member_activity_cohorts: per month held, the members who bought in it by the month they joined
  *   (at a branch, or at any: branch 0), so the cohort grid reads a few hundred cells per month.
  *   Members' join times are only ever set when a member is created; should one change, every month
@@ -29,9 +32,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       dirty boolean not null default false, built_at timestamptz not null)`.execute(db);
   await sql`
     create table member_activity (
-      member_id int8 not null, month date not null, branch_id int8 not null,
+      member_id int8 not null, month date not null, year int2 not null, branch_id int8 not null,
       purchases int4 not null, amount_rials int8 not null, last_at timestamptz not null,
-      primary key (month, member_id, branch_id) include (purchases))`.execute(db);
+      primary key (month, member_id, branch_id))`.execute(db);
+  await sql`create index member_activity_by_member on member_activity (year, member_id) include (month, branch_id, purchases)`.execute(db);
   await sql`
     create table member_activity_cohorts (
       month date not null, joined_month date not null, branch_id int8 not null, members int4 not null,

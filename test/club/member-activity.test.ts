@@ -3,7 +3,6 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activitySplit, refreshMemberActivity } from '../../src/club/analytics/activity.ts';
 import { cohortReport } from '../../src/club/analytics/cohorts.ts';
-import { rfmThresholds } from '../../src/club/analytics/rfm.ts';
 import { membersReport } from '../../src/club/analytics/members.ts';
 import { addDays, customPeriod, jalaliMonthStarts, nextJalaliMonth, periodFor, type Period } from '../../src/club/analytics/period.ts';
 import { applyImport, previewImport } from '../../src/club/import/imports.ts';
@@ -13,7 +12,6 @@ import { createBranch } from '../../src/club/staff.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { zonedMidnight } from '../../src/lib/zoned.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
-import { quintilesBySorting } from '../support/reports.ts';
 
 const TZ = 'Asia/Tehran';
 const DAY = 86_400_000;
@@ -182,12 +180,6 @@ describe(`member activity rollup keeps the reports exact (${usingPostgres() ? 'P
     expect(rows.map((r) => r.month)).toEqual(['2026-09-23']);
     await expectExact('UTC');
     await expectExact(TZ);
-  });
-
-  it("RFM's quintiles, counted per day and purchase count, are percentile_disc's", async () => {
-    expect(await rfmThresholds(database.db, now)).toEqual(await quintilesBySorting(database, now));
-    const later = new Date(now.getTime() + 17 * DAY + 3_600_000);
-    expect(await rfmThresholds(database.db, later)).toEqual(await quintilesBySorting(database, later));
   });
 
   it('the month that ends is held from an hour after its end, by the clock the job is given', async () => {

@@ -1,14 +1,14 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { Database } from '../../db/schema.ts';
-import type { Transaction } from 'kysely';
 import { isoToJalali, jalaliToIso, todayIso } from '../../lib/jalali.ts';
 import { zonedMidnight } from '../../lib/zoned.ts';
 import { nextJalaliMonth } from './period.ts';
 
 /**
  * The per-member monthly activity rollup (migrations/20261129235000_member_activity.ts): recorded
- * purchases per member, Jalali month of the club's zone and branch, for months that are over.
+ * purchases per member, Jalali month of the club's zone and branch, for months that are over, and
+ * per month the buyers by the month they joined (the cohort grid's cells).
  * Reports read the months it holds and read everything else (the open month, a month changed since
  * it was built, the partial months at a period's ends, all of it when the zone differs) straight
  * from purchases, so a report is exact whether or not the job has run.
@@ -73,9 +73,9 @@ export async function inSnapshot<T>(db: Db, read: (db: Db) => Promise<T>): Promi
   if (db.isTransaction) return read(db);
   return db.transaction().setIsolationLevel('repeatable read').execute(async (trx: Transaction<Database>) => {
     // A report's queries run for well under the 2 s target: JIT compiling them cost 0.25-0.8 s of
-    // that at a million members (measured, docs/benchmarks.md). A member's purchases per period
-    // are hashed in memory (a few tens of MB at a million buyers) rather than spilled to disk.
-    await sql`select set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`.execute(trx);
+    // that at a million members (measured, docs/benchmarks.md). The open month's buyers (~70,000
+    // there) are hashed in memory rather than spilled to disk.
+    await sql`select set_config('jit', 'off', true), set_config('work_mem', '16MB', true)`.execute(trx);
     return read(trx);
   });
 }
@@ -141,8 +141,8 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
       if (row.rows[0] && !row.rows[0].dirty) return false;
       await sql`delete from member_activity where month = ${month}::date`.execute(trx);
       await sql`
-        insert into member_activity (member_id, month, branch_id, purchases, amount_rials, last_at)
-        select member_id, ${month}::date, branch_id, count(*), sum(amount_rials), max(created_at)
+        insert into member_activity (member_id, month, year, branch_id, purchases, amount_rials, last_at)
+        select member_id, ${month}::date, ${isoToJalali(month).jy}, branch_id, count(*), sum(amount_rials), max(created_at)
         from purchases where status = 'recorded' and created_at >= ${fromAt} and created_at < ${toAt}
         group by member_id, branch_id order by member_id, branch_id`.execute(trx);
       // Who bought in the month, by the month they joined: at each branch, and at any (branch 0).

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { isoToJalali } from '../../lib/jalali.ts';
 import { activitySplit, dateArray, inSnapshot, livePurchases, type ActivitySplit } from './activity.ts';
 import type { ReportScope } from './sales.ts';
 
@@ -87,12 +88,16 @@ async function readMembersReport(db: Db, scope: ReportScope, now: Date): Promise
 
 /**
  * (member_id, n): how many recorded purchases each buyer made in the span. Whole months the
- * activity rollup holds are summed per member in the order of its key (no hash over every buyer);
- * the rest (the open month, changed months, partial months) is counted from purchases and added.
+ * activity rollup holds are summed per member from its rows (one per member, month and branch, read
+ * from the key's index alone); the rest (the open month, changed months, partial months) is counted
+ * from purchases and added.
  */
 function purchasesPerBuyer(split: ActivitySplit, branchId: number | null) {
   const branch = branchId === null ? sql`` : sql`and branch_id = ${branchId}`;
-  const held = sql`select member_id, sum(purchases)::int8 as n from member_activity where month = any(${dateArray(split.months)}) ${branch} group by member_id`;
+  const years = [...new Set(split.months.map((m) => isoToJalali(m).jy))];
+  const held = sql`select member_id, sum(purchases)::int8 as n from member_activity
+    where ${years.length === 1 ? sql`year = ${years[0]}` : sql`year = any(${`{${years.join(',')}}`}::int2[])`} and month = any(${dateArray(split.months)}) ${branch}
+    group by member_id`;
   const live = sql`select member_id, count(*)::int8 as n from (${livePurchases(split.live, sql`member_id`, branchId)}) p group by member_id`;
   if (!split.live.length) return held;
   if (!split.months.length) return live;

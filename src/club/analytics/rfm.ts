@@ -51,32 +51,16 @@ export interface RfmReport {
 
 const DAY_MS = 86_400_000;
 
-/**
- * The quintiles as percentile_disc would give them (the first value whose cumulative share reaches
- * 20, 40, 60, 80 %), read from one pass that counts buyers per (whole days since the last purchase,
- * purchases): a few thousand cells instead of sorting every buyer twice. Days are rounded up, so
- * that the member at the quintile is inside the better score; rounding keeps the order of the last
- * purchases, so the quintile of the days is the days of the quintile.
- */
 export async function rfmThresholds(db: Db, now: Date): Promise<RfmThresholds> {
-  const { rows } = await sql<{ d: string; f: number; n: string }>`
-    select ceil(extract(epoch from (${now}::timestamptz - last_purchase_at)) / 86400)::int8 as d, purchase_count as f, count(*)::int8 as n
-    from members where purchase_count > 0 group by 1, 2`.execute(db);
-  const cells = rows.map((r) => ({ d: Math.max(0, Number(r.d)), f: Number(r.f), n: Number(r.n) }));
-  const total = cells.reduce((s, c) => s + c.n, 0);
-  if (total === 0) return { recencyDays: [0, 0, 0, 0], frequency: [1, 1, 1, 1] };
-  const quintiles = (key: 'd' | 'f') => {
-    const byValue = new Map<number, number>();
-    for (const c of cells) byValue.set(c[key], (byValue.get(c[key]) ?? 0) + c.n);
-    const sorted = [...byValue].sort((a, b) => a[0] - b[0]);
-    return [0.2, 0.4, 0.6, 0.8].map((p) => {
-      const row = Math.max(1, Math.ceil(p * total));
-      let seen = 0;
-      for (const [value, n] of sorted) if ((seen += n) >= row) return value;
-      return sorted.at(-1)![0];
-    }) as [number, number, number, number];
-  };
-  return { recencyDays: quintiles('d'), frequency: quintiles('f') };
+  const { rows } = await sql<{ r: (Date | string)[] | null; f: number[] | null }>`
+    select percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by last_purchase_at desc) as r,
+      percentile_disc(array[0.2, 0.4, 0.6, 0.8]) within group (order by purchase_count) as f
+    from members where purchase_count > 0`.execute(db);
+  const r = rows[0]?.r ?? [now, now, now, now];
+  const f = rows[0]?.f ?? [1, 1, 1, 1];
+  // Whole days, rounded up, so that the member at the quintile is inside the better score.
+  const days = r.map((t) => Math.max(0, Math.ceil((now.getTime() - new Date(t).getTime()) / DAY_MS)));
+  return { recencyDays: days as RfmThresholds['recencyDays'], frequency: f.map(Number) as RfmThresholds['frequency'] };
 }
 
 /** The group as a segment: R and F score ranges turned into day and purchase-count ranges. */
