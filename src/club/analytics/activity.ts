@@ -120,10 +120,6 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
   const first = await sql<{ at: Date | null }>`select min(created_at) as at from purchases where status = 'recorded'`.execute(db);
   if (!first.rows[0]?.at) return result;
   const { jy, jm } = isoToJalali(todayIso(new Date(first.rows[0].at), timeZone));
-  // The months members joined in, from the first join on, for the cohort cells.
-  const firstJoin = await sql<{ at: Date }>`select min(joined_at) as at from members`.execute(db);
-  const joinedFrom = todayIso(new Date(firstJoin.rows[0]!.at), timeZone);
-  const joinStarts = [jalaliToIso(isoToJalali(joinedFrom).jy, isoToJalali(joinedFrom).jm, 1)];
   const closeBefore = new Date(now.getTime() - CLOSE_AFTER_MS);
   const { rows: held } = await sql<{ month: string; dirty: boolean }>`select month::text as month, dirty from member_activity_months`.execute(db);
   const clean = new Set(held.filter((m) => !m.dirty).map((m) => m.month));
@@ -131,9 +127,7 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
     const next = nextJalaliMonth(month);
     const [fromAt, toAt] = [zonedMidnight(month, timeZone), zonedMidnight(next, timeZone)];
     if (toAt > closeBefore) break;
-    while (joinStarts.at(-1)! <= month) joinStarts.push(nextJalaliMonth(joinStarts.at(-1)!));
     if (clean.has(month)) continue;
-    const joinBounds = sql`array[${sql.join(joinStarts.map((iso) => sql`${zonedMidnight(iso, timeZone)}::timestamptz`))}]`;
     const built = await db.transaction().execute(async (trx) => {
       const zone = await sql<{ time_zone: string | null }>`select time_zone from member_activity_state for update`.execute(trx);
       if (zone.rows[0]?.time_zone !== timeZone) return false; // another process rezoned meanwhile: its run builds
@@ -146,6 +140,12 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
         from purchases where status = 'recorded' and created_at >= ${fromAt} and created_at < ${toAt}
         group by member_id, branch_id order by member_id, branch_id`.execute(trx);
       // Who bought in the month, by the month they joined: at each branch, and at any (branch 0).
+      // The join months run from the first join (read under the lock: an import may add earlier ones).
+      const firstJoin = await sql<{ at: Date }>`select min(joined_at) as at from members`.execute(trx);
+      const joinedFrom = todayIso(new Date(firstJoin.rows[0]!.at), timeZone);
+      const joinStarts = [jalaliToIso(isoToJalali(joinedFrom).jy, isoToJalali(joinedFrom).jm, 1)];
+      while (joinStarts.at(-1)! <= month) joinStarts.push(nextJalaliMonth(joinStarts.at(-1)!));
+      const joinBounds = sql`array[${sql.join(joinStarts.map((iso) => sql`${zonedMidnight(iso, timeZone)}::timestamptz`))}]`;
       await sql`delete from member_activity_cohorts where month = ${month}::date`.execute(trx);
       await sql`
         insert into member_activity_cohorts (month, joined_month, branch_id, members)
@@ -153,7 +153,7 @@ export async function refreshMemberActivity(db: Db, now: Date, timeZone: string)
         from (
           select a.member_id, a.branch_id, (${dateArray(joinStarts)})[width_bucket(m.joined_at, ${joinBounds})] as joined_month
           from member_activity a join members m on m.id = a.member_id
-          where a.month = ${month}::date and m.joined_at < ${toAt}
+          where a.month = ${month}::date and m.joined_at >= ${zonedMidnight(joinStarts[0]!, timeZone)} and m.joined_at < ${toAt}
         ) bought
         group by grouping sets ((joined_month), (joined_month, branch_id))`.execute(trx);
       await sql`
