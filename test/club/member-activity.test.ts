@@ -180,7 +180,7 @@ describe(`member activity rollup keeps the reports exact (${usingPostgres() ? 'P
     expect(rows.map((r) => r.month)).toEqual(['2026-09-23']);
     await expectExact('UTC');
     await expectExact(TZ);
-  });
+  }, 120_000);
 
   it('the month that ends is held from an hour after its end, by the clock the job is given', async () => {
     const db = database.db;
