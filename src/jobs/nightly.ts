@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { ClubDeps } from '../bot/context.ts';
+import { refreshMemberActivity } from '../club/analytics/activity.ts';
 import { expireLots } from '../club/ledger.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { loyaltySettings } from '../club/rules.ts';
@@ -78,6 +79,8 @@ export async function runNightly(deps: ClubDeps, now = deps.now()): Promise<Nigh
     }));
   }
   await pruneHandledUpdates(db, now);
+  // The month that ended is added to the reports' activity rollup, months voided in are rebuilt.
+  await refreshMemberActivity(db, now, config.timeZone);
   await finishRun(db, 'nightly', runKey, now);
   deps.logger.info({ runKey, ...report }, 'nightly run done');
   return report;

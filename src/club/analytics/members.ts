@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { isoToJalali } from '../../lib/jalali.ts';
+import { activitySplit, dateArray, inSnapshot, livePurchases, type ActivitySplit } from './activity.ts';
 import type { ReportScope } from './sales.ts';
 
 export const FREQUENCY_BANDS = ['1', '2', '3-4', '5-9', '10+'] as const;
@@ -23,6 +25,10 @@ export interface MembersReport {
 }
 
 export async function membersReport(db: Db, scope: ReportScope, now: Date): Promise<MembersReport> {
+  return inSnapshot(db, (db) => readMembersReport(db, scope, now));
+}
+
+async function readMembersReport(db: Db, scope: ReportScope, now: Date): Promise<MembersReport> {
   const { from, to, timeZone: tz } = scope.period;
   const { rows: joins } = await sql<{ day: string | null; n: number }>`
     select (joined_at at time zone ${tz})::date::text as day, count(*)::int8 as n
@@ -31,12 +37,7 @@ export async function membersReport(db: Db, scope: ReportScope, now: Date): Prom
   const { rows: totals } = await sql<{ n: number }>`select count(*)::int8 as n from members where joined_at < ${to}`.execute(db);
   const { rows: freq } = await sql<{ band: number; n: number }>`
     select width_bucket(n::int, array[2, 3, 5, 10]::int[]) as band, count(*)::int8 as n
-    from (
-      select member_id, count(*) as n from purchases
-      where status = 'recorded' and created_at >= ${from} and created_at < ${to}
-        ${scope.branchId === null ? sql`` : sql`and branch_id = ${scope.branchId}`}
-      group by member_id
-    ) b group by 1`.execute(db);
+    from (${purchasesPerBuyer(await activitySplit(db, from, to, tz), scope.branchId)}) b group by 1`.execute(db);
   // Today's figures from report_member_counts (members per tier, birth date, gender and city, kept
   // by triggers: migrations/20261129230000_report_summaries.ts) rather than a pass over every member.
   const tiers = await db
@@ -83,4 +84,22 @@ export async function membersReport(db: Db, scope: ReportScope, now: Date): Prom
     genders,
     cities: cities.slice(0, 10),
   };
+}
+
+/**
+ * (member_id, n): how many recorded purchases each buyer made in the span. Whole months the
+ * activity rollup holds are summed per member from its rows (one per member, month and branch, read
+ * from the key's index alone); the rest (the open month, changed months, partial months) is counted
+ * from purchases and added.
+ */
+function purchasesPerBuyer(split: ActivitySplit, branchId: number | null) {
+  const branch = branchId === null ? sql`` : sql`and branch_id = ${branchId}`;
+  const years = [...new Set(split.months.map((m) => isoToJalali(m).jy))];
+  const held = sql`select member_id, sum(purchases)::int8 as n from member_activity
+    where ${years.length === 1 ? sql`year = ${years[0]}` : sql`year = any(${`{${years.join(',')}}`}::int2[])`} and month = any(${dateArray(split.months)}) ${branch}
+    group by member_id`;
+  const live = sql`select member_id, count(*)::int8 as n from (${livePurchases(split.live, sql`member_id`, branchId)}) p group by member_id`;
+  if (!split.live.length) return held;
+  if (!split.months.length) return live;
+  return sql`select coalesce(h.n, 0) + coalesce(l.n, 0) as n from (${held}) h full join (${live}) l on l.member_id = h.member_id`;
 }

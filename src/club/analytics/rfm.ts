@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { inSnapshot } from './activity.ts';
 import { compileSegment, type SegmentCondition, type SegmentFilter } from '../segments.ts';
 
 /**
@@ -78,19 +79,25 @@ export function rfmFilter(group: RfmGroup, t: RfmThresholds): SegmentFilter {
 }
 
 export async function rfmReport(db: Db, now: Date, thresholds?: RfmThresholds): Promise<RfmReport> {
+  return inSnapshot(db, (db) => readRfm(db, now, thresholds));
+}
+
+async function readRfm(db: Db, now: Date, thresholds?: RfmThresholds): Promise<RfmReport> {
   const t = thresholds ?? (await rfmThresholds(db, now));
   // First matching group wins, in the order of RFM_GROUPS.
   const label = sql.join(
     RFM_GROUPS.map((g, i) => sql`when ${compileSegment(rfmFilter(g, t), now)} then ${i}::int`),
     sql` `,
   );
-  const { rows } = await sql<{ g: number | null; n: number; recency: number; purchases: number; spend: number }>`
+  // One pass over the members: each buyer's group (-1 for a member who never bought).
+  const { rows: all } = await sql<{ g: number | null; n: number; recency: number; purchases: number; spend: number }>`
     select g, count(*)::int8 as n,
       coalesce(avg(extract(epoch from (${now}::timestamptz - last_purchase_at)) / 86400), 0)::float8 as recency,
       coalesce(avg(purchase_count), 0)::float8 as purchases, coalesce(avg(spend_rials), 0)::float8 as spend
-    from (select case ${label} end as g, last_purchase_at, purchase_count, spend_rials from members m where purchase_count > 0) s
+    from (select case when purchase_count > 0 then case ${label} end else -1 end as g, last_purchase_at, purchase_count, spend_rials from members m) s
     group by g`.execute(db);
-  const { rows: never } = await sql<{ n: number }>`select count(*)::int8 as n from members where purchase_count = 0`.execute(db);
+  const rows = all.filter((r) => r.g !== -1);
+  const never = all.find((r) => r.g === -1)?.n ?? 0;
   const buyers = rows.reduce((s, r) => s + r.n, 0);
   const groups = RFM_GROUPS.map((group, i): RfmRow => {
     const r = rows.find((x) => x.g === i);
@@ -103,5 +110,5 @@ export async function rfmReport(db: Db, now: Date, thresholds?: RfmThresholds): 
       avgSpend: Math.round(r?.spend ?? 0),
     };
   });
-  return { buyers, neverBought: never[0]!.n, thresholds: t, groups };
+  return { buyers, neverBought: never, thresholds: t, groups };
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import { ClubError } from '../errors.ts';
 import { newReferralCode } from '../members.ts';
+import { markActivityChanged } from '../analytics/activity.ts';
 import { recordPurchase } from '../purchases.ts';
 import type { ApplyEnv, Checked, LineProblems } from './imports.ts';
 import type { ApplyOptions } from './members.ts';
@@ -55,11 +56,16 @@ export async function applyPurchases(db: Db, batches: AsyncIterable<Checked[]>, 
     total.preRegistered += created;
     for (const r of rows) {
       try {
-        const outcome = await recordPurchase(
-          db,
-          { memberId: ids.get(r.phone)!, branchId: r.branchId, cashierMemberId: opts.actorMemberId, amountRials: r.amountRials, receiptNo: r.receiptNo, operationId: `import:${opts.importId}:${r.line}` },
-          { now: r.at, timeZone: env.timeZone, ...(env.loyaltyDefaults ? { defaults: env.loyaltyDefaults } : {}) },
-        );
+        // A past date may fall in a month the activity rollup already holds: marked in the same
+        // transaction, so the reports read that month live until the job rebuilds it.
+        const outcome = await db.transaction().execute(async (trx) => {
+          await markActivityChanged(trx, r.at);
+          return recordPurchase(
+            trx,
+            { memberId: ids.get(r.phone)!, branchId: r.branchId, cashierMemberId: opts.actorMemberId, amountRials: r.amountRials, receiptNo: r.receiptNo, operationId: `import:${opts.importId}:${r.line}` },
+            { now: r.at, timeZone: env.timeZone, ...(env.loyaltyDefaults ? { defaults: env.loyaltyDefaults } : {}) },
+          );
+        });
         if (outcome.duplicate) total.duplicates++;
         else {
           total.recorded++;
