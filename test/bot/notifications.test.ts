@@ -153,7 +153,7 @@ describe(`the notification outbox (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})
     const alerts = await database.db.selectFrom('notifications').select('status').where('member_id', '=', ownerId).where('kind', '=', 'dispute').execute();
     expect(alerts).toEqual([{ status: 'pending' }]);
     await club.stop();
-    const alerted = owner.waitFor(hasText(/نسرین says purchase #\d+ \(1,200,000 Rials\) wasn't them/));
+    const alerted = owner.waitFor(hasText(/نسرین says purchase #\d+ \(120,000 Toman \(1,200,000 Rials\)\) wasn't them/));
     club = await startTestClub({ api, database });
     expect(inlineButtons(await alerted).map((b) => b.text)).toEqual([expect.stringMatching(/^🚫 Void #\d+$/), expect.stringMatching(/^✖️ Dismiss #\d+$/)]);
     await club.deps.notices.drained();
