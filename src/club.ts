@@ -3,7 +3,6 @@ import { createBot } from './bot/bot.ts';
 import type { ClubDeps } from './bot/context.ts';
 import { createI18n } from './bot/i18n.ts';
 import { launchBot, type RunningBot } from './bot/launch.ts';
-import { Notifier } from './bot/notifier.ts';
 import { adapterFor } from './bot/platform.ts';
 import { cardSecret } from './club/settings.ts';
 import { revokeFormerOwners } from './club/staff.ts';
@@ -117,7 +116,6 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     i18n,
     cardSecret: await cardSecret(database.db, now()),
     now,
-    notifier: new Notifier(database.db, i18n, config.defaultLocale, logger),
     surveyDispatcher: undefined as unknown as SurveyDispatcher,
     broadcaster: undefined as unknown as BroadcastDispatcher,
     notices: undefined as unknown as NotificationDispatcher,
@@ -182,7 +180,6 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
       });
     }
     for (const c of serving) {
-      deps.notifier.register(c.platform, c.bot.api);
       const webhook = config.webhook && {
         url: `${config.webhook.url}${webhookPath(c.platform)}`,
         secretToken: c.platform === 'telegram' ? config.webhook.secret : undefined,

@@ -8,7 +8,6 @@ import type { Db } from '../db/database.ts';
 import type { Locale, Member, StaffRole } from '../db/schema.ts';
 import type { Label, Translate } from './i18n.ts';
 import type { PlatformAdapter } from './platform.ts';
-import type { Notifier } from './notifier.ts';
 import type { SurveyDispatcher } from '../jobs/surveys.ts';
 import type { BroadcastDispatcher } from '../jobs/broadcast.ts';
 import type { NotificationDispatcher } from '../jobs/notifications.ts';
@@ -23,7 +22,6 @@ export interface ClubDeps {
   cardSecret: string;
   /** The clock; tests move it. */
   now: () => Date;
-  notifier: Notifier;
   surveyDispatcher: SurveyDispatcher;
   broadcaster: BroadcastDispatcher;
   /** Sends the notification outbox; kick() it after a commit that queued a notice. */

@@ -7,6 +7,7 @@ import { zonedMidnight } from '../lib/zoned.ts';
 import { audit } from './audit.ts';
 import { ClubError } from './errors.ts';
 import { credit } from './ledger.ts';
+import { queueNotice, type NoticeText } from './notifications.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { settingsStore } from './settings.ts';
@@ -88,13 +89,18 @@ export async function awardMember(db: Db, memberId: number, env: LoyaltyEnv): Pr
         await credit(trx, { memberId, currency: 'points', amount: badge.points, kind: 'badge', reason: badge.code, idempotencyKey: `badge:${badge.code}:${memberId}`, expiresAt, at: now });
       }
       awards.push({ memberId, kind: 'badge', code: badge.code as BadgeCode, points: badge.points });
+      const name = { key: `badges.name_${badge.code}` };
+      const line: NoticeText = badge.points > 0 ? { key: 'badges.earned_points', params: { name, points: badge.points } } : { key: 'badges.earned', params: { name } };
+      await queueNotice(trx, memberId, { kind: 'badge', lines: [line] }, `badge:${badge.code}:${memberId}`, now);
     }
     for (const [length, points] of Object.entries(bonuses)) {
       const weeks = Number(length);
       if (weeks < 1 || streak.weeks < weeks || points <= 0) continue;
       // Once per run of weeks: a new streak after a break can earn it again.
       const paid = await credit(trx, { memberId, currency: 'points', amount: points, kind: 'streak', reason: `${weeks} weeks`, idempotencyKey: `streak:${memberId}:${streak.since}:${weeks}`, expiresAt, at: now });
-      if (!paid.duplicate) awards.push({ memberId, kind: 'streak', weeks, points });
+      if (paid.duplicate) continue;
+      awards.push({ memberId, kind: 'streak', weeks, points });
+      await queueNotice(trx, memberId, { kind: 'streak', lines: [{ key: 'badges.streak', params: { weeks, points } }] }, `streak:${memberId}:${streak.since}:${weeks}`, now);
     }
     return awards;
   });

@@ -26,7 +26,7 @@ export async function openDispute(db: Db, memberId: number, purchaseId: number, 
       const member = await trx.selectFrom('members').select('first_name').where('id', '=', memberId).executeTakeFirstOrThrow();
       const notice: Notice = {
         kind: 'dispute',
-        lines: [{ key: 'dispute.to_managers', params: { id: purchaseId, name: member.first_name, amount: { rials: purchase.amount_rials } } }],
+        lines: [{ key: 'dispute.to_managers', params: { id: purchaseId, name: member.first_name, amount: { money: purchase.amount_rials } } }],
         buttons: [
           [
             { label: { key: 'disputes.void_button', params: { id: purchaseId } }, data: `dq:v:${opened.id}` },

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/database.ts';
 import type { StaffRole } from '../db/schema.ts';
 import { audit } from './audit.ts';
+import { queueNotice } from './notifications.ts';
 import { ClubError } from './errors.ts';
 import { roleOf } from './staff.ts';
 
@@ -49,6 +50,12 @@ export async function acceptStaffInvite(db: Db, token: string, memberId: number,
     await audit(trx, { actor: memberId, action: 'staff.invite_accept', payload: { invite_id: invite.id, member_id: memberId, role: invite.role, branch_id: invite.branch_id, invited_by: invite.created_by, previous: current }, at: now });
     const branch = invite.branch_id === null ? undefined : await trx.selectFrom('branches').select('name').where('id', '=', invite.branch_id).executeTakeFirst();
     const member = await trx.selectFrom('members').select('first_name').where('id', '=', memberId).executeTakeFirstOrThrow();
+    // Whoever made the link hears that it was used, with the change.
+    const notice = {
+      kind: 'staff_invite_used',
+      lines: [{ key: 'staff_invite.inviter_told', params: { name: member.first_name, role: { key: `roles.${invite.role}` }, branch: branch?.name ?? { key: 'staff.all_branches' } } }],
+    };
+    await queueNotice(trx, invite.created_by, notice, `staff_invite:${invite.id}:used`, now);
     return { role: invite.role, branchName: branch?.name ?? null, invitedBy: invite.created_by, memberName: member.first_name };
   });
 }

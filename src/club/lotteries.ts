@@ -12,6 +12,7 @@ import { loyaltySettings, lotExpiry } from './rules.ts';
 import { compileSegment, loadSegment } from './segments.ts';
 import { EARNING_KINDS } from './tiers.ts';
 import { generateCodes } from './vouchers.ts';
+import { queueNotice, type Notice, type NoticeText } from './notifications.ts';
 
 export * from './lottery-proof.ts';
 
@@ -323,10 +324,22 @@ async function award(trx: Trx, lottery: Lottery, w: Winner, now: Date, expiresAt
     });
   }
   if (prize.voucher_pool_id) code = await voucherFor(trx, prize.voucher_pool_id, w.member, now);
+  // "You won" is a row of the draw's own transaction: a crash after the commit delays it, never loses it.
   await trx
     .insertInto('lottery_winners')
-    .values({ lottery_id: lottery.id, position: w.position, prize_index: w.prize, member_id: w.member, ticket: w.ticket, voucher_code: code, notified_at: null })
+    .values({ lottery_id: lottery.id, position: w.position, prize_index: w.prize, member_id: w.member, ticket: w.ticket, voucher_code: code, notified_at: now })
     .execute();
+  await queueNotice(trx, w.member, winnerNotice({ title: lottery.title, prize, voucher_code: code }), `lottery:${lottery.id}:won:${w.position}`, now);
+}
+
+/** "You won", with how to claim the prize, in the winner's language when it is sent. */
+export function winnerNotice(n: { title: string; prize: LotteryPrize; voucher_code: string | null }): Notice {
+  const claim: NoticeText = n.prize.points
+    ? { key: 'lotteries.claim_points', params: { points: n.prize.points } }
+    : n.voucher_code
+      ? { key: 'lotteries.claim_voucher', params: { code: n.voucher_code } }
+      : { key: 'lotteries.claim_shop' };
+  return { kind: 'lottery_won', lines: [{ key: 'lotteries.won', params: { title: n.title, prize: n.prize.title, claim } }] };
 }
 
 /** A free code of the pool for the winner (a generated pool makes one when it has none left). */
@@ -352,25 +365,22 @@ export async function dueLotteries(db: Db, now: Date): Promise<number[]> {
   return rows.map((r) => r.id);
 }
 
-export interface WinnerNotice {
-  lottery_id: number;
-  title: string;
-  member_id: number;
-  prize: LotteryPrize;
-  voucher_code: string | null;
-}
-
 /**
- * Winners not told yet, marked told before they are (a crash in between loses a message, never
- * sends it twice); SKIP LOCKED lets two processes share the work.
+ * Winners drawn before the draw queued its own notices (and not told yet): queued now, marked told
+ * in the same transaction, so each is told once.
  */
-export async function claimWinnerNotices(db: Db, now: Date): Promise<WinnerNotice[]> {
-  const { rows } = await sql<{ lottery_id: number; title: string; prizes: LotteryPrize[]; prize_index: number; member_id: number; voucher_code: string | null }>`
-    update lottery_winners w set notified_at = ${now}
-    from (select lottery_id, position from lottery_winners where notified_at is null order by lottery_id, position limit 100 for update skip locked) due, lotteries l
-    where w.lottery_id = due.lottery_id and w.position = due.position and l.id = w.lottery_id
-    returning w.lottery_id, l.title, l.prizes, w.prize_index, w.member_id, w.voucher_code`.execute(db);
-  return rows.map((r) => ({ lottery_id: r.lottery_id, title: r.title, member_id: r.member_id, prize: r.prizes[r.prize_index]!, voucher_code: r.voucher_code }));
+export async function queueUntoldWinners(db: Db, now: Date): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ lottery_id: number; position: number; title: string; prizes: LotteryPrize[]; prize_index: number; member_id: number; voucher_code: string | null }>`
+      update lottery_winners w set notified_at = ${now}
+      from (select lottery_id, position from lottery_winners where notified_at is null order by lottery_id, position limit 500 for update skip locked) due, lotteries l
+      where w.lottery_id = due.lottery_id and w.position = due.position and l.id = w.lottery_id
+      returning w.lottery_id, w.position, l.title, l.prizes, w.prize_index, w.member_id, w.voucher_code`.execute(trx);
+    for (const r of rows) {
+      await queueNotice(trx, r.member_id, winnerNotice({ title: r.title, prize: r.prizes[r.prize_index]!, voucher_code: r.voucher_code }), `lottery:${r.lottery_id}:won:${r.position}`, now);
+    }
+    return rows.length;
+  });
 }
 
 /** The published proof, once drawn (members download it). */

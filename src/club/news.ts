@@ -50,6 +50,13 @@ export async function newsPage(db: Db, offset: number): Promise<{ item: (News & 
   return { item: undefined, total: n };
 }
 
+/** One post with its branch's name (a pushed post is rendered from it for each member). */
+export async function newsById(db: Db, id: number): Promise<(News & { branch_name: string | null }) | undefined> {
+  const { rows } = await sql<News & { branch_name: string | null }>`
+    select n.*, b.name as branch_name from news n left join branches b on b.id = n.branch_id where n.id = ${id}`.execute(db);
+  return rows[0];
+}
+
 /**
  * Pushes a post to a segment through the campaign outbox (members who take offers), once: the
  * post remembers its campaign, and a second push adds nothing.

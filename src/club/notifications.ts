@@ -24,7 +24,9 @@ export type NoticeValue =
   /** Another text of the locale files (a role, a ticket kind, an error), with its own values. */
   | NoticeText
   /** The club's own words in both languages (tier and reward names). */
-  | { fa: string; en: string };
+  | { fa: string; en: string }
+  /** The last day something is valid, for an exclusive end (ISO time): a Jalali date in fa. */
+  | { validUntil: string };
 
 export interface NoticeText {
   key: string;

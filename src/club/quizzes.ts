@@ -237,3 +237,11 @@ export async function recentQuizzes(db: Db) {
     from quizzes q order by q.id desc limit 10`.execute(db);
   return rows;
 }
+
+/** A quiz and how many questions it has (its announcement says both). */
+export async function quizWithQuestionCount(db: Db, quizId: number): Promise<{ quiz: Quiz; questions: number } | undefined> {
+  const quiz = await db.selectFrom('quizzes').selectAll().where('id', '=', quizId).executeTakeFirst();
+  if (!quiz) return undefined;
+  const { n } = await db.selectFrom('quiz_questions').select(sql<number>`count(*)::int8`.as('n')).where('quiz_id', '=', quizId).executeTakeFirstOrThrow();
+  return { quiz, questions: Number(n) };
+}

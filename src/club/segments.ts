@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { toLatinDigits } from '../lib/digits.ts';
 import { audit } from './audit.ts';
+import type { Trx } from './ledger.ts';
 import { ClubError } from './errors.ts';
 import { INTERESTS } from './profile.ts';
 import { loyaltySettings } from './rules.ts';
@@ -239,7 +240,84 @@ export async function segmentName(db: Db, id: number): Promise<string | undefine
   return (await db.selectFrom('segments').select('name').where('id', '=', id).executeTakeFirst())?.name;
 }
 
-/** Saved segments, newest first, for pickers (broadcast, surveys, automations). */
+/** Saved segments (not deleted), newest first, for pickers (broadcast, surveys, automations). */
 export async function listSegments(db: Db, limit = 10) {
-  return db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(limit).execute();
+  return db.selectFrom('segments').select(['id', 'name']).where('archived_at', 'is', null).orderBy('id', 'desc').limit(limit).execute();
+}
+
+/** A saved segment to show and edit; undefined when unknown or deleted. */
+export async function findSegment(db: Db, id: number) {
+  const row = await db.selectFrom('segments').select(['id', 'name', 'filter']).where('id', '=', id).where('archived_at', 'is', null).executeTakeFirst();
+  return row && { id: row.id, name: row.name, filter: segmentFilterSchema.parse(row.filter) };
+}
+
+/** Something that will still read a segment's members later. */
+export type SegmentUse =
+  | { kind: 'campaign'; id: number }
+  | { kind: 'automation'; id: number; name: string }
+  | { kind: 'lottery'; id: number; name: string }
+  | { kind: 'quiz'; id: number; name: string }
+  | { kind: 'voucher_pool'; id: number; name: string }
+  | { kind: 'survey'; id: number; name: string };
+
+/**
+ * What still depends on the segment: scheduled campaigns, automations that are on, open lotteries
+ * and quizzes, voucher pools still valid, surveys not yet published. What already ran keeps its
+ * record and does not count.
+ */
+export async function segmentUses(db: Db | Trx, id: number, now: Date): Promise<SegmentUse[]> {
+  const [campaigns, automations, lotteries, quizzes, pools, surveys] = await Promise.all([
+    db.selectFrom('campaigns').select('id').where('segment_id', '=', id).where('status', '=', 'scheduled').orderBy('id').execute(),
+    db.selectFrom('automations').select(['id', 'name', 'kind']).where('segment_id', '=', id).where('enabled', '=', true).orderBy('id').execute(),
+    db.selectFrom('lotteries').select(['id', 'title']).where('segment_id', '=', id).where('status', '=', 'open').orderBy('id').execute(),
+    db.selectFrom('quizzes').select(['id', 'title']).where('segment_id', '=', id).where('closes_at', '>', now).orderBy('id').execute(),
+    db.selectFrom('voucher_pools').select(['id', 'name']).where('segment_id', '=', id).where('valid_to', '>', now).orderBy('id').execute(),
+    db.selectFrom('surveys').select(['id', 'title_fa']).where('status', '=', 'draft').where(sql<boolean>`audience->>'kind' = 'segment' and (audience->>'id')::int = ${id}`).orderBy('id').execute(),
+  ]);
+  return [
+    ...campaigns.map((c) => ({ kind: 'campaign' as const, id: c.id })),
+    ...automations.map((a) => ({ kind: 'automation' as const, id: a.id, name: a.name })),
+    ...lotteries.map((l) => ({ kind: 'lottery' as const, id: l.id, name: l.title })),
+    ...quizzes.map((q) => ({ kind: 'quiz' as const, id: q.id, name: q.title })),
+    ...pools.map((p) => ({ kind: 'voucher_pool' as const, id: p.id, name: p.name })),
+    ...surveys.map((s) => ({ kind: 'survey' as const, id: s.id, name: s.title_fa })),
+  ];
+}
+
+export async function renameSegment(db: Db, actorMemberId: number, id: number, name: string, now: Date) {
+  const trimmed = name.trim();
+  if (!trimmed || trimmed.length > 64) throw new ClubError('errors.segment_name_invalid');
+  return db.transaction().execute(async (trx) => {
+    const renamed = await trx.updateTable('segments').set({ name: trimmed }).where('id', '=', id).where('archived_at', 'is', null).returning(['id', 'name']).executeTakeFirst();
+    if (!renamed) throw new ClubError('errors.segment_not_found');
+    await audit(trx, { actor: actorMemberId, action: 'segment.rename', payload: { segment_id: id, name: trimmed }, at: now });
+    return renamed;
+  });
+}
+
+/** New conditions for a saved segment: whatever reads it later (a scheduled campaign) reads these. */
+export async function updateSegmentFilter(db: Db, actorMemberId: number, id: number, filter: SegmentFilter, now: Date) {
+  const parsed = segmentFilterSchema.parse(filter);
+  return db.transaction().execute(async (trx) => {
+    const updated = await trx.updateTable('segments').set({ filter: JSON.stringify(parsed) }).where('id', '=', id).where('archived_at', 'is', null).returning(['id', 'name']).executeTakeFirst();
+    if (!updated) throw new ClubError('errors.segment_not_found');
+    await audit(trx, { actor: actorMemberId, action: 'segment.edit', payload: { segment_id: id, filter: parsed }, at: now });
+    return updated;
+  });
+}
+
+/**
+ * Deletes (archives) a segment nothing still depends on; otherwise refuses and says what uses it
+ * (the manager cancels or changes those first). Checked in the transaction that archives it.
+ */
+export async function deleteSegment(db: Db, actorMemberId: number, id: number, now: Date): Promise<{ deleted: true } | { deleted: false; uses: SegmentUse[] }> {
+  return db.transaction().execute(async (trx) => {
+    const segment = await trx.selectFrom('segments').select(['id', 'name']).where('id', '=', id).where('archived_at', 'is', null).forUpdate().executeTakeFirst();
+    if (!segment) throw new ClubError('errors.segment_not_found');
+    const uses = await segmentUses(trx, id, now);
+    if (uses.length > 0) return { deleted: false as const, uses };
+    await trx.updateTable('segments').set({ archived_at: now }).where('id', '=', id).execute();
+    await audit(trx, { actor: actorMemberId, action: 'segment.delete', payload: { segment_id: id, name: segment.name }, at: now });
+    return { deleted: true as const };
+  });
 }

@@ -3,6 +3,7 @@ import type { Platform, StaffRole } from '../db/schema.ts';
 import { ClubError, isUniqueViolation } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { audit } from './audit.ts';
+import { queueNotice } from './notifications.ts';
 
 export async function roleOf(db: Db | Trx, memberId: number): Promise<StaffRole | null> {
   const row = await db.selectFrom('staff').select('role').where('member_id', '=', memberId).executeTakeFirst();
@@ -75,6 +76,11 @@ export async function addStaff(db: Db, actor: { memberId: number; role: StaffRol
       .onConflict((oc) => oc.column('member_id').doUpdateSet({ role, branch_id: branchId, added_by: actor.memberId }))
       .execute();
     await audit(trx, { actor: actor.memberId, action: 'staff.add', payload: { member_id: member.id, role, branch_id: branchId, previous: current }, at: now });
+    // The new staff member is welcomed (queued with the change) when their role is new to them.
+    if (current !== role) {
+      const notice = { kind: 'staff_welcome', lines: [{ key: 'admin.staff_welcome', params: { role: { key: `roles.${role}` } } }] };
+      await queueNotice(trx, member.id, notice, `staff_welcome:${member.id}:${role}:${now.toISOString()}`, now);
+    }
     return { memberId: member.id, firstName: member.first_name, previous: current };
   });
 }

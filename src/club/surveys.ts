@@ -6,6 +6,7 @@ import { credit, type Trx } from './ledger.ts';
 import type { LoyaltyEnv } from './purchases.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { audit } from './audit.ts';
+import { queueNotice, type Notice } from './notifications.ts';
 import { toCsv } from '../lib/csv.ts';
 import { compileSegment, loadSegment } from './segments.ts';
 
@@ -123,25 +124,46 @@ export async function closeSurvey(db: Db, surveyId: number, actorMemberId: numbe
 }
 
 /**
- * Claims a batch of invitations to send (FOR UPDATE SKIP LOCKED, so several processes share the
- * work). A claimed row is marked sent before the message goes out: a crash loses an invitation
- * rather than sending it twice.
+ * Queues a batch of invitations in the notification outbox (FOR UPDATE SKIP LOCKED, so several
+ * processes share the work): each is marked sent and its notice queued in one transaction, so a
+ * crash neither loses an invitation nor sends it twice. Returns how many were queued.
  */
-export async function claimInvitations(db: Db, limit: number, now: Date) {
-  return sql<{ survey_id: number; member_id: number }>`
-    update survey_invitations i set status = 'sent', sent_at = ${now}
-    from (
-      select si.survey_id, si.member_id from survey_invitations si
-      join surveys s on s.id = si.survey_id and s.status = 'published'
-      where si.status = 'pending'
-      order by si.survey_id, si.member_id
-      limit ${limit}
-      for update of si skip locked
-    ) due
-    where i.survey_id = due.survey_id and i.member_id = due.member_id
-    returning i.survey_id, i.member_id`
-    .execute(db)
-    .then((r) => r.rows);
+export async function queueInvitations(db: Db, limit: number, now: Date): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ survey_id: number; member_id: number }>`
+      update survey_invitations i set status = 'sent', sent_at = ${now}
+      from (
+        select si.survey_id, si.member_id from survey_invitations si
+        join surveys s on s.id = si.survey_id and s.status = 'published'
+        where si.status = 'pending'
+        order by si.survey_id, si.member_id
+        limit ${limit}
+        for update of si skip locked
+      ) due
+      where i.survey_id = due.survey_id and i.member_id = due.member_id
+      returning i.survey_id, i.member_id`.execute(trx);
+    if (rows.length === 0) return 0;
+    const ids = [...new Set(rows.map((r) => r.survey_id))];
+    const surveys = new Map((await trx.selectFrom('surveys').selectAll().where('id', 'in', ids).execute()).map((s) => [s.id, s]));
+    const counts = new Map(
+      (await trx.selectFrom('survey_questions').select(['survey_id', sql<number>`count(*)::int8`.as('n')]).where('survey_id', 'in', ids).groupBy('survey_id').execute()).map((r) => [r.survey_id, Number(r.n)]),
+    );
+    for (const invitation of rows) {
+      const survey = surveys.get(invitation.survey_id)!;
+      const notice: Notice = {
+        kind: 'survey_invite',
+        lines: [
+          {
+            key: survey.reward_points > 0 ? 'surveys.invite_reward' : 'surveys.invite',
+            params: { title: { fa: survey.title_fa, en: survey.title_en || survey.title_fa }, count: counts.get(survey.id) ?? 0, points: survey.reward_points },
+          },
+        ],
+        buttons: [[{ label: { key: 'surveys.start' }, data: `sv:go:${survey.id}` }]],
+      };
+      await queueNotice(trx, invitation.member_id, notice, `survey:${survey.id}:invite:${invitation.member_id}`, now);
+    }
+    return rows.length;
+  });
 }
 
 export type SurveyAvailability = 'open' | 'closed' | 'answered' | 'missing' | 'not_invited';

@@ -34,81 +34,91 @@ const staffButtons = (ticketId: number): Notice['buttons'] => [
   ],
 ];
 
-export async function openTicket(
-  db: Db,
-  input: {
-    memberId: number;
-    kind: TicketKind;
-    category: TicketCategory;
-    text: string;
-    /** A photo the member sent, with the platform whose bot received it (its file id works only there). */
-    photo?: { fileId: string; platform: Platform } | null;
-    branchId?: number | null;
-    purchaseId?: number | null;
-  },
-  now: Date,
-): Promise<Ticket> {
-  const text = checkText(input.text);
-  return db.transaction().execute(async (trx) => {
-    const ticket = await trx
-      .insertInto('tickets')
-      .values({
-        member_id: input.memberId,
-        kind: input.kind,
-        category: input.category,
-        branch_id: input.branchId ?? null,
-        purchase_id: input.purchaseId ?? null,
-        rating: null,
-        first_response_at: null,
-        closed_at: null,
-        closed_by: null,
-        created_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('ticket_messages')
-      .values({ ticket_id: ticket.id, from_staff: false, author_member_id: input.memberId, text, photo_file_id: input.photo?.fileId ?? null, photo_platform: input.photo?.platform ?? null, created_at: now })
-      .execute();
-    const member = await trx.selectFrom('members').select('first_name').where('id', '=', input.memberId).executeTakeFirstOrThrow();
-    const notice: Notice = {
-      kind: 'ticket',
-      lines: [{ key: 'tickets.to_staff', params: { id: ticket.id, kind: { key: `tickets.kind_${input.kind}` }, category: { key: `tickets.category_${input.category}` }, name: member.first_name, text } }],
-      buttons: staffButtons(ticket.id),
-      ...(input.photo ? { photo: input.photo } : {}),
-    };
-    await queueNotices(trx, await ticketStaff(trx), notice, `ticket:${ticket.id}:opened`, now);
-    return ticket;
-  });
+export interface TicketInput {
+  memberId: number;
+  kind: TicketKind;
+  category: TicketCategory;
+  text: string;
+  /** A photo the member sent, with the platform whose bot received it (its file id works only there). */
+  photo?: { fileId: string; platform: Platform } | null;
+  branchId?: number | null;
+  purchaseId?: number | null;
 }
+
+export async function openTicket(db: Db, input: TicketInput, now: Date): Promise<Ticket> {
+  const text = checkText(input.text);
+  return db.transaction().execute((trx) => openTicketIn(trx, input, text, now));
+}
+
+/**
+ * Opens a ticket inside the caller's transaction; owners and managers hear of it (by `staffNotice`
+ * when the caller says it better, as a low visit score does), queued with it.
+ */
+export async function openTicketIn(trx: Trx, input: TicketInput, text: string, now: Date, staffNotice?: (ticket: Ticket, memberName: string) => Notice): Promise<Ticket> {
+  const ticket = await trx
+    .insertInto('tickets')
+    .values({
+      member_id: input.memberId,
+      kind: input.kind,
+      category: input.category,
+      branch_id: input.branchId ?? null,
+      purchase_id: input.purchaseId ?? null,
+      rating: null,
+      first_response_at: null,
+      closed_at: null,
+      closed_by: null,
+      created_at: now,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('ticket_messages')
+    .values({ ticket_id: ticket.id, from_staff: false, author_member_id: input.memberId, text, photo_file_id: input.photo?.fileId ?? null, photo_platform: input.photo?.platform ?? null, created_at: now })
+    .execute();
+  const member = await trx.selectFrom('members').select('first_name').where('id', '=', input.memberId).executeTakeFirstOrThrow();
+  const notice: Notice = staffNotice?.(ticket, member.first_name) ?? {
+    kind: 'ticket',
+    lines: [{ key: 'tickets.to_staff', params: { id: ticket.id, kind: { key: `tickets.kind_${input.kind}` }, category: { key: `tickets.category_${input.category}` }, name: member.first_name, text } }],
+    buttons: staffButtons(ticket.id),
+    ...(input.photo ? { photo: input.photo } : {}),
+  };
+  await queueNotices(trx, await ticketStaff(trx), notice, `ticket:${ticket.id}:opened`, now);
+  return ticket;
+}
+
+/** What staff can do with a ticket message, for notices written elsewhere (a low visit score). */
+export const ticketStaffButtons = staffButtons;
 
 /** A message in a ticket's thread. Staff's first reply sets the first-response time. */
 export async function addTicketMessage(db: Db, ticketId: number, author: { memberId: number; staff: boolean }, text: string, now: Date) {
+  return db.transaction().execute((trx) => addTicketMessageIn(trx, ticketId, author, text, now));
+}
+
+/** A message in a ticket's thread, inside the caller's transaction. */
+export async function addTicketMessageIn(trx: Trx, ticketId: number, author: { memberId: number; staff: boolean }, text: string, now: Date) {
   const body = checkText(text);
-  return db.transaction().execute(async (trx) => {
-    const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', ticketId).forUpdate().executeTakeFirst();
-    if (!ticket || (!author.staff && ticket.member_id !== author.memberId)) throw new ClubError('errors.ticket_not_found');
-    if (ticket.status === 'closed') throw new ClubError('errors.ticket_closed');
-    const message = await trx
-      .insertInto('ticket_messages')
-      .values({ ticket_id: ticketId, from_staff: author.staff, author_member_id: author.memberId, text: body, photo_file_id: null, created_at: now })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    if (author.staff && ticket.first_response_at === null) {
-      await trx.updateTable('tickets').set({ first_response_at: now }).where('id', '=', ticketId).execute();
-    }
-    // The other side of the thread hears it: the member a reply, the managers an answer.
-    const key = `ticket_message:${message.id}`;
-    if (author.staff) {
-      const notice: Notice = { kind: 'ticket_reply', lines: [{ key: 'tickets.reply_to_member', params: { id: ticketId, text: body } }], buttons: [[{ label: { key: 'tickets.answer' }, data: `tk:an:${ticketId}` }]] };
-      await queueNotice(trx, ticket.member_id, notice, key, now);
-    } else {
-      const member = await trx.selectFrom('members').select('first_name').where('id', '=', author.memberId).executeTakeFirstOrThrow();
-      const notice: Notice = { kind: 'ticket_answer', lines: [{ key: 'tickets.answer_to_staff', params: { id: ticketId, name: member.first_name, text: body } }], buttons: staffButtons(ticketId) };
-      await queueNotices(trx, await ticketStaff(trx), notice, key, now);
-    }
-    return ticket;
-  });
+  const ticket = await trx.selectFrom('tickets').selectAll().where('id', '=', ticketId).forUpdate().executeTakeFirst();
+  if (!ticket || (!author.staff && ticket.member_id !== author.memberId)) throw new ClubError('errors.ticket_not_found');
+  if (ticket.status === 'closed') throw new ClubError('errors.ticket_closed');
+  const message = await trx
+    .insertInto('ticket_messages')
+    .values({ ticket_id: ticketId, from_staff: author.staff, author_member_id: author.memberId, text: body, photo_file_id: null, created_at: now })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  if (author.staff && ticket.first_response_at === null) {
+    await trx.updateTable('tickets').set({ first_response_at: now }).where('id', '=', ticketId).execute();
+  }
+  // The other side of the thread hears it: the member a reply, the managers an answer.
+  const key = `ticket_message:${message.id}`;
+  if (author.staff) {
+    const notice: Notice = { kind: 'ticket_reply', lines: [{ key: 'tickets.reply_to_member', params: { id: ticketId, text: body } }], buttons: [[{ label: { key: 'tickets.answer' }, data: `tk:an:${ticketId}` }]] };
+    await queueNotice(trx, ticket.member_id, notice, key, now);
+  } else {
+    const member = await trx.selectFrom('members').select('first_name').where('id', '=', author.memberId).executeTakeFirstOrThrow();
+    const notice: Notice = { kind: 'ticket_answer', lines: [{ key: 'tickets.answer_to_staff', params: { id: ticketId, name: member.first_name, text: body } }], buttons: staffButtons(ticketId) };
+    await queueNotices(trx, await ticketStaff(trx), notice, key, now);
+  }
+  return ticket;
 }
 
 export async function closeTicket(db: Db, ticketId: number, staffMemberId: number, now: Date) {

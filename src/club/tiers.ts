@@ -4,6 +4,10 @@ import type { Member, Tier } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { audit } from './audit.ts';
+import { queueNotice } from './notifications.ts';
+
+/** A tier's name as a notice says it, in the recipient's language. */
+const tierWords = (tier: Tier) => ({ fa: tier.name_fa, en: tier.name_en });
 
 /** Ledger kinds that count toward a tier: earnings, less earnings taken back by a void. */
 export const EARNING_KINDS = ['earn', 'earn_reversal'] as const;
@@ -76,7 +80,8 @@ export interface TierReview {
 /**
  * The nightly tier review: members whose earnings in the window no longer hold their tier drop to
  * the tier they qualify for; members who would drop within `warnDays` (as older earnings leave the
- * window) are warned once a month per tier. Notices are recorded before they are sent.
+ * window) are warned once a month per tier. Each notice is queued in the outbox in the same
+ * transaction as the change (or the record that the warning was given): never lost, never twice.
  */
 export async function reviewTiers(db: Db, now: Date, windowDays: number, warnDays: number): Promise<TierReview> {
   const tiers = await listTiers(db);
@@ -104,18 +109,23 @@ export async function reviewTiers(db: Db, now: Date, windowDays: number, warnDay
     const qualified = qualifyingTier(tiers, row.earned);
     if (qualified.rank < current.rank) {
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('members').set({ tier_id: qualified.id }).where('id', '=', row.id).where('tier_id', '=', current.id).execute();
+        const moved = await trx.updateTable('members').set({ tier_id: qualified.id }).where('id', '=', row.id).where('tier_id', '=', current.id).returning('id').executeTakeFirst();
+        if (!moved) return;
         await audit(trx, { actor: null, action: 'tier.demote', payload: { member_id: row.id, from: current.code, to: qualified.code, earned: row.earned }, at: now });
+        const notice = { kind: 'tier_demoted', lines: [{ key: 'tiers.demoted', params: { from: tierWords(current), to: tierWords(qualified) } }] };
+        await queueNotice(trx, row.id, notice, `tier_demoted:${row.id}:${current.code}:${now.toISOString()}`, now);
+        review.demoted.push({ memberId: row.id, from: current, to: qualified });
       });
-      review.demoted.push({ memberId: row.id, from: current, to: qualified });
     } else if (qualifyingTier(tiers, row.earned_soon).rank < current.rank) {
-      const inserted = await db
-        .insertInto('member_notices')
-        .values({ member_id: row.id, kind: 'tier_warning', key: `${current.code}:${month}`, created_at: now })
-        .onConflict((oc) => oc.doNothing())
-        .returning('member_id')
-        .executeTakeFirst();
-      if (inserted) review.warned.push({ memberId: row.id, tier: current, toKeep: Math.max(0, current.threshold - row.earned_soon) });
+      await db.transaction().execute(async (trx) => {
+        const key = `${current.code}:${month}`;
+        const inserted = await trx.insertInto('member_notices').values({ member_id: row.id, kind: 'tier_warning', key, created_at: now }).onConflict((oc) => oc.doNothing()).returning('member_id').executeTakeFirst();
+        if (!inserted) return;
+        const toKeep = Math.max(0, current.threshold - row.earned_soon);
+        const notice = { kind: 'tier_warning', lines: [{ key: 'tiers.warning', params: { tier: tierWords(current), points: toKeep, days: warnDays } }] };
+        await queueNotice(trx, row.id, notice, `tier_warning:${row.id}:${key}`, now);
+        review.warned.push({ memberId: row.id, tier: current, toKeep });
+      });
     }
   }
   return review;

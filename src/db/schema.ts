@@ -414,6 +414,8 @@ export interface SegmentsTable {
   filter: ColumnType<object, string, string>;
   created_by: number | null;
   created_at: CreatedAt;
+  /** Deleted by a manager: out of every list, still the record of what used it. */
+  archived_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export type CampaignStatus = 'draft' | 'scheduled' | 'sending' | 'paused' | 'done' | 'cancelled';

@@ -21,7 +21,8 @@ import {
 import { I18N_TEXT } from '../club/automations.ts';
 import { markAccountBlocked } from '../club/members.ts';
 import { displayCode } from '../club/vouchers.ts';
-import type { Campaign, Platform } from '../db/schema.ts';
+import type { Campaign, Locale, Platform } from '../db/schema.ts';
+import { loadAnnouncement } from '../bot/announcements.ts';
 import { formatNumber } from '../lib/format.ts';
 import { escapeHtml } from '../lib/html.ts';
 
@@ -113,6 +114,8 @@ export function renderCampaign(
   campaign: Pick<Campaign, 'text' | 'button' | 'photo_file_id'>,
   member: Pick<OutboxRow, 'first_name' | 'locale' | 'voucher_code'>,
   adapter: PlatformAdapter,
+  /** The club's own announcement (see loadAnnouncement) when the text is a reference to one. */
+  announcement: ((locale: Locale) => string) | null = null,
 ): { text: string; parse_mode?: 'HTML'; keyboard: InlineKeyboardMarkup | null } {
   const locale = resolveLocale(member, undefined, deps.config);
   const t = deps.i18n.getFixedT(locale);
@@ -122,7 +125,8 @@ export function renderCampaign(
     const points = Number(gift ?? 0);
     html = t(key!, { name: member.first_name });
     if (points > 0) html += `\n${t('automations.gift_line', { points: formatNumber(points, locale) })}`;
-  } else html = escapeHtml(campaign.text.replaceAll('{name}', member.first_name));
+  } else if (announcement) html = escapeHtml(announcement(locale));
+  else html = escapeHtml(campaign.text.replaceAll('{name}', member.first_name));
   if (member.voucher_code) html += `\n\n${t('vouchers.your_code', { code: displayCode(member.voucher_code) })}`;
   const b = campaign.button;
   const keyboard = !b ? null : b.kind === 'url' ? { inline_keyboard: [[{ text: b.text, url: b.url }]] } : { inline_keyboard: [[{ text: t('menu.card'), callback_data: 'mycard' }]] };
@@ -245,6 +249,7 @@ export class BroadcastDispatcher {
       // About a second's worth at a time: a pause or cancel takes effect within a second.
       const rows = await claimOutbox(db, campaignId, platform, Math.min(500, Math.ceil(lane.rate)), this.deps.now());
       if (rows.length === 0) return;
+      const announcement = await loadAnnouncement(this.deps, campaign.text);
       const inFlight = new Set<Promise<void>>();
       for (const [i, row] of rows.entries()) {
         const turn = await lane.slot(row.chat_id, () => this.stopped);
@@ -254,7 +259,7 @@ export class BroadcastDispatcher {
           await unclaimOutbox(db, rows.slice(i));
           break;
         }
-        const sending = this.deliver(api, campaign, row)
+        const sending = this.deliver(api, campaign, row, announcement)
           .then(async (retryAfter) => {
             if (retryAfter === null) return;
             // Too many requests: the row goes back to the queue and the platform waits as asked,
@@ -281,9 +286,9 @@ export class BroadcastDispatcher {
   }
 
   /** Sends one message; returns retry_after seconds on 429, else null. */
-  private async deliver(api: Api, campaign: Campaign, row: OutboxRow): Promise<number | null> {
+  private async deliver(api: Api, campaign: Campaign, row: OutboxRow, announcement: ((locale: Locale) => string) | null): Promise<number | null> {
     const { db } = this.deps;
-    const { text, parse_mode, keyboard } = renderCampaign(this.deps, campaign, row, adapterFor(row.platform));
+    const { text, parse_mode, keyboard } = renderCampaign(this.deps, campaign, row, adapterFor(row.platform), announcement);
     const other = { ...(parse_mode ? { parse_mode } : {}), ...(keyboard ? { reply_markup: keyboard } : {}) };
     try {
       if (campaign.photo_file_id) await api.sendPhoto(row.chat_id, campaign.photo_file_id, { caption: text, ...other });

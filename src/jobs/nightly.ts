@@ -8,9 +8,8 @@ import { reviewTiers } from '../club/tiers.ts';
 import { referralSettings, settleReferralPurchase } from '../club/referrals.ts';
 import { pruneHandledUpdates } from '../club/updates.ts';
 import type { Db } from '../db/database.ts';
-import { formatNumber } from '../lib/format.ts';
-import { formatValidUntil, todayIso } from '../lib/jalali.ts';
-import { tierName } from '../bot/screens.ts';
+import { todayIso } from '../lib/jalali.ts';
+import { queueExpiryWarnings } from '../club/reminders.ts';
 
 export const EXPIRY_WARNING_DAYS = 7;
 export const TIER_WARNING_DAYS = 14;
@@ -70,14 +69,8 @@ export async function runNightly(deps: ClubDeps, now = deps.now()): Promise<Nigh
   const review = await reviewTiers(db, now, settings.tierWindowDays, TIER_WARNING_DAYS);
   report.demoted = review.demoted.length;
   report.tierWarnings = review.warned.length;
-  for (const d of review.demoted) {
-    await deps.notifier.notify(d.memberId, ({ t, locale }) => ({ html: t('tiers.demoted', { from: tierName(d.from, locale), to: tierName(d.to, locale) }) }));
-  }
-  for (const w of review.warned) {
-    await deps.notifier.notify(w.memberId, ({ t, locale }) => ({
-      html: t('tiers.warning', { tier: tierName(w.tier, locale), points: formatNumber(w.toKeep, locale), days: formatNumber(TIER_WARNING_DAYS, locale) }),
-    }));
-  }
+  // Their notices were queued with each change.
+  if (review.demoted.length + review.warned.length > 0) deps.notices.kick();
   await pruneHandledUpdates(db, now);
   // The month that ended is added to the reports' activity rollup, months voided in are rebuilt.
   await refreshMemberActivity(db, now, config.timeZone);
@@ -86,53 +79,11 @@ export async function runNightly(deps: ClubDeps, now = deps.now()): Promise<Nigh
   return report;
 }
 
-/**
- * One reminder per lot, a week before it expires, grouped into one message per member. The notice
- * is recorded before the message goes out: after a crash a reminder may be missing, never doubled.
- */
+/** Points expiring within a week: one reminder per member, queued in the outbox (see queueExpiryWarnings). */
 export async function warnExpiringPoints(deps: ClubDeps, now: Date): Promise<number> {
-  const { db } = deps;
-  const horizon = new Date(now.getTime() + EXPIRY_WARNING_DAYS * 86_400_000);
-  const lots = await db
-    .selectFrom('ledger_lots')
-    .select(['ledger_lots.entry_id', 'ledger_lots.member_id', 'ledger_lots.remaining', 'ledger_lots.expires_at'])
-    .where('ledger_lots.currency', '=', 'points')
-    .where('ledger_lots.remaining', '>', 0)
-    .where('ledger_lots.expires_at', '>', now)
-    .where('ledger_lots.expires_at', '<=', horizon)
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('member_notices')
-            .select(sql`1`.as('one'))
-            .whereRef('member_notices.member_id', '=', 'ledger_lots.member_id')
-            .where('member_notices.kind', '=', 'expiry')
-            .whereRef('member_notices.key', '=', sql`ledger_lots.entry_id::text`),
-        ),
-      ),
-    )
-    .orderBy('ledger_lots.member_id')
-    .execute();
-  const byMember = new Map<number, { points: number; first: Date; lots: number[] }>();
-  for (const lot of lots) {
-    const entry = byMember.get(lot.member_id) ?? { points: 0, first: lot.expires_at!, lots: [] };
-    entry.points += lot.remaining;
-    if (lot.expires_at! < entry.first) entry.first = lot.expires_at!;
-    entry.lots.push(lot.entry_id);
-    byMember.set(lot.member_id, entry);
-  }
-  for (const [memberId, warning] of byMember) {
-    await db
-      .insertInto('member_notices')
-      .values(warning.lots.map((id) => ({ member_id: memberId, kind: 'expiry', key: String(id), created_at: now })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-    await deps.notifier.notify(memberId, ({ t, locale }) => ({
-      html: t('expiry.warning', { points: formatNumber(warning.points, locale), date: formatValidUntil(warning.first, locale, deps.config.timeZone) }),
-      keyboard: { inline_keyboard: [[{ text: t('menu.rewards'), callback_data: 'rewards' }]] },
-    }));
-  }
-  return byMember.size;
+  const warned = await queueExpiryWarnings(deps.db, now, EXPIRY_WARNING_DAYS);
+  if (warned > 0) deps.notices.kick();
+  return warned;
 }
 
 /**

@@ -8,6 +8,8 @@ import { claimNotices, markNotice, noticesWaiting, unclaimNotices, type Notice, 
 import type { Locale, Platform } from '../db/schema.ts';
 import { resolveLocale } from '../bot/i18n.ts';
 import { formatMoney, formatNumber, formatRials } from '../lib/format.ts';
+import { escapeHtml } from '../lib/html.ts';
+import { formatValidUntil } from '../lib/jalali.ts';
 import type { BroadcastDispatcher } from './broadcast.ts';
 
 /** How often an idle sender looks for notices queued by jobs or other processes. */
@@ -18,20 +20,23 @@ const IN_FLIGHT = 16;
 /** Telegram's limit for a photo's caption; a longer text follows the photo as its own message. */
 const CAPTION_MAX = 1024;
 
-function formatValue(v: NoticeValue, locale: Locale, text: (line: NoticeText) => string): string {
+/** A value as HTML: what people typed is escaped here, a nested text keeps its markup. */
+function formatValue(v: NoticeValue, locale: Locale, timeZone: string, text: (line: NoticeText) => string): string {
   if (typeof v === 'number') return formatNumber(v, locale);
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') return escapeHtml(v);
   if ('rials' in v) return formatRials(v.rials, locale);
   if ('money' in v) return formatMoney(v.money, locale);
   if ('signed' in v) return `${v.signed > 0 ? '+' : '−'}${formatNumber(Math.abs(v.signed), locale)}`;
+  if ('validUntil' in v) return formatValidUntil(v.validUntil, locale, timeZone);
   if ('key' in v) return text(v);
-  return v[locale];
+  return escapeHtml(v[locale]);
 }
 
 /** A queued notice as the member reads it: in their language, with its buttons. */
-export function renderNotice(i18n: I18nInstance, notice: Notice, locale: Locale): { html: string; keyboard?: InlineKeyboardMarkup } {
+export function renderNotice(i18n: I18nInstance, notice: Notice, locale: Locale, timeZone: string): { html: string; keyboard?: InlineKeyboardMarkup } {
   const t = i18n.getFixedT(locale);
-  const text = (line: NoticeText): string => t(line.key, Object.fromEntries(Object.entries(line.params ?? {}).map(([name, v]) => [name, formatValue(v, locale, text)])));
+  const text = (line: NoticeText): string =>
+    t(line.key, { ...Object.fromEntries(Object.entries(line.params ?? {}).map(([name, v]) => [name, formatValue(v, locale, timeZone, text)])), interpolation: { escapeValue: false } });
   const html = notice.lines.map(text).join('\n');
   if (!notice.buttons?.length) return { html };
   return { html, keyboard: { inline_keyboard: notice.buttons.map((row) => row.map((b) => ({ text: text(b.label), callback_data: b.data }))) } };
@@ -146,7 +151,7 @@ export class NotificationDispatcher {
     const adapter = adapterFor(row.platform);
     // Every recipient is a member: their saved language, else the club's (never an app's language).
     const locale = resolveLocale({ locale: row.locale }, undefined, { defaultLocale: this.deps.config.defaultLocale, newcomerByAppLanguage: false });
-    const { html, keyboard } = renderNotice(this.deps.i18n, row.notice, locale);
+    const { html, keyboard } = renderNotice(this.deps.i18n, row.notice, locale, this.deps.config.timeZone);
     const { text, parse_mode } = adapter.render(html);
     const options = { ...(parse_mode ? { parse_mode } : {}), ...(keyboard ? { reply_markup: keyboard } : {}) };
     // A photo goes only where its file id was issued; on the other platform the text says it all.

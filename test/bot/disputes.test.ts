@@ -62,7 +62,7 @@ describe(`"This wasn't me": managers decide with buttons, the member hears the o
   it('a dispute reaches managers with Void and Dismiss; voiding tells the member and settles it for everyone', async () => {
     const [p1] = purchases;
     expect(await balance()).toBe(160);
-    const managerAlert = manager.waitFor(hasText(new RegExp(`Sara says purchase #${p1} \\(1,000,000 Rials\\) wasn't them`)));
+    const managerAlert = manager.waitFor(hasText(new RegExp(`Sara says purchase #${p1} \\(100,000 Toman \\(1,000,000 Rials\\)\\) wasn't them`)));
     const ownerAlert = owner.waitFor(hasText(new RegExp(`Sara says purchase #${p1} `)));
     await member.pressData(`dp:${p1}`, { messageId: menuId });
     await member.waitFor(hasText(/We've told the manager/));
@@ -100,7 +100,7 @@ describe(`"This wasn't me": managers decide with buttons, the member hears the o
 
     await manager.send('/disputes');
     const list = await manager.waitFor(hasText(/Disputed purchases/));
-    expect(plain(list)).toContain(`#${p2} Sara, 600,000 Rials`);
+    expect(plain(list)).toContain(`#${p2} Sara, 60,000 Toman (600,000 Rials)`);
     expect(plain(list)).not.toContain(`#${purchases[0]} Sara`);
 
     await manager.press(`✖️ Dismiss #${p2}`, { messageId: alert.message_id });

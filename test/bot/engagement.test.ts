@@ -15,6 +15,8 @@ describe(`quizzes, news and events through the bot (${usingPostgres() ? 'Postgre
   let club: RunningClub;
   let owner: FakeUser;
   let ava: FakeUser;
+  /** Reads Persian: the club's own announcements reach each member in their language. */
+  let nima: FakeUser;
   let avaId: number;
   const clock = new Date('2026-12-01T08:30:00Z');
 
@@ -29,6 +31,8 @@ describe(`quizzes, news and events through the bot (${usingPostgres() ? 'Postgre
     ava = api.user({ id: 7960000002, first_name: 'Ava', language_code: 'en' });
     const policy = { signupBonusPoints: 0, pointsValidityDays: 365, ownerPhones: ['+989129960001'], now: clock };
     await joinClub(database.db, { platform: 'telegram', userId: owner.id, chatId: owner.id }, { phone: '+989129960001', firstName: 'Owner', locale: 'en' }, policy);
+    nima = api.user({ id: 7960000003, first_name: 'Nima', language_code: 'fa' });
+    await joinClub(database.db, { platform: 'telegram', userId: nima.id, chatId: nima.id }, { phone: '+989129960003', firstName: 'نیما', locale: 'fa' }, policy);
     avaId = (await joinClub(database.db, { platform: 'telegram', userId: ava.id, chatId: ava.id }, { phone: '+989129960002', firstName: 'Ava', lastName: 'Karimi', locale: 'en' }, policy)).member.id;
   });
   afterAll(async () => {
@@ -72,10 +76,12 @@ describe(`quizzes, news and events through the bot (${usingPostgres() ? 'Postgre
     await owner.waitFor(hasText(/How long is it open/));
     await owner.press('3 days');
     await owner.waitFor(hasText(/Tea quiz: 2 questions, 10 points for each right answer, open until 4 December 2026/));
-    const announced = ava.waitFor(hasText(/مسابقهٔ تازه: «Tea quiz»[\s\S]*\/quiz/), 10_000);
+    const announced = ava.waitFor(hasText(/New quiz: «Tea quiz»\n2 questions, 10 points for each right answer, open until 4 December 2026[\s\S]*\/quiz/), 10_000);
+    const announcedFa = nima.waitFor(hasText(/مسابقهٔ تازه: «Tea quiz»[\s\S]*۱۳ آذر ۱۴۰۵[\s\S]*\/quiz/), 10_000);
     await owner.press('✅ Publish');
     await owner.waitFor(hasText(/Quiz No\. 1 «Tea quiz» is published/));
     await announced;
+    await announcedFa;
 
     const before = await pointsOf(avaId);
     await ava.send('/quiz');
@@ -134,10 +140,12 @@ describe(`quizzes, news and events through the bot (${usingPostgres() ? 'Postgre
     await owner.send('Book a seat | https://example.com/yalda');
     await askAgain;
     const pushed = ava.waitFor((m) => m.photo === true && /Yalda night/.test(m.caption ?? ''), 10_000);
+    const pushedFa = nima.waitFor((m) => m.photo === true && /Yalda night/.test(m.caption ?? ''), 10_000);
     await owner.press('📣 Send to members');
-    await owner.waitFor(hasText(/on its way to 2 members/));
+    await owner.waitFor(hasText(/on its way to 3 members/));
     const push = await pushed;
-    expect(push.caption).toContain('📅 ۳۰ آذر ۱۴۰۵');
+    expect(push.caption).toContain('📅 21 December 2026');
+    expect((await pushedFa).caption).toContain('📅 ۳۰ آذر ۱۴۰۵');
     expect(inlineButtons(push)).toEqual([{ text: 'Book a seat', url: 'https://example.com/yalda' }]);
 
     await ava.send('/menu');

@@ -68,6 +68,8 @@ describe(`customers in: /import and walk-ins through the bot (${usingPostgres() 
     const shown = await preview;
     expect(plain(shown)).toContain('Customers file: 4 rows: 2 valid, 2 with problems.');
     expect(plain(shown)).toContain('New customers: 2; already members: 0');
+    // The credit column was in Toman: the preview says what it read in both units.
+    expect(plain(shown)).toContain('Opening credit on these lines: 25,000 Toman (250,000 Rials).');
     expect(plain(shown)).toContain('Columns not used: رنگ');
     // The progress message ends with the count of lines checked.
     expect(owner.messages.some((m) => plain(m) === 'Checked 4 lines.')).toBe(true);

@@ -123,11 +123,11 @@ describe(`lotteries through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
     const lottery = await database.db.selectFrom('lotteries').selectAll().executeTakeFirstOrThrow();
     expect(lottery).toMatchObject({ commitment, ticket_mode: 'points', points_per_ticket: 100, unique_winners: true, status: 'open' });
     expect(lottery.ends_at.toISOString()).toBe('2026-12-11T20:30:00.000Z');
-    // Announced in the club's language (Persian by default), with the commitment, to members who take offers.
-    for (const message of await Promise.all(inboxes)) {
-      expect(plain(message)).toContain('قرعه‌کشی تازه');
-      expect(plain(message)).toContain(commitment);
-    }
+    // Announced to members who take offers, each in their own language, with the commitment.
+    const [toAva, toBita] = await Promise.all(inboxes);
+    expect(plain(toAva!)).toMatch(/^🎟 New lottery: «Yalda lottery» \(No\. 1\)\n\nFrom 1 December 2026 to the end of 11 December 2026/);
+    expect(plain(toBita!)).toMatch(/^🎟 قرعه‌کشی تازه: «Yalda lottery» \(شمارهٔ ۱\)\n\nاز ۱۰ آذر ۱۴۰۵ تا پایان ۲۰ آذر ۱۴۰۵/);
+    for (const message of [toAva!, toBita!]) expect(plain(message)).toContain(commitment);
     expect(users.Cyrus!.messages.some(hasText(/Yalda/))).toBe(false);
   });
 
@@ -218,8 +218,9 @@ describe(`lotteries through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'
 
     // The Yalda lottery's period ends: two processes' minute ticks at once draw it once.
     clock = new Date('2026-12-11T20:31:00Z');
-    const told = [users.Ava!, users.Bita!].map((u) => u.waitFor(hasText(/You won «(Cake|Bonus)»|برندهٔ «(Cake|Bonus)»/), 10_000));
-    const results = [users.Ava!, users.Bita!].map((u) => u.waitFor(hasText(/نتیجهٔ قرعه‌کشی «Yalda lottery»/), 10_000));
+    // Each winner is told, and everyone gets the result, in their own language.
+    const told = [users.Ava!.waitFor(hasText(/You won «(Cake|Bonus)»/), 10_000), users.Bita!.waitFor(hasText(/برندهٔ «(Cake|Bonus)»/), 10_000)];
+    const results = [users.Bita!.waitFor(hasText(/نتیجهٔ قرعه‌کشی «Yalda lottery»/), 10_000), users.Ava!.waitFor(hasText(/Results of the lottery «Yalda lottery»/), 10_000)];
     const before = { Ava: await pointsOf(ids.Ava!), Bita: await pointsOf(ids.Bita!) };
     await Promise.all([drawDueLotteries(club.deps), drawDueLotteries(club.deps)]);
     const winners = await database.db.selectFrom('lottery_winners').innerJoin('lotteries', 'lotteries.id', 'lottery_id').select(['member_id', 'prize_index', 'notified_at']).where('title', '=', 'Yalda lottery').orderBy('position').execute();

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
 import { credit } from '../../src/club/ledger.ts';
+import { buyTickets, createLottery, drawLottery } from '../../src/club/lotteries.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { queueNotice } from '../../src/club/notifications.ts';
 import { addStaff, listBranches } from '../../src/club/staff.ts';
@@ -153,13 +154,50 @@ describe(`the notification outbox (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})
     const alerts = await database.db.selectFrom('notifications').select('status').where('member_id', '=', ownerId).where('kind', '=', 'dispute').execute();
     expect(alerts).toEqual([{ status: 'pending' }]);
     await club.stop();
-    const alerted = owner.waitFor(hasText(/نسرین says purchase #\d+ \(1,200,000 Rials\) wasn't them/));
+    const alerted = owner.waitFor(hasText(/نسرین says purchase #\d+ \(120,000 Toman \(1,200,000 Rials\)\) wasn't them/));
     club = await startTestClub({ api, database });
     expect(inlineButtons(await alerted).map((b) => b.text)).toEqual([expect.stringMatching(/^🚫 Void #\d+$/), expect.stringMatching(/^✖️ Dismiss #\d+$/)]);
     await club.deps.notices.drained();
     expect(receipts(member)).toHaveLength(0);
     expect(member.messages.filter(hasText(/۱۱۵\+ امتیاز برای خرید/))).toHaveLength(1);
     expect(cashier.messages.filter(hasText(/نسرین approved paying/))).toHaveLength(1);
+  });
+
+  it('a lottery drawn on a process that stops right after the draw: the next one tells the winner once, in their saved language', async () => {
+    // Saved Persian, app set to English: the notice follows the saved language.
+    const member = api.user({ id: 7400000040, first_name: 'Ali', language_code: 'en' });
+    const { id } = await join(member, 'علی', 'fa');
+    const at = new Date();
+    await database.db.transaction().execute((trx) =>
+      credit(trx, { memberId: id, currency: 'points', amount: 300, kind: 'earn', reason: 'test', idempotencyKey: `outbox-lottery:${id}`, expiresAt: null, at }),
+    );
+    const input = { title: 'Autumn', prizes: [{ title: 'Cake', count: 1, points: 40 }], startsAt: new Date(at.getTime() - 3_600_000), endsAt: new Date(at.getTime() + 3_600_000), minTierId: null, optedInOnly: false, segmentId: null, ticketMode: 'bought' as const, pointsPerTicket: 100, uniqueWinners: true, excludeLast: 0 };
+    const { lottery } = await createLottery(database.db, ownerId, input, at);
+    await buyTickets(database.db, { lotteryId: lottery.id, memberId: id, tickets: 2, key: `outbox-lottery-buy:${id}`, now: at });
+    const won = (m: FakeUser) => m.messages.filter(hasText(/شما در قرعه‌کشی «Autumn» برندهٔ «Cake» شدید/));
+
+    // The draw commits on a process whose sender never runs: the prize is paid and the notice is a row.
+    club = await startTestClub({ api, database, notifications: false });
+    const env = { now: new Date(), timeZone: 'Asia/Tehran', defaults: { tierWindowDays: 365, validity: { mode: 'days' as const, days: 365 } } };
+    expect((await drawLottery(database.db, lottery.id, env))?.proof.winners.map((w) => w.member)).toEqual([id]);
+    expect(await statuses(id)).toEqual(['lottery_won:pending']);
+    await club.stop();
+    expect(won(member)).toHaveLength(0);
+
+    // The next process tells the winner, in Persian, with the points credited.
+    const told = member.waitFor(hasText(/🎉 شما در قرعه‌کشی «Autumn» برندهٔ «Cake» شدید\.\n۴۰ امتیاز به کیف امتیاز شما اضافه شد\./));
+    club = await startTestClub({ api, database });
+    await told;
+    await club.deps.notices.drained();
+    expect(await statuses(id)).toEqual(['lottery_won:sent']);
+    await club.stop();
+
+    // Drawing again changes nothing, and a third process sends nothing again.
+    expect(await drawLottery(database.db, lottery.id, env)).toBeNull();
+    club = await startTestClub({ api, database });
+    await club.deps.notices.drained();
+    expect(won(member)).toHaveLength(1);
+    expect(await statuses(id)).toEqual(['lottery_won:sent']);
   });
 
   it('a process killed while sending: once its lease runs out, the next one sends what it had claimed', async () => {

@@ -109,12 +109,12 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     expect(await points(memberId)).toMatchObject({ points_balance: 175 });
 
     // "This wasn't me" reaches the owner.
-    const managerTold = owner.waitFor(hasText(/نسرین says purchase #\d+ \(1,250,000 Rials\) wasn't them/));
+    const managerTold = owner.waitFor(hasText(/نسرین says purchase #\d+ \(125,000 Toman \(1,250,000 Rials\)\) wasn't them/));
     await member.press('⚠️ این خرید من نبود', { messageId: receipt.message_id });
     await member.waitFor(hasText(/به مدیر اطلاع دادیم/));
     await managerTold;
     await owner.send('/disputes');
-    await owner.waitFor(hasText(/Disputed purchases[\s\S]*#\d+ نسرین, 1,250,000 Rials: check it/));
+    await owner.waitFor(hasText(/Disputed purchases[\s\S]*#\d+ نسرین, 125,000 Toman \(1,250,000 Rials\): check it/));
   });
 
   it('spends points only when the member approves in their own chat', async () => {
@@ -148,9 +148,9 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     await member.press('💱 تبدیل امتیاز به اعتبار', { messageId: home.message_id });
     await member.waitFor(hasText(/۷۵ امتیاز دارید که ۷۵٬۰۰۰ ریال اعتبار می‌ارزد/));
     await member.press('۷۵ امتیاز');
-    await member.waitFor(hasText(/۷۵ امتیاز به ۷۵٬۰۰۰ ریال اعتبار تبدیل شود/));
+    await member.waitFor(hasText(/۷۵ امتیاز به ۷٬۵۰۰ تومان \(۷۵٬۰۰۰ ریال\) اعتبار تبدیل شود/));
     await member.press('✅ تبدیل کن');
-    await member.waitFor(hasText(/۷۵ امتیاز به ۷۵٬۰۰۰ ریال اعتبار تبدیل شد/));
+    await member.waitFor(hasText(/۷۵ امتیاز به ۷٬۵۰۰ تومان \(۷۵٬۰۰۰ ریال\) اعتبار تبدیل شد/));
     expect(await points(memberId)).toEqual({ points_balance: 0, credit_balance: 75_000 });
 
     await cashier.send(`/member ${memberId}`);
@@ -201,7 +201,7 @@ describe(`the till through the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'}
     await owner.waitFor(hasText(/Reason: wrong amount/));
     const memberTold = member.waitFor(hasText(/توسط فروشگاه لغو شد \(wrong amount\)/));
     await owner.press('✅ Confirm');
-    await owner.waitFor(hasText(new RegExp(`Purchase #${last.id} is void. Points taken back: 12\\. Already spent and not recoverable: 0\\. Credit returned: 75,000 Rials`)));
+    await owner.waitFor(hasText(new RegExp(`Purchase #${last.id} is void. Points taken back: 12\\. Already spent and not recoverable: 0\\. Credit returned: 7,500 Toman \\(75,000 Rials\\)`)));
     await memberTold;
     expect(await points(memberId)).toEqual({ points_balance: 0, credit_balance: 75_000 });
   });

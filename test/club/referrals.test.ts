@@ -3,7 +3,6 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClubDeps } from '../../src/bot/context.ts';
 import { createI18n } from '../../src/bot/i18n.ts';
-import { Notifier } from '../../src/bot/notifier.ts';
 import { ledgerViolations } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
@@ -65,7 +64,7 @@ describe(`referral rules (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => 
     const config = loadConfig({ BOT_TOKEN: '1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaa', LOG_LEVEL: 'silent' });
     const logger = pino({ level: 'silent' });
     const i18n = await createI18n();
-    const deps: ClubDeps = { db: handle.db, config, logger, i18n, cardSecret: 's', now: () => now, notifier: new Notifier(handle.db, i18n, 'fa', logger), surveyDispatcher: undefined as never, broadcaster: undefined as never, notices: undefined as never };
+    const deps: ClubDeps = { db: handle.db, config, logger, i18n, cardSecret: 's', now: () => now, surveyDispatcher: undefined as never, broadcaster: undefined as never, notices: undefined as never };
     expect(await settlePendingReferrals(deps, now)).toBe(1);
     expect(await settlePendingReferrals(deps, now)).toBe(0);
     expect(await points(inviter.id)).toBe(200);

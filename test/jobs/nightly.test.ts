@@ -3,7 +3,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClubDeps } from '../../src/bot/context.ts';
 import { createI18n } from '../../src/bot/i18n.ts';
-import { Notifier } from '../../src/bot/notifier.ts';
+import { renderNotice } from '../../src/jobs/notifications.ts';
+import type { Notice } from '../../src/club/notifications.ts';
 import { credit, ledgerViolations } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -15,21 +16,19 @@ import { testDatabase, usingPostgres } from '../support/db.ts';
 const DAY = 86_400_000;
 const t0 = new Date('2026-11-22T00:00:00Z'); // 03:30 in Tehran
 
-/** A notifier that records instead of sending: the jobs' decisions are what is under test here. */
-class RecordingNotifier extends Notifier {
-  sent: { memberId: number; html: string; keyboard?: unknown }[] = [];
-  override async notify(memberId: number, build: Parameters<Notifier['notify']>[1]) {
-    const i18n = await createI18n();
-    const notice = build({ locale: 'en', t: i18n.getFixedT('en'), adapter: { platform: 'telegram', deepLink: () => '', render: (h) => ({ text: h }), shareUrl: () => undefined, editsKeyboards: true, optionalCallsMayFail: false } });
-    this.sent.push({ memberId, ...notice });
-    return 1;
-  }
-}
 
 describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   let handle: DatabaseHandle;
   let deps: ClubDeps;
-  let notifier: RecordingNotifier;
+  let i18n: Awaited<ReturnType<typeof createI18n>>;
+  /** What the jobs queued in the notification outbox, as an English reader gets it (no sender runs here). */
+  const notifier = {
+    sent: [] as { memberId: number; html: string; keyboard?: unknown }[],
+    async read() {
+      const rows = await handle.db.selectFrom('notifications').select(['member_id', 'body']).orderBy('id').execute();
+      this.sent = rows.map((r) => ({ memberId: r.member_id, ...renderNotice(i18n, (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as Notice, 'en', 'Asia/Tehran') }));
+    },
+  };
   let phone = 0;
 
   async function member(earnedDaysAgo: number[], amounts: number[], expiresInDays: number[]) {
@@ -50,9 +49,10 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
   beforeAll(async () => {
     handle = await testDatabase();
     const config = loadConfig({ BOT_TOKEN: '1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaa', LOG_LEVEL: 'silent' });
-    const i18n = await createI18n();
-    notifier = new RecordingNotifier(handle.db, i18n, 'en', pino({ level: 'silent' }));
-    deps = { db: handle.db, config, logger: pino({ level: 'silent' }), i18n, cardSecret: 's', now: () => t0, notifier, surveyDispatcher: undefined as never, broadcaster: undefined as never, notices: undefined as never };
+    i18n = await createI18n();
+    // No sender runs: the queued rows are read back below.
+    const notices = { kick: () => undefined } as unknown as ClubDeps['notices'];
+    deps = { db: handle.db, config, logger: pino({ level: 'silent' }), i18n, cardSecret: 's', now: () => t0, surveyDispatcher: undefined as never, broadcaster: undefined as never, notices };
   });
   afterAll(() => handle.close());
 
@@ -67,6 +67,7 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     const soon = await member([0, 0], [30, 20], [3, 6]);
     const later = await member([0], [10], [30]);
     const first = await runNightly(deps, t0);
+    await notifier.read();
     expect(first).toMatchObject({ ran: true });
     expect(first.expiredPoints).toBeGreaterThanOrEqual(40);
     const balances = await handle.db.selectFrom('members').select(['id', 'points_balance']).where('id', 'in', [due, soon, later]).orderBy('id').execute();
@@ -82,6 +83,7 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     // The next night: the warned lots are not warned again.
     const count = notifier.sent.length;
     await runNightly(deps, new Date(t0.getTime() + DAY));
+    await notifier.read();
     expect(notifier.sent.filter((n) => n.memberId === soon)).toHaveLength(1);
     expect(notifier.sent.length).toBe(count);
     expect(await ledgerViolations(handle.db)).toEqual([]);
@@ -102,6 +104,7 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
 
     const night = new Date(t0.getTime() + 2 * DAY);
     const report = await runNightly(deps, night);
+    await notifier.read();
     expect(report.demoted).toBeGreaterThanOrEqual(1);
     const tiers = await handle.db.selectFrom('members').select(['id', 'tier_id']).where('id', 'in', [lapsed, fading]).orderBy('id').execute();
     expect(tiers.map((m) => m.tier_id)).toEqual([(await handle.db.selectFrom('tiers').select('id').where('code', '=', 'bronze').executeTakeFirstOrThrow()).id, gold]);
@@ -110,6 +113,7 @@ describe(`nightly jobs (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     expect(warning?.html).toMatch(/To keep the <b>Gold<\/b> tier you need 3,800 more points within 14 days/);
     // Warned once a month, not every night.
     await runNightly(deps, new Date(night.getTime() + DAY));
+    await notifier.read();
     expect(notifier.sent.filter((n) => n.memberId === fading)).toHaveLength(1);
   });
 

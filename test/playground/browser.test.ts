@@ -97,7 +97,7 @@ describe.skipIf(!haveBrowser)(`the playground in a browser (${usingPostgres() ? 
     await seen(customer, /به مدیر اطلاع دادیم/);
 
     // The owner is told, and finds it among the disputes.
-    await seen(owner, /سارا می‌گوید خرید شمارهٔ [۰-۹]+ \(۱٬۲۰۰٬۰۰۰ ریال\) از او نبوده است/);
+    await seen(owner, /سارا می‌گوید خرید شمارهٔ [۰-۹]+ \(۱۲۰٬۰۰۰ تومان \(۱٬۲۰۰٬۰۰۰ ریال\)\) از او نبوده است/);
     await owner.getByLabel(/پیام به ربات/).fill('/disputes');
     await owner.getByLabel(/پیام به ربات/).press('Enter');
     await seen(owner, /خریدهای مورد اعتراض[\s\S]*سارا/);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Conversation } from '@grammyjs/conversations';
 import { voidDisputedPurchase } from '../../club/disputes.ts';
 import { adjustPoints } from '../../club/wallet.ts';
-import { formatNumber, formatRials } from '../../lib/format.ts';
+import { formatMoney, formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
@@ -67,7 +67,7 @@ export function createAdminConversations(deps: ClubDeps) {
     const reason = await reasonAndConfirm(
       conversation,
       ctx,
-      t('admin.void_summary', { id: formatNumber(p.id, locale), name: p.first_name, amount: formatRials(p.amount_rials, locale), points: formatNumber(p.points_earned, locale) }),
+      t('admin.void_summary', { id: formatNumber(p.id, locale), name: p.first_name, amount: formatMoney(p.amount_rials, locale), points: formatNumber(p.points_earned, locale) }),
     );
     if (reason === null) return;
     const result = await conversation.external(async () => {
@@ -87,7 +87,7 @@ export function createAdminConversations(deps: ClubDeps) {
         id: formatNumber(p.id, locale),
         taken: formatNumber(v.pointsTaken, locale),
         unrecovered: formatNumber(v.unrecovered, locale),
-        credit: formatRials(v.creditRefunded, locale),
+        credit: formatMoney(v.creditRefunded, locale),
       }),
     );
   }

@@ -1,6 +1,6 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { dismissDispute, findDispute, MAX_DISPUTE_REASON } from '../../club/disputes.ts';
-import { formatNumber, formatRials } from '../../lib/format.ts';
+import { formatMoney, formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf } from './ask.ts';
@@ -21,7 +21,7 @@ export function createDisputeConversations(deps: ClubDeps) {
     const reason = await askText(
       conversation,
       ctx,
-      t('disputes.ask_dismiss_reason', { id: formatNumber(d.purchaseId, locale), name: d.firstName, amount: formatRials(d.amountRials, locale) }),
+      t('disputes.ask_dismiss_reason', { id: formatNumber(d.purchaseId, locale), name: d.firstName, amount: formatMoney(d.amountRials, locale) }),
       { cancelledKey: 'till.cancelled', max: MAX_DISPUTE_REASON },
     );
     if (reason === null) return;

@@ -3,7 +3,7 @@ import { Keyboard } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import { MAX_IMPORT_BYTES, previewImport, type Preview } from '../../club/import/imports.ts';
 import { staffAtTill } from '../../club/staff.ts';
-import { formatNumber } from '../../lib/format.ts';
+import { formatMoney, formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext, Speech } from '../context.ts';
 import { problemsFile } from '../import-report.ts';
 import { say } from '../ui.ts';
@@ -35,6 +35,10 @@ export function previewText(speech: Speech, p: Summary) {
     t(p.kind === 'members' ? 'import.preview_members' : 'import.preview_purchases', { rows: n(p.rows), valid: n(p.valid), problems: n(p.problemLines) }),
   ];
   if (p.kind === 'members' && p.valid > 0) lines.push(t('import.preview_existing', { existing: n(p.existing), new: n(p.valid - p.existing) }));
+  // Money read from the file in both units: a column in Rials read as Toman shows at a glance.
+  if (p.valid > 0 && (p.kind === 'purchases' || p.moneyRials > 0)) {
+    lines.push(t(p.kind === 'members' ? 'import.preview_credit' : 'import.preview_amount', { money: formatMoney(p.moneyRials, locale) }));
+  }
   if (p.unknown.length) lines.push(t('import.preview_unknown', { columns: p.unknown.join(locale === 'fa' ? '، ' : ', ') }));
   if (p.problemLines || p.unknown.length) lines.push(t('import.preview_see_file'));
   if (p.missing.length) lines.push(t('import.missing_columns', { columns: p.missing.map((f) => t(`import.field.${f}`)).join(locale === 'fa' ? '، ' : ', ') }));

@@ -5,7 +5,7 @@ import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { formatJalaliNumeric, parseJalaliMoment, todayIso } from '../../lib/jalali.ts';
 import { zonedMidnight } from '../../lib/zoned.ts';
-import { lotteryAnnouncement } from '../../jobs/lotteries.ts';
+import { announcementRef } from '../announcements.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { escapeHtml } from '../i18n.ts';
 import { howText, periodText, prizesText, whoText } from '../lottery-text.ts';
@@ -169,7 +169,7 @@ export function createLotteryConversations(deps: ClubDeps) {
     if (confirm === 'cancel') return say(ctx, t('lotteries.cancelled'), { remove_keyboard: true });
 
     const created = await conversation.external(async () => {
-      const outcome = await attempt(() => createLottery(deps.db, actor, input, deps.now(), (lottery) => lotteryAnnouncement(deps, lottery)));
+      const outcome = await attempt(() => createLottery(deps.db, actor, input, deps.now(), (lottery) => announcementRef('lottery', lottery.id)));
       if (outcome.ok && outcome.value.campaignId !== null) deps.broadcaster.kick(outcome.value.campaignId);
       return outcome.ok ? { ok: true as const, id: outcome.value.lottery.id, commitment: outcome.value.lottery.commitment } : outcome;
     });

@@ -4,7 +4,7 @@ import { postNews, pushNews, type NewsInput } from '../../club/news.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { parseJalaliMoment } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
-import { newsText } from '../features/news.ts';
+import { announcementRef } from '../announcements.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
 import { listActiveBranches } from '../../club/staff.ts';
@@ -83,10 +83,8 @@ export function createNewsConversations(deps: ClubDeps) {
       segmentId = choice === 'all' ? null : Number(choice.slice(1));
     }
     const count = await conversation.external(async () => {
-      // Campaigns are plain text in the club's language: the post as members read it, without markup.
-      const lang = { t: deps.i18n.getFixedT(deps.config.defaultLocale), locale: deps.config.defaultLocale };
-      const branch = branches.find((b) => b.id === branchId)?.name ?? null;
-      const campaignId = await pushNews(deps.db, actor, posted.value, segmentId, newsText({ text, event_at: eventAt, branch_name: branch }, lang, tz, false), deps.now());
+      // The post as each member reads it, in their language, written out when it is sent.
+      const campaignId = await pushNews(deps.db, actor, posted.value, segmentId, announcementRef('news', posted.value), deps.now());
       if (campaignId !== null) deps.broadcaster.kick(campaignId);
       return countSegment(deps.db, await loadSegment(deps.db, segmentId), deps.now());
     });

@@ -6,25 +6,13 @@ import { formatNumber } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
+import { announcementRef } from '../announcements.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
 import { listSegments } from '../../club/segments.ts';
 
 export const QUIZ_BUILD = 'quiz_build';
 
 type QuizConversation = Conversation<Context, ConversationContext>;
-
-/** The announcement, plain text in the club's language (campaigns are sent without markup). */
-export function quizAnnouncement(deps: ClubDeps, quiz: Quiz, questions: number): string {
-  const locale = deps.config.defaultLocale;
-  const t = deps.i18n.getFixedT(locale);
-  return t('quizzes.announce', {
-    title: quiz.title,
-    count: formatNumber(questions, locale),
-    points: formatNumber(quiz.points_per_answer, locale),
-    until: formatDate(quiz.closes_at, locale, deps.config.timeZone),
-    interpolation: { escapeValue: false },
-  });
-}
 
 export function createQuizConversations(deps: ClubDeps) {
   /** Title, questions (2–4 options and the right one), points, a time limit, the audience and the window; then published. */
@@ -92,7 +80,7 @@ export function createQuizConversations(deps: ClubDeps) {
     ]);
     if (confirm === 'cancel') return say(ctx, t('quizzes.cancelled'), { remove_keyboard: true });
     const created = await conversation.external(async () => {
-      const outcome = await attempt(() => createQuiz(deps.db, actor, input, deps.now(), (quiz) => quizAnnouncement(deps, quiz, questions.length)));
+      const outcome = await attempt(() => createQuiz(deps.db, actor, input, deps.now(), (quiz) => announcementRef('quiz', quiz.id)));
       if (outcome.ok && outcome.value.campaignId !== null) deps.broadcaster.kick(outcome.value.campaignId);
       return outcome.ok ? { ok: true as const, id: outcome.value.quiz.id } : outcome;
     });

@@ -1,6 +1,6 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { INTERESTS } from '../../club/profile.ts';
-import { countSegment, saveSegment, segmentChoices, type SegmentChoices, type SegmentCondition, type SegmentFilter } from '../../club/segments.ts';
+import { countSegment, findSegment, renameSegment, saveSegment, segmentChoices, updateSegmentFilter, type SegmentChoices, type SegmentCondition, type SegmentFilter } from '../../club/segments.ts';
 import { parseMoney } from '../../lib/amount.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
@@ -9,6 +9,7 @@ import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
 
 export const SEGMENT_BUTTONS = 'segment_buttons';
+export const SEGMENT_RENAME = 'segment_rename';
 
 type SegmentConversation = Conversation<Context, ConversationContext>;
 type Speech = Pick<ConversationContext, 't' | 'locale'>;
@@ -173,19 +174,29 @@ export function createSegmentConversations(deps: ClubDeps) {
   /**
    * A segment built with buttons: pick a condition, see how many members match, add another, save.
    * Conditions all hold together; a second tier or interest widens that condition ("gold or
-   * platinum"), any other field replaces its earlier value.
+   * platinum"), any other field replaces its earlier value. Given a saved segment's number, the
+   * builder starts from its conditions and saving changes them (its name stays).
    */
-  async function buildByButtons(conversation: SegmentConversation, ctx: ConversationContext) {
+  async function buildByButtons(conversation: SegmentConversation, ctx: ConversationContext, editing?: number) {
     const { t, locale } = ctx;
     const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
     if (actor === null) return say(ctx, t('errors.manager_only'));
     const choices = await conversation.external(() => segmentChoices(deps.db));
     let conditions: SegmentCondition[] = [];
+    let title = t('segbuild.title');
+    if (editing !== undefined) {
+      const saved = await conversation.external(() => findSegment(deps.db, editing));
+      if (!saved) return say(ctx, t('segedit.gone'));
+      // The buttons build one group of conditions; a segment typed with "or" is edited by typing.
+      if (saved.filter.groups.length > 1) return say(ctx, t('segedit.edit_typed', { name: saved.name }));
+      conditions = saved.filter.groups[0] ?? [];
+      title = t('segedit.edit_title', { name: saved.name });
+    }
     for (;;) {
       const filter = filterOf(conditions);
       const count = await conversation.external(() => countSegment(deps.db, filter, deps.now()));
       const lines = conditions.length ? conditions.map((c) => `• ${describeCondition(c, choices, ctx)}`) : [t('segbuild.no_conditions')];
-      const text = [t('segbuild.title'), '', ...lines, '', t('segbuild.count', { count: formatNumber(count, locale) }), t('segbuild.ask_next')].join('\n');
+      const text = [title, '', ...lines, '', t('segbuild.count', { count: formatNumber(count, locale) }), t('segbuild.ask_next')].join('\n');
       const choice = await pickButton(conversation, ctx, text, [
         ...rows(FIELDS.map((f): [string, string] => [t(`segbuild.field_${f}`), f]), 3),
         [
@@ -198,6 +209,11 @@ export function createSegmentConversations(deps: ClubDeps) {
       if (choice === 'undo') {
         conditions = conditions.slice(0, -1);
         continue;
+      }
+      if (choice === 'save' && editing !== undefined) {
+        const updated = await conversation.external(() => attempt(() => updateSegmentFilter(deps.db, actor, editing, filter, deps.now())));
+        if (!updated.ok) return say(ctx, t(updated.key, updated.params), { remove_keyboard: true });
+        return say(ctx, t('segedit.edited', { name: updated.value.name, count: formatNumber(count, locale) }), { remove_keyboard: true });
       }
       if (choice === 'save') {
         const name = await askText(conversation, ctx, t('campaigns.ask_segment_name'), { cancelledKey: 'segbuild.step_cancelled', max: 64 });
@@ -220,5 +236,22 @@ export function createSegmentConversations(deps: ClubDeps) {
     }
   }
 
-  return { buildByButtons };
+  /** A saved segment's new name. */
+  async function rename(conversation: SegmentConversation, ctx: ConversationContext, id: number) {
+    const { t } = ctx;
+    const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
+    if (actor === null) return say(ctx, t('errors.manager_only'));
+    const saved = await conversation.external(async () => (await findSegment(deps.db, id))?.name ?? null);
+    if (saved === null) return say(ctx, t('segedit.gone'));
+    for (;;) {
+      const name = await askText(conversation, ctx, t('segedit.ask_name', { name: saved }), { cancelledKey: 'segedit.cancelled', max: 64 });
+      if (name === null) return;
+      const renamed = await conversation.external(() => attempt(() => renameSegment(deps.db, actor, id, name, deps.now())));
+      if (renamed.ok) return say(ctx, t('segedit.renamed', { name: renamed.value.name }), { remove_keyboard: true });
+      if (renamed.key !== 'errors.segment_name_invalid') return say(ctx, t(renamed.key, renamed.params), { remove_keyboard: true });
+      await say(ctx, t(renamed.key, renamed.params));
+    }
+  }
+
+  return { buildByButtons, rename };
 }

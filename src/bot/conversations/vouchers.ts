@@ -4,7 +4,7 @@ import type { InlineKeyboardMarkup } from 'grammy/types';
 import { checkVoucher, createPool, displayCode, parseCodeFile, parseDiscount, type PoolInput } from '../../club/vouchers.ts';
 import type { Locale, VoucherPool } from '../../db/schema.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
-import { formatNumber, formatRials } from '../../lib/format.ts';
+import { formatMoney, formatNumber } from '../../lib/format.ts';
 import { formatValidUntil, parseJalaliMoment, todayIso } from '../../lib/jalali.ts';
 import { zonedMidnight } from '../../lib/zoned.ts';
 import type { ClubDeps, Context, ConversationContext, Speech } from '../context.ts';
@@ -41,7 +41,7 @@ export function parseValidUntil(text: string, now: Date, tz: string): Date | nul
 }
 
 export function formatDiscount(pool: Pick<VoucherPool, 'discount_kind' | 'discount_value'>, locale: Locale) {
-  return pool.discount_kind === 'percent' ? `${formatNumber(pool.discount_value, locale)}${locale === 'fa' ? '٪' : '%'}` : formatRials(pool.discount_value, locale);
+  return pool.discount_kind === 'percent' ? `${formatNumber(pool.discount_value, locale)}${locale === 'fa' ? '٪' : '%'}` : formatMoney(pool.discount_value, locale);
 }
 
 /**

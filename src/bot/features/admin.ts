@@ -42,7 +42,8 @@ export function adminFeature() {
       if (!phone || !role || (branchText && branchId === null)) return say(ctx, ctx.t('admin.staff_add_usage'));
       const added = await addStaff(ctx.deps.db, { memberId: ctx.member!.id, role: ctx.role! }, phone, role, branchId, ctx.deps.now());
       await say(ctx, ctx.t('admin.staff_added', { name: added.firstName, role: ctx.t(`roles.${role}`) }));
-      await ctx.deps.notifier.notify(added.memberId, (speech) => ({ html: speech.t('admin.staff_welcome', { role: speech.t(`roles.${role}`) }) }));
+      // Their welcome was queued with the change.
+      ctx.deps.notices.kick();
     }),
   );
 

@@ -1,3 +1,4 @@
+import { listSegments } from '../../club/segments.ts';
 import { Composer } from 'grammy';
 import { greetingKey, occasionDate, previewAutomation, updateAutomation } from '../../club/automations.ts';
 import type { Automation } from '../../db/schema.ts';
@@ -128,7 +129,7 @@ export function automationsFeature() {
     const [, id, what] = ctx.match;
     const options =
       what === 'segment'
-        ? await ctx.deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute()
+        ? await listSegments(ctx.deps.db, 10)
         : await runningPools(ctx.deps.db, ctx.deps.now());
     const none = what === 'segment' ? ctx.t('campaigns.all_members') : ctx.t('campaigns.no_voucher');
     await showScreen(ctx, ctx.t(what === 'segment' ? 'automations.pick_segment' : 'automations.pick_voucher'), {

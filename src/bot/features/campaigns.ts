@@ -1,17 +1,17 @@
 import { Composer } from 'grammy';
 import { campaignResults, recentCampaigns, setCampaignStatus } from '../../club/campaigns.ts';
-import { countSegment, listSegments, loadSegment } from '../../club/segments.ts';
+import { countSegment, deleteSegment, findSegment, listSegments, loadSegment, segmentChoices, segmentUses, type SegmentUse } from '../../club/segments.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import { formatDateTime } from '../../lib/jalali.ts';
 import { CAMPAIGN_EDIT } from '../conversations/campaign-edit.ts';
-import { SEGMENT_BUTTONS } from '../conversations/segments.ts';
+import { describeCondition, SEGMENT_BUTTONS, SEGMENT_RENAME } from '../conversations/segments.ts';
 import type { Context } from '../context.ts';
 import { BROADCAST, SEGMENT_BUILD } from '../conversations/campaigns.ts';
-import { say } from '../ui.ts';
+import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 import { MANAGERS, opens } from '../panel/open.ts';
 
-/** Saved segments with their live counts, and buttons to build one with buttons or in the typed language. */
+/** Saved segments with their live counts, a button to open each, and buttons to build one with buttons or in the typed language. */
 async function showSegments(ctx: Context) {
   const segments = await listSegments(ctx.deps.db, 20);
   const lines = [];
@@ -19,8 +19,47 @@ async function showSegments(ctx: Context) {
     const count = await countSegment(ctx.deps.db, await loadSegment(ctx.deps.db, s.id), ctx.deps.now());
     lines.push(ctx.t('campaigns.segment_row', { id: formatNumber(s.id, ctx.locale), name: s.name, count: formatNumber(count, ctx.locale) }));
   }
+  const open = segments.map((s) => ({ text: ctx.t('segedit.open', { name: s.name }), callback_data: `seg:v:${s.id}` }));
   await say(ctx, [ctx.t('campaigns.segments_title'), '', ...(lines.length ? lines : [ctx.t('growth.none')]), '', ctx.t('segbuild.usage')].join('\n'), {
-    inline_keyboard: [[{ text: ctx.t('segbuild.new_buttons'), callback_data: 'seg:new' }], [{ text: ctx.t('segbuild.new_typed'), callback_data: 'seg:text' }]],
+    inline_keyboard: [
+      ...Array.from({ length: Math.ceil(open.length / 2) }, (_, i) => open.slice(i * 2, i * 2 + 2)),
+      [{ text: ctx.t('segbuild.new_buttons'), callback_data: 'seg:new' }],
+      [{ text: ctx.t('segbuild.new_typed'), callback_data: 'seg:text' }],
+    ],
+  });
+}
+
+/** How a use of a segment is named on its screen and in a refusal. */
+function useLine(ctx: Context, use: SegmentUse) {
+  return use.kind === 'campaign' ? ctx.t('segedit.use_campaign', { id: formatNumber(use.id, ctx.locale) }) : ctx.t(`segedit.use_${use.kind}`, { name: use.name });
+}
+
+/** One segment: its conditions in words, its members, what still uses it; rename, edit, delete. */
+async function showSegment(ctx: Context, id: number) {
+  const { t, locale, deps } = ctx;
+  const segment = await findSegment(deps.db, id);
+  if (!segment) return showScreen(ctx, t('segedit.gone'), { inline_keyboard: [[{ text: t('segedit.back'), callback_data: 'open:segments' }]] });
+  const [choices, count, uses] = await Promise.all([segmentChoices(deps.db), countSegment(deps.db, segment.filter, deps.now()), segmentUses(deps.db, id, deps.now())]);
+  const groups = segment.filter.groups.filter((g) => g.length > 0).map((g) => g.map((c) => `• ${describeCondition(c, choices, ctx)}`).join('\n'));
+  const lines = [
+    t('segedit.title', { name: segment.name, id: formatNumber(id, locale) }),
+    '',
+    t('segedit.conditions'),
+    groups.length ? groups.join(`\n${t('segedit.or')}\n`) : `• ${t('segedit.all')}`,
+    '',
+    t('segbuild.count', { count: formatNumber(count, locale) }),
+    '',
+    ...(uses.length ? [t('segedit.used_by'), ...uses.map((u) => useLine(ctx, u))] : [t('segedit.not_used')]),
+  ];
+  await showScreen(ctx, lines.join('\n'), {
+    inline_keyboard: [
+      [
+        { text: t('segedit.rename'), callback_data: `seg:rn:${id}` },
+        { text: t('segedit.edit'), callback_data: `seg:ed:${id}` },
+      ],
+      [{ text: t('segedit.delete'), callback_data: `seg:rm:${id}` }],
+      [{ text: t('segedit.back'), callback_data: 'open:segments' }],
+    ],
   });
 }
 
@@ -88,6 +127,31 @@ export function campaignsFeature() {
   composer.callbackQuery('open:campaigns', managerPress((ctx) => showCampaigns(ctx)));
   composer.callbackQuery('seg:new', managerPress((ctx) => ctx.conversation.enter(SEGMENT_BUTTONS)));
   composer.callbackQuery('seg:text', managerPress((ctx) => ctx.conversation.enter(SEGMENT_BUILD)));
+  composer.callbackQuery(/^seg:v:(\d+)$/, managerPress((ctx) => showSegment(ctx, Number(ctx.match[1]))));
+  composer.callbackQuery(/^seg:rn:(\d+)$/, managerPress((ctx) => ctx.conversation.enter(SEGMENT_RENAME, Number(ctx.match[1]))));
+  composer.callbackQuery(/^seg:ed:(\d+)$/, managerPress((ctx) => ctx.conversation.enter(SEGMENT_BUTTONS, Number(ctx.match[1]))));
+  // Delete asks first, and says plainly what still uses the segment instead of deleting it.
+  composer.callbackQuery(/^seg:rm:(\d+)$/, managerPress(async (ctx) => {
+    const id = Number(ctx.match[1]);
+    const segment = await findSegment(ctx.deps.db, id);
+    if (!segment) return showSegment(ctx, id);
+    const uses = await segmentUses(ctx.deps.db, id, ctx.deps.now());
+    const back = { text: ctx.t('segedit.back'), callback_data: `seg:v:${id}` };
+    if (uses.length) return showScreen(ctx, ctx.t('segedit.in_use', { name: segment.name, uses: uses.map((u) => useLine(ctx, u)).join('\n') }), { inline_keyboard: [[back]] });
+    await showScreen(ctx, ctx.t('segedit.confirm_delete', { name: segment.name }), {
+      inline_keyboard: [[{ text: ctx.t('segedit.delete_yes'), callback_data: `seg:rm!:${id}` }, { text: ctx.t('segedit.delete_no'), callback_data: `seg:v:${id}` }]],
+    });
+  }));
+  composer.callbackQuery(/^seg:rm!:(\d+)$/, managerPress(async (ctx) => {
+    const id = Number(ctx.match[1]);
+    const segment = await findSegment(ctx.deps.db, id);
+    if (!segment) return showSegment(ctx, id);
+    // Checked again as it is deleted: something may have started using it since the question.
+    const out = await deleteSegment(ctx.deps.db, ctx.member!.id, id, ctx.deps.now());
+    const back = [[{ text: ctx.t('segedit.back'), callback_data: 'open:segments' }]];
+    if (!out.deleted) return showScreen(ctx, ctx.t('segedit.in_use', { name: segment.name, uses: out.uses.map((u) => useLine(ctx, u)).join('\n') }), { inline_keyboard: [[{ text: ctx.t('segedit.back'), callback_data: `seg:v:${id}` }]] });
+    await showScreen(ctx, ctx.t('segedit.deleted', { name: segment.name }), { inline_keyboard: back });
+  }));
   composer.callbackQuery(/^cpl:x:(\d+)$/, managerPress(async (ctx) => {
     const id = Number(ctx.match[1]);
     const cancelled = await setCampaignStatus(ctx.deps.db, id, 'cancelled', { memberId: ctx.member!.id, now: ctx.deps.now() });

@@ -2,7 +2,7 @@ import { Composer } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import { findDispute, listOpenDisputes, openDispute } from '../../club/disputes.ts';
 import { ClubError } from '../../club/errors.ts';
-import { formatNumber, formatRials } from '../../lib/format.ts';
+import { formatMoney, formatNumber } from '../../lib/format.ts';
 import type { Context, Speech } from '../context.ts';
 import { VOID } from '../conversations/admin.ts';
 import { DISPUTE_DISMISS } from '../conversations/disputes.ts';
@@ -57,7 +57,7 @@ export function disputesFeature() {
       ctx.t(d.purchaseStatus === 'voided' ? 'admin.dispute_row_voided' : 'admin.dispute_row', {
         id: formatNumber(d.purchaseId, ctx.locale),
         name: d.firstName,
-        amount: formatRials(d.amountRials, ctx.locale),
+        amount: formatMoney(d.amountRials, ctx.locale),
         unrecovered: formatNumber(d.unrecoveredPoints, ctx.locale),
       }),
     );

@@ -5,15 +5,11 @@ import { commentSatisfaction, feedbackSettings, recordSatisfaction, saveFeedback
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
-import { staffTicketButtons } from '../conversations/tickets.ts';
+import { findMemberByAccount } from '../../club/members.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 
 export const SATISFACTION_COMMENT = 'satisfaction_comment';
-
-async function managers(deps: ClubDeps) {
-  return (await deps.db.selectFrom('staff').select('member_id').where('role', 'in', ['owner', 'manager']).execute()).map((r) => r.member_id);
-}
 
 /** The optional comment after a visit score. */
 export function createSatisfactionComment(deps: ClubDeps) {
@@ -26,18 +22,12 @@ export function createSatisfactionComment(deps: ClubDeps) {
       const text = update.message.text.trim();
       if (ctx.isLabel(text, 'till.cancel')) return say(update, t('tickets.cancelled'), { remove_keyboard: true });
       const saved = await conversation.external(async () => {
-        const me = await deps.db.selectFrom('member_accounts').innerJoin('members', 'members.id', 'member_accounts.member_id').select(['members.id', 'members.first_name']).where('platform', '=', ctx.adapter.platform).where('user_id', '=', ctx.from!.id).executeTakeFirst();
+        const me = await findMemberByAccount(deps.db, ctx.adapter.platform, ctx.from!.id);
         if (!me) return { ok: false as const, key: 'errors.not_member', params: {} };
         try {
+          // On a low score the comment joins the ticket, and managers hear of it through the outbox.
           const check = await commentSatisfaction(deps.db, purchaseId, me.id, text, deps.now());
-          if (check.ticket_id !== null) {
-            for (const id of await managers(deps)) {
-              await deps.notifier.notify(id, (speech) => ({
-                html: speech.t('tickets.answer_to_staff', { id: formatNumber(check.ticket_id!, speech.locale), name: me.first_name, text }),
-                keyboard: staffTicketButtons(speech.t, check.ticket_id!),
-              }));
-            }
-          }
+          if (check.ticket_id !== null) deps.notices.kick();
           return { ok: true as const };
         } catch (error) {
           if (error instanceof ClubError) return { ok: false as const, key: error.i18nKey, params: error.params };
@@ -64,15 +54,8 @@ export function feedbackFeature() {
     await showScreen(ctx, ctx.t(score <= 2 ? 'feedback.sorry' : 'feedback.thanks', { score: formatNumber(score, ctx.locale) }), {
       inline_keyboard: [[{ text: ctx.t('feedback.add_comment'), callback_data: `satc:${ctx.match[1]}` }]],
     });
-    if (result.ticketId !== null) {
-      const member = ctx.member;
-      for (const id of await managers(ctx.deps)) {
-        await ctx.deps.notifier.notify(id, (speech) => ({
-          html: speech.t('feedback.low_to_staff', { id: formatNumber(result.ticketId!, speech.locale), name: member.first_name, score: formatNumber(score, speech.locale) }),
-          keyboard: staffTicketButtons(speech.t, result.ticketId!),
-        }));
-      }
-    }
+    // A low score opened a ticket; managers' alerts were queued with it.
+    if (result.ticketId !== null) ctx.deps.notices.kick();
   });
 
   composer.callbackQuery(/^satc:(\d+)$/, async (ctx) => {

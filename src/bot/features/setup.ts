@@ -80,9 +80,8 @@ export function setupFeature() {
 export async function acceptInvite(deps: ClubDeps, token: string, memberId: number): Promise<{ key: string; role?: string; branch?: string | null }> {
   try {
     const accepted = await acceptStaffInvite(deps.db, token, memberId, deps.now());
-    await deps.notifier.notify(accepted.invitedBy, (sp) => ({
-      html: sp.t('staff_invite.inviter_told', { name: accepted.memberName, role: sp.t(`roles.${accepted.role}`), branch: accepted.branchName ?? sp.t('staff.all_branches') }),
-    }));
+    // The inviter's notice was queued with the change.
+    deps.notices.kick();
     return { key: 'staff_invite.accepted', role: accepted.role, branch: accepted.branchName };
   } catch (error) {
     if (error instanceof ClubError) return { key: error.i18nKey };

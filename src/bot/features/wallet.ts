@@ -124,7 +124,7 @@ export function walletFeature() {
     if (!ctx.member) return;
     const points = Number(ctx.match[1]);
     const { settings } = await env(ctx);
-    await showScreen(ctx, ctx.t('convert.confirm', { points: formatNumber(points, ctx.locale), rials: formatRials(points * settings.rialsPerPointCredit, ctx.locale) }), {
+    await showScreen(ctx, ctx.t('convert.confirm', { points: formatNumber(points, ctx.locale), rials: formatMoney(points * settings.rialsPerPointCredit, ctx.locale) }), {
       inline_keyboard: [[{ text: ctx.t('convert.yes'), callback_data: `cvok:${points}:${nonce()}` }], backRow(ctx)],
     });
   });
@@ -137,7 +137,7 @@ export function walletFeature() {
       const out = await convertPointsToCredit(ctx.deps.db, ctx.member.id, Number(ctx.match[1]), `${ctx.member.id}:${ctx.match[2]}`, loyaltyEnv);
       await showScreen(
         ctx,
-        ctx.t('convert.done', { points: formatNumber(out.points, ctx.locale), rials: formatRials(out.rials, ctx.locale), balance: formatNumber(out.pointsBalance, ctx.locale), credit: formatRials(out.creditBalance, ctx.locale) }),
+        ctx.t('convert.done', { points: formatNumber(out.points, ctx.locale), rials: formatMoney(out.rials, ctx.locale), balance: formatNumber(out.pointsBalance, ctx.locale), credit: formatMoney(out.creditBalance, ctx.locale) }),
         { inline_keyboard: [backRow(ctx)] },
       );
     } catch (error) {

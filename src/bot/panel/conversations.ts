@@ -259,7 +259,7 @@ export function createPanelConversations(deps: ClubDeps) {
       const branchId = role === 'cashier' ? await pickBranch() : null;
       await say(ctx, t('panel.working'), { remove_keyboard: true });
       const chosen = role;
-      return conversation.external(() => done(() => addStaff(deps.db, { memberId: owner!.memberId, role: owner!.role }, phone!, chosen, branchId, now()), t(`roles.${chosen}`)));
+      return conversation.external(() => done(async () => { await addStaff(deps.db, { memberId: owner!.memberId, role: owner!.role }, phone!, chosen, branchId, now()); deps.notices.kick(); }, t(`roles.${chosen}`)));
     }
   }
 

@@ -43,6 +43,8 @@ export interface Preview {
   missing: Field[];
   /** Valid lines whose phone is already a member (members files). */
   existing: number;
+  /** Rials on the valid lines: opening credit (members) or purchase amounts (purchases), for the preview to show in both units. */
+  moneyRials: number;
 }
 
 async function validationEnv(db: Db, env: ImportEnv): Promise<ValidationEnv> {
@@ -100,6 +102,7 @@ export async function previewImport(db: Db, upload: { fileName: string; bytes: B
   let rows = 0;
   let valid = 0;
   let existing = 0;
+  let moneyRials = 0;
   for await (const batch of checkedBatches(upload.bytes, venv, env, (h) => (header = h))) {
     rows += batch.length;
     const phones: string[] = [];
@@ -107,7 +110,10 @@ export async function previewImport(db: Db, upload: { fileName: string; bytes: B
       if (c.kind === 'problem') problems.push(c.line);
       else {
         valid++;
-        if (c.kind === 'members') phones.push(c.row.phone);
+        if (c.kind === 'members') {
+          phones.push(c.row.phone);
+          moneyRials += c.row.credit;
+        } else moneyRials += c.row.amountRials;
       }
     }
     if (phones.length) {
@@ -117,7 +123,7 @@ export async function previewImport(db: Db, upload: { fileName: string; bytes: B
   }
   const h = header as HeaderMatch | null;
   if (!h) throw new ClubError('import.file_empty');
-  const base = { kind: h.kind, rows, valid, problems, unknown: h.unknown, missing: h.missing, existing };
+  const base = { kind: h.kind, rows, valid, problems, unknown: h.unknown, missing: h.missing, existing, moneyRials };
   if (h.missing.length || valid === 0) return { ...base, id: null };
   const inserted = await db
     .insertInto('imports')
