@@ -11,7 +11,7 @@ import { joinClub } from '../../src/club/members.ts';
 import { parseSegment, saveSegment } from '../../src/club/segments.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { recordReferral, settleReferralPurchase } from '../../src/club/referrals.ts';
-import { claimDueChecks, recordSatisfaction, scheduleSatisfactionCheck } from '../../src/club/satisfaction.ts';
+import { queueDueChecks, recordSatisfaction, scheduleSatisfactionCheck } from '../../src/club/satisfaction.ts';
 import { addTicketMessage, openTicket } from '../../src/club/tickets.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import { startTestClub } from '../support/club.ts';
@@ -80,7 +80,7 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
     await settleReferralPurchase(db, friend.id, first.id, { now: at('2026-11-24T08:00:00Z'), timeZone: TZ });
     // Scored 5 two hours later.
     await scheduleSatisfactionCheck(db, first, at('2026-11-24T08:00:00Z'));
-    await claimDueChecks(db, at('2026-11-24T10:00:00Z'));
+    await queueDueChecks(db, at('2026-11-24T10:00:00Z'));
     await recordSatisfaction(db, first.id, friend.id, 5, at('2026-11-24T10:05:00Z'));
     // A campaign on 4 Azar reaches all four members; the friend buys again the next day.
     const campaign = await createCampaign(db, o.member.id, { segmentId: null, text: 'Weekend offer', photoFileId: null, button: null }, at('2026-11-25T08:00:00Z'));
