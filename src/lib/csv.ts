@@ -3,13 +3,18 @@ import { stringify } from 'csv-stringify/sync';
 /** What a spreadsheet would run as a formula (or as DDE) when a cell starts with it. */
 const FORMULA_START = /^[=+\-@\t\r]/;
 
+/** Whether a spreadsheet program would take this text, typed or read from CSV, as a formula. */
+export function looksLikeFormula(value: unknown): value is string {
+  return typeof value === 'string' && FORMULA_START.test(value);
+}
+
 /**
- * Spreadsheet formula injection, for every file the club writes (CSV and XLSX): a text cell that
+ * Spreadsheet formula injection, for every CSV file the club writes: a text cell that
  * starts with = + - @ (or a tab / carriage return, which some programs skip before looking) gets a
  * leading apostrophe, which spreadsheets show as plain text. Numbers (-50) and dates are left alone.
  */
 export function neutraliseCell<T>(value: T): T | string {
-  return typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : value;
+  return looksLikeFormula(value) ? `'${value}` : value;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { stringify } from 'csv-stringify';
-import { neutraliseCell } from './csv.ts';
+import { looksLikeFormula, neutraliseCell } from './csv.ts';
 
 export type Cell = string | number | boolean | Date | null;
 export type TableFormat = 'xlsx' | 'csv';
@@ -11,7 +11,12 @@ type Rows = Iterable<Cell[][]> | AsyncIterable<Cell[][]>;
 
 /**
  * Writes a table to `path` as XLSX (exceljs' streaming writer) or CSV (UTF-8 with a BOM, so Excel
- * reads Persian text), every text cell neutralised against formula injection. Returns the row count.
+ * reads Persian text), every text cell inert against formula injection. Returns the row count.
+ *
+ * In CSV a cell is only text, so one that starts like a formula gets the leading apostrophe. In XLSX
+ * a text cell is stored as a string and never run; an apostrophe there would be a visible part of
+ * the value (a phone "'+98912…"), so such a cell keeps its text and gets the Text number format
+ * ('@'), which keeps it text when someone edits it in the spreadsheet.
  */
 export async function writeTable(path: string, format: TableFormat, sheet: string, header: string[], pages: Rows): Promise<number> {
   let count = 0;
@@ -20,12 +25,19 @@ export async function writeTable(path: string, format: TableFormat, sheet: strin
     const { default: ExcelJS } = await import('exceljs');
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: false });
     const ws = workbook.addWorksheet(sheet.slice(0, 31), { views: [{ rightToLeft: /[\u0600-\u06ff]/.test(sheet + header.join('')) }] });
-    const head = ws.addRow(header.map(neutraliseCell));
+    const addRow = (cells: readonly Cell[]) => {
+      const row = ws.addRow([...cells]);
+      cells.forEach((value, i) => {
+        if (looksLikeFormula(value)) row.getCell(i + 1).numFmt = '@';
+      });
+      return row;
+    };
+    const head = addRow(header);
     head.font = { bold: true };
     head.commit();
     for await (const rows of pages) {
       for (const row of rows) {
-        ws.addRow(row.map(neutraliseCell)).commit();
+        addRow(row).commit();
         count++;
       }
     }

@@ -140,7 +140,16 @@ describe(`/report in the bot (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     const members = await owner.waitFor((m) => Boolean(m.document) && owner.messages.indexOf(m) >= before, 10_000);
     const book = new ExcelJS.Workbook();
     await book.xlsx.load(members.documentBytes! as never);
-    expect(book.worksheets[0]!.rowCount).toBe(1 + 8);
+    const sheet = book.worksheets[0]!;
+    expect(sheet.rowCount).toBe(1 + 8);
+    // XLSX: formula-looking text is stored as text (never a formula), in the Text format, and shows
+    // as typed: no apostrophe in the name or in a "+98…" phone.
+    const cells = sheet.getRows(2, 8)!.flatMap((row) => (row.values as unknown[]).slice(1).map((_, i) => row.getCell(i + 1)));
+    const formula = cells.find((cell) => cell.value === '=HYPERLINK("http://x.example","open")');
+    expect(formula?.type).toBe(ExcelJS.ValueType.String);
+    expect(formula?.numFmt).toBe('@');
+    expect(cells.some((cell) => typeof cell.value === 'string' && cell.value.startsWith("'"))).toBe(false);
+    expect(cells.every((cell) => cell.type !== ExcelJS.ValueType.Formula)).toBe(true);
     await owner.press('⬇️ Ledger of the period', { messageId: offer.message_id });
     const ledger = await owner.waitFor((m) => Boolean(m.document) && owner.messages.indexOf(m) > owner.messages.indexOf(members), 10_000);
     expect(plain(ledger)).toBe('12 rows');
