@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { inSnapshot } from './activity.ts';
 import type { ReportScope } from './sales.ts';
 
 /** A purchase counts for a campaign when it comes within this many days after the message arrived. */
@@ -34,7 +35,12 @@ export interface CampaignConversion {
  * so one purchase never counts for two campaigns; with a branch chosen, only that branch's
  * purchases and code uses count. Telegram and Bale do not report whether a message was read.
  */
+/** In one snapshot with JIT off, as the other reports (see inSnapshot). */
 export async function campaignConversions(db: Db, scope: ReportScope, now: Date, days = ATTRIBUTION_DAYS): Promise<CampaignConversion[]> {
+  return inSnapshot(db, (db) => readCampaignConversions(db, scope, now, days));
+}
+
+async function readCampaignConversions(db: Db, scope: ReportScope, now: Date, days: number): Promise<CampaignConversion[]> {
   const { from, to } = scope.period;
   const campaigns = await db
     .selectFrom('campaigns')

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { inSnapshot } from './activity.ts';
 import { perBucket, periodBuckets } from './buckets.ts';
 import type { ReportScope } from './sales.ts';
 
@@ -45,7 +46,12 @@ export function averageScore(scores: number[]): number | null {
  *   staff's first reply and to closing, as medians over the tickets that have one; tickets not yet
  *   answered or closed are counted, not timed.
  */
+/** In one snapshot with JIT off, as the other reports (see inSnapshot). */
 export async function feedbackReport(db: Db, scope: ReportScope): Promise<FeedbackReport> {
+  return inSnapshot(db, (db) => readFeedbackReport(db, scope));
+}
+
+async function readFeedbackReport(db: Db, scope: ReportScope): Promise<FeedbackReport> {
   const { from, to } = scope.period;
   const { keys, edges } = periodBuckets(scope.period);
   const branch = (column: string) => (scope.branchId === null ? sql`` : sql`and ${sql.ref(column)} = ${scope.branchId}`);

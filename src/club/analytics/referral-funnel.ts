@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { inSnapshot } from './activity.ts';
 import { perBucket, periodBuckets } from './buckets.ts';
 import type { Period } from './period.ts';
 
@@ -30,7 +31,12 @@ export interface ReferralFunnel {
   byBucket: { bucket: string; opened: number; joined: number; bought: number; rewarded: number }[];
 }
 
+/** In one snapshot with JIT off, as the other reports (see inSnapshot). */
 export async function referralFunnel(db: Db, period: Period): Promise<ReferralFunnel> {
+  return inSnapshot(db, (db) => readReferralFunnel(db, period));
+}
+
+async function readReferralFunnel(db: Db, period: Period): Promise<ReferralFunnel> {
   const { from, to } = period;
   const { keys, edges } = periodBuckets(period);
   const { rows: opened } = await sql<{ b: number; opened: number }>`
