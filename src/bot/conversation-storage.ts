@@ -3,6 +3,7 @@ import type { Context as BaseContext } from 'grammy';
 import type { Db } from '../db/database.ts';
 import type { Platform } from '../db/schema.ts';
 import type { Intake } from '../club/updates.ts';
+import { forgetConversationState, readConversationState, saveConversationState } from '../club/conversation-state.ts';
 
 /** A chat's key in conversation_state: the platform and the chat ("telegram:12345"). */
 export function conversationKey(platform: Platform, ctx: BaseContext): string | undefined {
@@ -28,21 +29,13 @@ export function postgresConversationStorage<S>(db: Db, platform: Platform): Vers
         intake.conversationUsed = true;
         return intake.conversation as VersionedState<S> | undefined;
       }
-      const row = await db.selectFrom('conversation_state').select('value').where('key', '=', keyOf(ctx)).executeTakeFirst();
-      return row?.value as VersionedState<S> | undefined;
+      return (await readConversationState(db, keyOf(ctx))) as VersionedState<S> | undefined;
     },
     async write(ctx, state) {
-      const key = keyOf(ctx);
-      const value = storableJson(state);
-      await db
-        .insertInto('conversation_state')
-        .values({ key, value, updated_at: new Date() })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: new Date() }))
-        .execute();
+      await saveConversationState(db, keyOf(ctx), storableJson(state), new Date());
     },
     async delete(ctx) {
-      const key = keyOf(ctx);
-      await db.deleteFrom('conversation_state').where('key', '=', key).execute();
+      await forgetConversationState(db, keyOf(ctx));
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.ts';
 import type { Locale, Member, Tier } from '../db/schema.ts';
-import { tierProgress } from '../club/tiers.ts';
+import { tierOf, tierProgress } from '../club/tiers.ts';
 import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
 import { maskPhone } from '../lib/phone.ts';
 import { formatValidUntil } from '../lib/jalali.ts';
@@ -21,11 +21,13 @@ export function memberNumber(member: Pick<Member, 'id'>, locale: Locale) {
   return locale === 'fa' ? formatNumber(member.id, 'fa').replace(/٬/g, '') : String(member.id);
 }
 
-/** The main menu's text: who you are and where you stand. */
-/** `known`: the member's tier when the update already read it with them (see takeUpdate); else it is read. */
+/**
+ * The main menu's text: who you are and where you stand. `known`: the member's tier when the update
+ * already read it with them (see takeUpdate); else it is read.
+ */
 export async function homeText(deps: ClubDeps, member: Member, speech: Speech, known?: Tier): Promise<string> {
   const { t, locale } = speech;
-  const tier = known?.id === member.tier_id ? known : await deps.db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
+  const tier = known?.id === member.tier_id ? known : await tierOf(deps.db, member);
   return t('home.body', {
     name: member.first_name,
     points: formatNumber(member.points_balance, locale),
@@ -70,7 +72,7 @@ export async function loadMember(db: Db, memberId: number): Promise<Member> {
 /** What the cashier sees of a member at the till, with the till's buttons. */
 export async function staffView(deps: ClubDeps, member: Member, speech: Speech) {
   const { t, locale } = speech;
-  const tier = await deps.db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
+  const tier = await tierOf(deps.db, member);
   const html = t('card.staff_view', {
     name: [member.first_name, member.last_name].filter(Boolean).join(' '),
     number: memberNumber(member, locale),

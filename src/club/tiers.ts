@@ -20,6 +20,11 @@ export async function tierById(db: Db | Trx, id: number): Promise<Tier | undefin
   return db.selectFrom('tiers').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The member's tier (every member has one). */
+export async function tierOf(db: Db | Trx, member: Pick<Member, 'tier_id'>): Promise<Tier> {
+  return db.selectFrom('tiers').selectAll().where('id', '=', member.tier_id).executeTakeFirstOrThrow();
+}
+
 export async function lowestTier(db: Db): Promise<Tier> {
   return db.selectFrom('tiers').selectAll().orderBy('rank').limit(1).executeTakeFirstOrThrow();
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 // The product's playground parses grammY's uploads the same way; one parser serves both.
-import { parseMultipart } from '../../src/playground/multipart.ts';
+import { parseApiBody } from '../../src/playground/multipart.ts';
 
 /**
  * A fake Bot API server that behaves like Telegram (or Bale) for the real bot under test:
@@ -600,35 +600,10 @@ export class FakeBotApi {
     }
   }
 
+  /** The Bot API request's parameters and uploads, read as the playground's emulator reads them. */
   private async parseBody(req: IncomingMessage, body: Buffer) {
-    const type = req.headers['content-type'] ?? '';
-    const params: Record<string, unknown> = {};
-    const files: Record<string, Buffer> = {};
-    if (body.length === 0) return { params, files };
-    if (type.includes('application/json')) return { params: JSON.parse(body.toString('utf8')) as Record<string, unknown>, files };
-    if (type.includes('multipart/form-data')) {
-      for (const part of parseMultipart(body, type)) {
-        if (part.filename !== undefined) files[part.name] = part.data;
-        else {
-          const value = part.data.toString('utf8');
-          try {
-            params[part.name] = /^[[{]/.test(value) ? JSON.parse(value) : value;
-          } catch {
-            params[part.name] = value;
-          }
-        }
-      }
-    } else {
-      for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params[key] = value;
-    }
-    // grammY sends an upload as `photo: "attach://<name>"` plus a file part of that name.
-    for (const [key, value] of Object.entries(params)) {
-      if (typeof value === 'string' && value.startsWith('attach://')) {
-        const file = files[value.slice('attach://'.length)];
-        if (file) files[key] = file;
-      }
-    }
-    return { params, files };
+    const { params, files } = parseApiBody(body, req.headers['content-type'] ?? '');
+    return { params, files: Object.fromEntries(Object.entries(files).map(([name, upload]) => [name, upload.data])) };
   }
 
   private rateCheck() {

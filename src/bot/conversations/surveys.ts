@@ -11,6 +11,7 @@ import { say } from '../ui.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import { parseWholeNumber } from '../../lib/amount.ts';
 import { askText, managerIdOf, pickButton } from './ask.ts';
+import { listTiers } from '../../club/tiers.ts';
 
 export const SURVEY_BUILD = 'survey_build';
 export const SURVEY_ANSWER = 'survey_answer';
@@ -85,7 +86,7 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
     ]);
     let audience: SurveyAudience = { kind: 'all' };
     if (audienceKind === 'tier') {
-      const tiers = await conversation.external(() => deps.db.selectFrom('tiers').select(['code', 'name_fa', 'name_en']).orderBy('rank').execute());
+      const tiers = await conversation.external(async () => (await listTiers(deps.db)).map(({ code, name_fa, name_en }) => ({ code, name_fa, name_en })));
       const code = await pickButton(conversation, ctx, t('surveys.ask_tier'), tiers.map((x) => [[locale === 'fa' ? x.name_fa : x.name_en, x.code]]));
       audience = { kind: 'tier', tier: code };
     } else if (audienceKind === 'joined' || audienceKind === 'bought') {
