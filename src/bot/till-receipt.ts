@@ -1,4 +1,5 @@
-import type { LoyaltyEnv, PurchaseOutcome } from '../club/purchases.ts';
+import type { PurchaseOutcome } from '../club/purchases.ts';
+import type { LoyaltyEnv } from '../club/rules.ts';
 import { settleReferralPurchase } from '../club/referrals.ts';
 import { scheduleSatisfactionCheck } from '../club/satisfaction.ts';
 import type { ClubDeps } from './context.ts';

@@ -8,7 +8,7 @@ import { audit } from './audit.ts';
 import { ClubError } from './errors.ts';
 import { credit } from './ledger.ts';
 import { queueNotice, type NoticeText } from './notifications.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { settingsStore } from './settings.ts';
 

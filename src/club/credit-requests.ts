@@ -3,7 +3,8 @@ import type { CreditRequest } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { queueNotice, type Notice } from './notifications.ts';
-import { recordPurchase, type LoyaltyEnv, type PurchaseInput, type PurchaseOutcome } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
+import { recordPurchase, type PurchaseInput, type PurchaseOutcome } from './purchases.ts';
 import { roleOf } from './staff.ts';
 
 /**

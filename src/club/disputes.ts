@@ -3,7 +3,8 @@ import { audit } from './audit.ts';
 import { ClubError } from './errors.ts';
 import type { Trx } from './ledger.ts';
 import { queueNotice, queueNotices, type Notice } from './notifications.ts';
-import { voidPurchaseIn, type LoyaltyEnv } from './purchases.ts';
+import { voidPurchaseIn } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 
 export const MAX_DISPUTE_REASON = 500;
 

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.ts';
 import { credit, debit } from './ledger.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings, lotExpiry, type LoyaltySettings } from './rules.ts';
 import { promoteIfQualified } from './tiers.ts';
 

@@ -7,7 +7,7 @@ import { createCampaign, startCampaign } from './campaigns.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit, type Trx } from './ledger.ts';
 import { commitmentOf, deriveWinners, listDigest, PROOF_FORMAT, type DrawInput, type LotteryProof, type TicketLine, type Winner } from './lottery-proof.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { compileSegment, loadSegment } from './segments.ts';
 import { EARNING_KINDS } from './tiers.ts';

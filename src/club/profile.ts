@@ -2,7 +2,7 @@ import type { Db } from '../db/database.ts';
 import type { Gender, Member } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import { applyEventRule } from './events.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { audit } from './audit.ts';
 
 export const PROFILE_FIELDS = ['first_name', 'last_name', 'birth_date', 'gender', 'city', 'email', 'interests', 'heard_from'] as const;

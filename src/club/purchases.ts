@@ -7,17 +7,12 @@ import { ClubError } from './errors.ts';
 import { credit, debit, lockMember, type Trx } from './ledger.ts';
 import { queueNotice } from './notifications.ts';
 import { reverseReferralForPurchase } from './referrals.ts';
-import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
+import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltyEnv, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
 import { audit } from './audit.ts';
 import { LIMITS } from './limits.ts';
 import { checkVoucher, refuseVoucherElsewhere } from './vouchers.ts';
 
 /** The clock, zone and defaults a loyalty operation runs under. */
-export interface LoyaltyEnv {
-  now: Date;
-  timeZone: string;
-  defaults?: Partial<LoyaltySettings>;
-}
 
 export const MAX_PURCHASE_RIALS = LIMITS.purchaseRials;
 

@@ -5,7 +5,7 @@ import { audit } from './audit.ts';
 import { createCampaign, startCampaign } from './campaigns.ts';
 import { ClubError } from './errors.ts';
 import { credit, type Trx } from './ledger.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { compileSegment, loadSegment } from './segments.ts';
 

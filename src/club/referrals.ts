@@ -7,7 +7,7 @@ import { zonedMidnight } from '../lib/zoned.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit, type Trx } from './ledger.ts';
 import { queueNotice } from './notifications.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { promoteIfQualified } from './tiers.ts';
 import { settingsStore } from './settings.ts';

@@ -162,3 +162,10 @@ export async function setRuleDates(db: Db, actorMemberId: number, branchId: numb
   await audit(db, { actor: actorMemberId, action: 'rules.dates', payload: { branch_id: branchId, from: dates.from, to: dates.to }, at: now });
   return updated;
 }
+
+/** What earning and spending rules need from outside: the club's clock, its zone, and configured defaults. */
+export interface LoyaltyEnv {
+  now: Date;
+  timeZone: string;
+  defaults?: Partial<LoyaltySettings>;
+}

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Survey, SurveyAnswers, SurveyAudience, SurveyQuestion, SurveyQuestionKind } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import { credit, type Trx } from './ledger.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { audit } from './audit.ts';
 import { queueNotice, type Notice } from './notifications.ts';

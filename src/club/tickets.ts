@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Platform, Ticket, TicketCategory, TicketKind } from '../db/schema.ts';
 import { ClubError } from './errors.ts';
 import { credit } from './ledger.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings, lotExpiry } from './rules.ts';
 import { audit } from './audit.ts';
 import type { Trx } from './ledger.ts';

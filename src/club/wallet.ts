@@ -2,7 +2,7 @@ import type { Db } from '../db/database.ts';
 import { LIMITS } from './limits.ts';
 import { ClubError } from './errors.ts';
 import { credit, debit } from './ledger.ts';
-import type { LoyaltyEnv } from './purchases.ts';
+import type { LoyaltyEnv } from './rules.ts';
 import { loyaltySettings } from './rules.ts';
 import { audit } from './audit.ts';
 import { queueNotice } from './notifications.ts';

@@ -1,4 +1,4 @@
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import { sweepBadges } from '../club/badges.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GrammyError, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import { adapterFor, type PlatformAdapter } from '../bot/platform.ts';
 import { resolveLocale } from '../bot/i18n.ts';
 import {

@@ -1,4 +1,4 @@
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import { queueDueChecks } from '../club/satisfaction.ts';
 
 /** Asks "how was your visit?" for every purchase whose delay has passed (queued in the outbox). */

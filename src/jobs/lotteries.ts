@@ -1,4 +1,4 @@
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import { announcementRef } from '../bot/announcements.ts';
 import { drawLottery, dueLotteries, queueUntoldWinners, type DrawResult } from '../club/lotteries.ts';
 

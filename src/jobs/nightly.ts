@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import { refreshMemberActivity } from '../club/analytics/activity.ts';
 import { expireLots } from '../club/ledger.ts';
 import { expireRedemptions } from '../club/redemptions.ts';

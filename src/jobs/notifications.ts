@@ -1,7 +1,7 @@
 import { GrammyError, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import type { i18n as I18nInstance } from 'i18next';
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import { adapterFor } from '../bot/platform.ts';
 import { markAccountBlocked } from '../club/members.ts';
 import { claimNotices, markNotice, noticesWaiting, unclaimNotices, type Notice, type NoticeText, type NoticeValue, type QueuedNotice } from '../club/notifications.ts';

@@ -1,5 +1,5 @@
 import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import type { Db } from '../db/database.ts';
 import { refreshMemberActivity } from '../club/analytics/activity.ts';
 import { expireCreditRequests } from '../club/credit-requests.ts';

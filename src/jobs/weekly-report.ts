@@ -1,6 +1,6 @@
 import { InputFile, type Api } from 'grammy';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { ClubDeps } from '../bot/context.ts';
+import type { ClubDeps } from '../deps.ts';
 import { adapterFor } from '../bot/platform.ts';
 import { buildReport, periodText } from '../bot/reports/views.ts';
 import { loyaltyReport } from '../club/analytics/loyalty.ts';
