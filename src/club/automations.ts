@@ -167,6 +167,22 @@ export async function runAutomations(db: Db, now: Date, timeZone: string): Promi
   return runs;
 }
 
+/** Every automation, in the order they were made (the managers' list). */
+export async function listAutomations(db: Db): Promise<Automation[]> {
+  return db.selectFrom('automations').selectAll().orderBy('id').execute();
+}
+
+export async function findAutomation(db: Db, id: number): Promise<Automation | undefined> {
+  return db.selectFrom('automations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Names of the saved segment and voucher pool an automation sends to and with (null: all members, no voucher). */
+export async function automationAudience(db: Db, a: Pick<Automation, 'segment_id' | 'voucher_pool_id'>): Promise<{ segment: string | null; pool: string | null }> {
+  const segment = a.segment_id === null ? undefined : await db.selectFrom('segments').select('name').where('id', '=', a.segment_id).executeTakeFirst();
+  const pool = a.voucher_pool_id === null ? undefined : await db.selectFrom('voucher_pools').select('name').where('id', '=', a.voucher_pool_id).executeTakeFirst();
+  return { segment: segment?.name ?? null, pool: pool?.name ?? null };
+}
+
 export type AutomationPatch = Partial<Pick<Automation, 'enabled' | 'message' | 'gift_points' | 'days' | 'segment_id' | 'voucher_pool_id'>>;
 
 export async function updateAutomation(db: Db, actorMemberId: number, id: number, patch: AutomationPatch, now: Date): Promise<Automation> {

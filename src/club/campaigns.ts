@@ -52,6 +52,15 @@ export async function createCampaign(
  * member with accounts on both messengers gets it on the one they joined with most recently.
  * `audience` narrows the segment further (an automation's members of the day).
  */
+/** Where the campaign's progress message is, so the dispatcher can keep it up to date. */
+export async function setCampaignStatusMessage(db: Db, campaignId: number, where: { platform: Platform; chatId: number; messageId: number }) {
+  await db
+    .updateTable('campaigns')
+    .set({ status_platform: where.platform, status_chat_id: where.chatId, status_message_id: where.messageId })
+    .where('id', '=', campaignId)
+    .execute();
+}
+
 export async function startCampaign(db: Db | Trx, campaignId: number, now: Date, audience?: RawBuilder<unknown>): Promise<number | null> {
   const run = async (trx: Trx) => {
     const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', campaignId).forUpdate().executeTakeFirst();

@@ -91,6 +91,16 @@ export async function listOpenDisputes(db: Db): Promise<DisputeView[]> {
  * in one transaction with the member's notice: a disputed purchase is told in the dispute's words,
  * any other void as a void. `dispute` is null when there was none left open.
  */
+/** What a manager sees before voiding a purchase: its figures and the member's name; undefined when unknown. */
+export async function purchaseToVoid(db: Db, purchaseId: number) {
+  return db
+    .selectFrom('purchases')
+    .innerJoin('members', 'members.id', 'purchases.member_id')
+    .select(['purchases.id', 'purchases.amount_rials', 'purchases.points_earned', 'purchases.status', 'purchases.member_id', 'members.first_name'])
+    .where('purchases.id', '=', purchaseId)
+    .executeTakeFirst();
+}
+
 export async function voidDisputedPurchase(db: Db, purchaseId: number, actorMemberId: number, reason: string, env: LoyaltyEnv) {
   return db.transaction().execute(async (trx) => {
     const outcome = await voidPurchaseIn(trx, purchaseId, actorMemberId, reason, env);

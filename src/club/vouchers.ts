@@ -198,6 +198,17 @@ export async function runningPools(db: Db, now: Date, limit = 10) {
   return db.selectFrom('voucher_pools').select(['id', 'name']).where('valid_to', '>', now).orderBy('id', 'desc').limit(limit).execute();
 }
 
+/** Pools still running, newest first, with how many of their codes are not yet given to anyone (the campaign's voucher choice). */
+export async function poolsWithFreeCodes(db: Db, now: Date, limit = 8) {
+  return db
+    .selectFrom('voucher_pools')
+    .select(['id', 'name', 'source', sql<number>`(select count(*) from voucher_codes c where c.pool_id = voucher_pools.id and c.member_id is null and c.redeemed_at is null)`.as('free')])
+    .where('valid_to', '>', now)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
 /** A member's own codes, valid now and not redeemed, the soonest to end first (offered at the till). */
 export async function openCodesOf(db: Db, memberId: number, now: Date, limit = 3) {
   return db

@@ -131,5 +131,14 @@ describe(`editing and deleting saved segments in the bot (${usingPostgres() ? 'P
     await owner.pressData(`seg:rn:${gold}`, { messageId: after.message_id });
     await owner.waitFor(hasText(/That segment no longer exists/));
     expect((await segmentRow(gold)).name).toBe('Gold VIP');
+
+    // The campaign's audience picker offers the segments still kept, not the deleted one.
+    await owner.send('/broadcast');
+    const picker = await owner.waitFor(hasText(/Who receives this message/));
+    const choices = inlineButtons(picker).map((b) => b.text);
+    expect(choices).toContain('Women');
+    expect(choices).not.toContain('Gold VIP');
+    await owner.press('✖️ Cancel', { messageId: picker.message_id });
+    await owner.waitFor(hasText(/Cancelled; nothing was sent/));
   });
 });

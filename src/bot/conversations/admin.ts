@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Conversation } from '@grammyjs/conversations';
-import { voidDisputedPurchase } from '../../club/disputes.ts';
+import { purchaseToVoid, voidDisputedPurchase } from '../../club/disputes.ts';
 import { adjustPoints } from '../../club/wallet.ts';
 import { formatMoney, formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
 import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
-import { searchMembers } from '../../club/members.ts';
+import { findMemberById, searchMembers } from '../../club/members.ts';
 import { parsePoints, parseWholeNumber } from '../../lib/amount.ts';
 import { LIMITS } from '../../club/limits.ts';
 
@@ -52,12 +52,7 @@ export function createAdminConversations(deps: ClubDeps) {
     }
     const found = await conversation.external(async () => {
       const actor = await managerIdOf(deps.db, ctx);
-      const purchase = await deps.db
-        .selectFrom('purchases')
-        .innerJoin('members', 'members.id', 'purchases.member_id')
-        .select(['purchases.id', 'purchases.amount_rials', 'purchases.points_earned', 'purchases.status', 'purchases.member_id', 'members.first_name'])
-        .where('purchases.id', '=', purchaseId)
-        .executeTakeFirst();
+      const purchase = await purchaseToVoid(deps.db, purchaseId);
       return { actor, purchase: purchase ?? null };
     });
     if (found.actor === null) return say(ctx, t('errors.manager_only'));
@@ -118,8 +113,8 @@ export function createAdminConversations(deps: ClubDeps) {
     await say(ctx, t('panel.working'), { remove_keyboard: true });
     const found = await conversation.external(async () => {
       const actor = await managerIdOf(deps.db, ctx);
-      const member = await deps.db.selectFrom('members').select(['id', 'first_name', 'points_balance']).where('id', '=', memberId).executeTakeFirst();
-      return { actor, member: member ?? null, operationId: randomUUID() };
+      const member = await findMemberById(deps.db, memberId);
+      return { actor, member: member ? { id: member.id, first_name: member.first_name, points_balance: member.points_balance } : null, operationId: randomUUID() };
     });
     if (found.actor === null) return say(ctx, t('errors.manager_only'));
     if (!found.member) return say(ctx, t('errors.member_not_found'));

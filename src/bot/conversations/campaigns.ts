@@ -1,8 +1,9 @@
 import type { Conversation } from '@grammyjs/conversations';
-import { sql } from 'kysely';
-import { campaignTextMax, createCampaign, scheduleCampaign, startCampaign, type CampaignButton } from '../../club/campaigns.ts';
+import { campaignTextMax, createCampaign, scheduleCampaign, setCampaignStatusMessage, startCampaign, type CampaignButton } from '../../club/campaigns.ts';
+import { findMemberById } from '../../club/members.ts';
+import { poolsWithFreeCodes } from '../../club/vouchers.ts';
 import { renderCampaign } from '../../jobs/broadcast.ts';
-import { countSegment, loadSegment, parseSegment, saveSegment } from '../../club/segments.ts';
+import { countSegment, listSegments, loadSegment, parseSegment, saveSegment } from '../../club/segments.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { formatDateTime, parseJalaliMoment } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
@@ -50,7 +51,7 @@ export function createCampaignConversations(deps: ClubDeps) {
     const { t, locale } = ctx;
     const actor = await conversation.external(() => managerIdOf(deps.db, ctx));
     if (actor === null) return say(ctx, t('errors.manager_only'));
-    const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
+    const segments = await conversation.external(() => listSegments(deps.db));
     const segmentChoice = await pickButton(conversation, ctx, t('campaigns.ask_segment'), [
       [[t('campaigns.all_members'), 'all']],
       ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]]),
@@ -88,15 +89,7 @@ export function createCampaignConversations(deps: ClubDeps) {
       }
     }
 
-    const pools = await conversation.external(() =>
-      deps.db
-        .selectFrom('voucher_pools')
-        .select(['id', 'name', 'source', sql<number>`(select count(*) from voucher_codes c where c.pool_id = voucher_pools.id and c.member_id is null and c.redeemed_at is null)`.as('free')])
-        .where('valid_to', '>', deps.now())
-        .orderBy('id', 'desc')
-        .limit(8)
-        .execute(),
-    );
+    const pools = await conversation.external(() => poolsWithFreeCodes(deps.db, deps.now()));
     let pool: (typeof pools)[number] | null = null;
     if (pools.length > 0) {
       const choice = await pickButton(conversation, ctx, t('campaigns.ask_voucher'), [
@@ -112,8 +105,8 @@ export function createCampaignConversations(deps: ClubDeps) {
     const prepared = await conversation.external(async () => {
       const campaign = await createCampaign(deps.db, actor, { segmentId, text, photoFileId: photo, button, voucherPoolId: pool?.id ?? null }, deps.now());
       const recipients = await countSegment(deps.db, await loadSegment(deps.db, segmentId), deps.now());
-      const sender = await deps.db.selectFrom('members').select('first_name').where('id', '=', actor).executeTakeFirstOrThrow();
-      return { id: campaign.id, recipients, senderName: sender.first_name };
+      const sender = await findMemberById(deps.db, actor);
+      return { id: campaign.id, recipients, senderName: sender?.first_name ?? '' };
     });
     // The preview is the message exactly as members receive it (here with the sender's name and a sample code).
     const preview = renderCampaign(deps, { text, button, photo_file_id: photo }, { first_name: prepared.senderName, locale, voucher_code: pool ? 'SAMPLE00' : null }, ctx.adapter);
@@ -146,11 +139,7 @@ export function createCampaignConversations(deps: ClubDeps) {
     }
     const status = await say(ctx, t('campaigns.starting', { id: formatNumber(prepared.id, locale) }));
     await conversation.external(async () => {
-      await deps.db
-        .updateTable('campaigns')
-        .set({ status_platform: ctx.adapter.platform, status_chat_id: status.chat.id, status_message_id: status.message_id })
-        .where('id', '=', prepared.id)
-        .execute();
+      await setCampaignStatusMessage(deps.db, prepared.id, { platform: ctx.adapter.platform, chatId: status.chat.id, messageId: status.message_id });
       await startCampaign(deps.db, prepared.id, deps.now());
       deps.broadcaster.kick(prepared.id);
     });

@@ -12,6 +12,8 @@ import { say } from '../ui.ts';
 import { askText, attempt, managerIdOf, pickButton } from './ask.ts';
 import { askOfferBranch } from './offer-branch.ts';
 import { branchNames } from '../../club/offer-branch.ts';
+import { findMemberById } from '../../club/members.ts';
+import { listSegments } from '../../club/segments.ts';
 
 
 export const VOUCHER_POOL_NEW = 'voucher_pool_new';
@@ -53,7 +55,7 @@ export async function voucherCard(deps: ClubDeps, speech: Speech, input: string,
   const checked = await attempt(() => checkVoucher(deps.db, input, memberId, deps.now()));
   if (!checked.ok) return { html: t(checked.key, checked.params) };
   const { code, pool } = checked.value;
-  const holder = checked.value.memberId === null ? null : await deps.db.selectFrom('members').select(['first_name', 'last_name']).where('id', '=', checked.value.memberId).executeTakeFirst();
+  const holder = checked.value.memberId === null ? null : await findMemberById(deps.db, checked.value.memberId);
   const html = t('vouchers.card', {
     code: displayCode(code.code),
     pool: pool.name,
@@ -108,7 +110,7 @@ export function createVoucherConversations(deps: ClubDeps) {
       limit = Number.isSafeInteger(n) && n >= 1 && n <= 1000 ? n : 0;
     }
 
-    const segments = await conversation.external(() => deps.db.selectFrom('segments').select(['id', 'name']).orderBy('id', 'desc').limit(10).execute());
+    const segments = await conversation.external(() => listSegments(deps.db));
     const segmentChoice = await pickButton(conversation, ctx, t('vouchers.ask_segment'), [
       [[t('campaigns.all_members'), 'all']],
       ...segments.map((s): [string, string][] => [[s.name, `s${s.id}`]]),

@@ -1,6 +1,6 @@
 import { listSegments } from '../../club/segments.ts';
 import { Composer } from 'grammy';
-import { greetingKey, occasionDate, previewAutomation, updateAutomation } from '../../club/automations.ts';
+import { automationAudience, findAutomation, greetingKey, listAutomations, occasionDate, previewAutomation, updateAutomation } from '../../club/automations.ts';
 import type { Automation } from '../../db/schema.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { escapeHtml } from '../../lib/html.ts';
@@ -36,7 +36,7 @@ function summary(ctx: Context, a: Automation) {
 }
 
 async function listScreen(ctx: Context) {
-  const all = await ctx.deps.db.selectFrom('automations').selectAll().orderBy('id').execute();
+  const all = await listAutomations(ctx.deps.db);
   const html = [ctx.t('automations.title'), '', ...all.map((a) => summary(ctx, a)), '', ctx.t('automations.help')].join('\n');
   const keyboard = {
     inline_keyboard: [
@@ -51,11 +51,10 @@ async function listScreen(ctx: Context) {
 async function detailScreen(ctx: Context, a: Automation) {
   const now = ctx.deps.now();
   const preview = await previewAutomation(ctx.deps.db, a, { today: todayIso(now, ctx.deps.config.timeZone), now, timeZone: ctx.deps.config.timeZone });
-  const segment = a.segment_id === null ? null : await ctx.deps.db.selectFrom('segments').select('name').where('id', '=', a.segment_id).executeTakeFirst();
-  const pool = a.voucher_pool_id === null ? null : await ctx.deps.db.selectFrom('voucher_pools').select('name').where('id', '=', a.voucher_pool_id).executeTakeFirst();
+  const audience = await automationAudience(ctx.deps.db, a);
   const html = [
     summary(ctx, a),
-    ctx.t('automations.audience', { segment: segment?.name ?? ctx.t('campaigns.all_members'), voucher: pool?.name ?? ctx.t('campaigns.no_voucher') }),
+    ctx.t('automations.audience', { segment: audience.segment ?? ctx.t('campaigns.all_members'), voucher: audience.pool ?? ctx.t('campaigns.no_voucher') }),
     '',
     // The greeting is already HTML (the name escaped in it): escaping it again would show `&amp;`.
     ctx.t('automations.message_is', {
@@ -108,7 +107,7 @@ export function automationsFeature() {
 
   managerPress.callbackQuery(/^au:([st]):(\d+)$/, async (ctx) => {
     const id = Number(ctx.match[2]);
-    let a = await ctx.deps.db.selectFrom('automations').selectAll().where('id', '=', id).executeTakeFirst();
+    let a = await findAutomation(ctx.deps.db, id);
     if (!a) return ctx.answerCallbackQuery({ text: ctx.t('errors.automation_not_found'), show_alert: true });
     if (ctx.match[1] === 't') {
       a = await updateAutomation(ctx.deps.db, ctx.member!.id, id, { enabled: !a.enabled }, ctx.deps.now());
