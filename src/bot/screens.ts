@@ -1,4 +1,3 @@
-import type { Db } from '../db/database.ts';
 import type { Locale, Member, Tier } from '../db/schema.ts';
 import { tierOf, tierProgress } from '../club/tiers.ts';
 import { formatNumber, formatRials, progressBar } from '../lib/format.ts';
@@ -65,9 +64,6 @@ export async function pointsText(deps: ClubDeps, member: Member, speech: Speech)
   return lines.join('\n');
 }
 
-export async function loadMember(db: Db, memberId: number): Promise<Member> {
-  return db.selectFrom('members').selectAll().where('id', '=', memberId).executeTakeFirstOrThrow();
-}
 
 /** What the cashier sees of a member at the till, with the till's buttons. */
 export async function staffView(deps: ClubDeps, member: Member, speech: Speech) {

@@ -61,6 +61,15 @@ export async function setCampaignStatusMessage(db: Db, campaignId: number, where
     .execute();
 }
 
+export async function findCampaign(db: Db, campaignId: number): Promise<Campaign | undefined> {
+  return db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
+}
+
+/** Campaigns under way, to resume after a start. */
+export async function sendingCampaignIds(db: Db): Promise<number[]> {
+  return (await db.selectFrom('campaigns').select('id').where('status', '=', 'sending').execute()).map((c) => c.id);
+}
+
 export async function startCampaign(db: Db | Trx, campaignId: number, now: Date, audience?: RawBuilder<unknown>): Promise<number | null> {
   const run = async (trx: Trx) => {
     const campaign = await trx.selectFrom('campaigns').selectAll().where('id', '=', campaignId).forUpdate().executeTakeFirst();

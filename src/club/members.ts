@@ -46,6 +46,43 @@ export async function findMemberById(db: Db | Trx, id: number): Promise<Member |
 }
 
 /** Readable codes (no 0/O, 1/I/L): 31^8 ≈ 8.5e11 of them. */
+/** The member behind a messenger account, with their staff role if any; null before signup. */
+export async function accountSpeaker(db: Db, platform: Platform, userId: number): Promise<{ id: number; first_name: string; role: StaffRole | null } | null> {
+  const row = await db
+    .selectFrom('member_accounts')
+    .innerJoin('members', 'members.id', 'member_accounts.member_id')
+    .leftJoin('staff', 'staff.member_id', 'members.id')
+    .select(['members.id', 'members.first_name', 'staff.role'])
+    .where('member_accounts.platform', '=', platform)
+    .where('member_accounts.user_id', '=', userId)
+    .executeTakeFirst();
+  return row ?? null;
+}
+
+/** The member id behind a messenger account, or null before signup. */
+export async function memberIdOfAccount(db: Db, platform: Platform, userId: number): Promise<number | null> {
+  const row = await db.selectFrom('member_accounts').select('member_id').where('platform', '=', platform).where('user_id', '=', userId).executeTakeFirst();
+  return row?.member_id ?? null;
+}
+
+/** The member id of an owner's or manager's account, or null for anyone else. */
+export async function managerIdOfAccount(db: Db, platform: Platform, userId: number): Promise<number | null> {
+  const row = await db
+    .selectFrom('member_accounts')
+    .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
+    .select('staff.member_id')
+    .where('member_accounts.platform', '=', platform)
+    .where('member_accounts.user_id', '=', userId)
+    .where('staff.role', 'in', ['owner', 'manager'])
+    .executeTakeFirst();
+  return row?.member_id ?? null;
+}
+
+/** A member who must exist (the one this update is about). */
+export async function loadMember(db: Db | Trx, memberId: number): Promise<Member> {
+  return db.selectFrom('members').selectAll().where('id', '=', memberId).executeTakeFirstOrThrow();
+}
+
 export function newReferralCode(length = 8): string {
   return randomCode(length);
 }

@@ -7,7 +7,7 @@ import { ClubError } from './errors.ts';
 import { credit, debit, lockMember, type Trx } from './ledger.ts';
 import { queueNotice } from './notifications.ts';
 import { reverseReferralForPurchase } from './referrals.ts';
-import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltyEnv, type LoyaltySettings, type PointsBreakdown } from './rules.ts';
+import { effectiveRule, lotExpiry, loyaltySettingsSchema, purchasePoints, type LoyaltyEnv, type PointsBreakdown } from './rules.ts';
 import { audit } from './audit.ts';
 import { LIMITS } from './limits.ts';
 import { checkVoucher, refuseVoucherElsewhere } from './vouchers.ts';

@@ -14,7 +14,6 @@ import { settingsStore } from './settings.ts';
 import { audit } from './audit.ts';
 
 export const REFERRAL_PREFIX = 'r_';
-export const JOIN_LINK_PREFIX = 'j_';
 
 /** Owner/manager choices for referrals; stored in club_settings('referrals'). */
 export const referralSettingsSchema = z.object({
@@ -216,6 +215,27 @@ export async function settleReferralPurchase(db: Db, refereeId: number, purchase
   });
 }
 
+/**
+ * The till settles a referral right after the purchase; this catches any a crash left behind:
+ * pending referrals whose friend already has a qualifying purchase. Settling is idempotent.
+ */
+export async function settlePendingReferrals(db: Db, env: LoyaltyEnv): Promise<number> {
+  const settings = await referralSettings(db);
+  if (settings.inviterWhen !== 'first_purchase') return 0;
+  const due = await db
+    .selectFrom('referrals as r')
+    .innerJoin('purchases as p', 'p.member_id', 'r.referee_id')
+    .select(['r.referee_id', sql<number>`min(p.id)`.as('purchase_id')])
+    .where('r.status', '=', 'pending')
+    .where('p.status', '=', 'recorded')
+    .where('p.amount_rials', '>=', settings.inviterMinPurchase)
+    .groupBy('r.referee_id')
+    .execute();
+  let settled = 0;
+  for (const row of due) if (await settleReferralPurchase(db, row.referee_id!, row.purchase_id, env)) settled++;
+  return settled;
+}
+
 /** A voided purchase that earned an inviter their reward takes it back (as far as points remain). */
 export async function reverseReferralForPurchase(trx: Trx, purchaseId: number, actorMemberId: number, now: Date): Promise<Referral | null> {
   const referral = await trx.selectFrom('referrals').selectAll().where('qualifying_purchase_id', '=', purchaseId).where('status', '=', 'rewarded').forUpdate().executeTakeFirst();
@@ -274,6 +294,20 @@ export async function reviewReferral(db: Db, referralId: number, approve: boolea
   });
 }
 
+/** Referrals a manager should look at: held for review, and those refused in the last 30 days. */
+export async function referralsForReview(db: Db, now: Date, limit = 30) {
+  const since = new Date(now.getTime() - 30 * 86_400_000);
+  return db
+    .selectFrom('referrals as r')
+    .innerJoin('members as i', 'i.id', 'r.inviter_id')
+    .leftJoin('members as f', 'f.id', 'r.referee_id')
+    .select(['r.id', 'r.status', 'r.reason', 'i.first_name as inviter', 'f.first_name as friend', 'r.created_at'])
+    .where((eb) => eb.or([eb('r.status', '=', 'pending_review'), eb.and([eb('r.status', '=', 'refused'), eb('r.created_at', '>=', since)])]))
+    .orderBy('r.created_at', 'desc')
+    .limit(limit)
+    .execute();
+}
+
 export interface InvitationStats {
   joined: number;
   purchased: number;
@@ -305,55 +339,4 @@ export async function activeWelcomeVoucher(db: Db, memberId: number, now: Date) 
     .where('used_purchase_id', 'is', null)
     .where('expires_at', '>', now)
     .executeTakeFirst();
-}
-
-// Growth links.
-
-export function isValidSlug(slug: string) {
-  return /^[a-z0-9][a-z0-9_-]{0,31}$/.test(slug);
-}
-
-export async function createJoinLink(db: Db, actorMemberId: number, slug: string, name: string, branchId: number | null, now: Date) {
-  const s = slug.toLowerCase();
-  if (!isValidSlug(s)) throw new ClubError('errors.link_slug_invalid');
-  if (!name.trim() || name.trim().length > 64) throw new ClubError('errors.link_name_invalid');
-  const existing = await db.selectFrom('join_links').select('id').where('slug', '=', s).executeTakeFirst();
-  if (existing) throw new ClubError('errors.link_exists');
-  const link = await db.insertInto('join_links').values({ slug: s, name: name.trim(), branch_id: branchId, created_by: actorMemberId, created_at: now }).returningAll().executeTakeFirstOrThrow();
-  await audit(db, { actor: actorMemberId, action: 'link.create', payload: { link_id: link.id, slug: s }, at: now });
-  return link;
-}
-
-export async function attributeJoinLink(db: Db, memberId: number, slug: string) {
-  const link = await db.selectFrom('join_links').select('id').where('slug', '=', slug.toLowerCase()).executeTakeFirst();
-  if (link) await db.updateTable('members').set({ join_link_id: link.id }).where('id', '=', memberId).where('join_link_id', 'is', null).execute();
-  return Boolean(link);
-}
-
-export interface GrowthRow {
-  label: string;
-  joins: number;
-  firstPurchases: number;
-}
-
-/** Joins and first purchases over a period, per join link and per inviter. */
-export async function growthReport(db: Db, since: Date): Promise<{ links: GrowthRow[]; inviters: GrowthRow[] }> {
-  const firstPurchase = sql<number>`count(*) filter (where exists (select 1 from purchases p where p.member_id = m.id and p.status = 'recorded'))`;
-  const links = await db
-    .selectFrom('join_links as l')
-    .leftJoin('members as m', (j) => j.onRef('m.join_link_id', '=', 'l.id').on('m.joined_at', '>=', since))
-    .select(['l.slug as label', sql<number>`count(m.id)`.as('joins'), firstPurchase.as('firstPurchases')])
-    .groupBy(['l.id', 'l.slug'])
-    .orderBy('joins', 'desc')
-    .execute();
-  const inviters = await db
-    .selectFrom('members as m')
-    .innerJoin('members as i', 'i.id', 'm.referred_by')
-    .select([sql<string>`i.first_name || ' #' || i.id`.as('label'), sql<number>`count(*)`.as('joins'), firstPurchase.as('firstPurchases')])
-    .where('m.joined_at', '>=', since)
-    .groupBy(['i.id', 'i.first_name'])
-    .orderBy('joins', 'desc')
-    .limit(20)
-    .execute();
-  return { links, inviters };
 }

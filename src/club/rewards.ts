@@ -104,6 +104,10 @@ export async function confirmRewardCode(db: Db, code: string, staffMemberId: num
 }
 
 /** Every reward, retired ones too, for the owner's list. */
+export async function findReward(db: Db, id: number): Promise<Reward | undefined> {
+  return db.selectFrom('rewards').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function listAllRewards(db: Db): Promise<Reward[]> {
   return db.selectFrom('rewards').selectAll().orderBy('active', 'desc').orderBy('points_cost').orderBy('id').execute();
 }

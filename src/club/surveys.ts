@@ -166,6 +166,16 @@ export async function queueInvitations(db: Db, limit: number, now: Date): Promis
   });
 }
 
+/** The newest surveys with how many answered each (the managers' list). */
+export async function recentSurveys(db: Db, limit = 10) {
+  return db
+    .selectFrom('surveys as s')
+    .select(['s.id', 's.title_fa', 's.title_en', 's.status', sql<number>`(select count(*) from survey_responses r where r.survey_id = s.id)`.as('responses')])
+    .orderBy('s.id', 'desc')
+    .limit(limit)
+    .execute();
+}
+
 export type SurveyAvailability = 'open' | 'closed' | 'answered' | 'missing' | 'not_invited';
 
 /**

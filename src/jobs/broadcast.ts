@@ -8,18 +8,20 @@ import {
   acquireDispatchLease,
   campaignProgress,
   claimOutbox,
+  findCampaign,
   finishCampaignIfDone,
   markLostRows,
   markOutbox,
   pauseDispatch,
   releaseDispatchLease,
+  sendingCampaignIds,
   startDueCampaigns,
   unclaimOutbox,
   type OutboxRow,
   type Progress,
 } from '../club/campaigns.ts';
 import { I18N_TEXT } from '../club/automations.ts';
-import { markAccountBlocked } from '../club/members.ts';
+import { findMemberById, markAccountBlocked } from '../club/members.ts';
 import { displayCode } from '../club/vouchers.ts';
 import type { Campaign, Locale, Platform } from '../db/schema.ts';
 import { loadAnnouncement } from '../bot/announcements.ts';
@@ -173,8 +175,7 @@ export class BroadcastDispatcher {
   /** On start and every minute: scheduled campaigns due, and campaigns to resume. */
   async resumeAll() {
     await startDueCampaigns(this.deps.db, this.deps.now());
-    const sending = await this.deps.db.selectFrom('campaigns').select('id').where('status', '=', 'sending').execute();
-    for (const c of sending) this.kick(c.id);
+    for (const id of await sendingCampaignIds(this.deps.db)) this.kick(id);
   }
 
   async stop() {
@@ -224,7 +225,7 @@ export class BroadcastDispatcher {
     while (!this.stopped) {
       // Each platform goes at its own pace; a 429 on one does not hold the other.
       await Promise.all([...this.apis.keys()].map((platform) => this.runLane(campaignId, platform, report)));
-      const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
+      const campaign = await findCampaign(db, campaignId);
       if (this.stopped || !campaign || campaign.status !== 'sending') return;
       if (await finishCampaignIfDone(db, campaignId, this.deps.now())) {
         await this.report({ ...campaign, status: 'done' }, await campaignProgress(db, campaignId));
@@ -243,7 +244,7 @@ export class BroadcastDispatcher {
     const api = this.apis.get(platform)!;
     const lane = this.lanes.get(platform)!;
     while (!this.stopped) {
-      const campaign = await db.selectFrom('campaigns').selectAll().where('id', '=', campaignId).executeTakeFirst();
+      const campaign = await findCampaign(db, campaignId);
       if (!campaign || campaign.status !== 'sending') return;
       if (!(await this.hold(platform))) return;
       // About a second's worth at a time: a pause or cancel takes effect within a second.
@@ -315,7 +316,7 @@ export class BroadcastDispatcher {
     if (!campaign.status_platform || !campaign.status_chat_id || !campaign.status_message_id) return;
     const api = this.apis.get(campaign.status_platform);
     if (!api) return;
-    const sender = await this.deps.db.selectFrom('members').select('locale').where('id', '=', campaign.created_by).executeTakeFirst();
+    const sender = await findMemberById(this.deps.db, campaign.created_by);
     const locale = resolveLocale(sender, undefined, this.deps.config);
     const t = this.deps.i18n.getFixedT(locale);
     const remaining = p.pending + p.sending;

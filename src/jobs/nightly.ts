@@ -1,11 +1,10 @@
-import { sql } from 'kysely';
 import type { ClubDeps } from '../deps.ts';
 import { refreshMemberActivity } from '../club/analytics/activity.ts';
 import { expireLots } from '../club/ledger.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { loyaltySettings } from '../club/rules.ts';
 import { reviewTiers } from '../club/tiers.ts';
-import { referralSettings, settleReferralPurchase } from '../club/referrals.ts';
+import { settlePendingReferrals } from '../club/referrals.ts';
 import { pruneHandledUpdates } from '../club/updates.ts';
 import type { Db } from '../db/database.ts';
 import { todayIso } from '../lib/jalali.ts';
@@ -65,7 +64,7 @@ export async function runNightly(deps: ClubDeps, now = deps.now()): Promise<Nigh
   report.expiredPoints = (await expireLots(db, now)).points;
   report.expiryWarnings = await warnExpiringPoints(deps, now);
 
-  await settlePendingReferrals(deps, now);
+  await settlePendingReferrals(deps.db, { now, timeZone: deps.config.timeZone });
   const review = await reviewTiers(db, now, settings.tierWindowDays, TIER_WARNING_DAYS);
   report.demoted = review.demoted.length;
   report.tierWarnings = review.warned.length;
@@ -84,28 +83,4 @@ export async function warnExpiringPoints(deps: ClubDeps, now: Date): Promise<num
   const warned = await queueExpiryWarnings(deps.db, now, EXPIRY_WARNING_DAYS);
   if (warned > 0) deps.notices.kick();
   return warned;
-}
-
-/**
- * The till settles a referral right after the purchase; this catches any a crash left behind:
- * pending referrals whose friend already has a qualifying purchase. Settling is idempotent.
- */
-export async function settlePendingReferrals(deps: ClubDeps, now: Date): Promise<number> {
-  const settings = await referralSettings(deps.db);
-  if (settings.inviterWhen !== 'first_purchase') return 0;
-  const due = await deps.db
-    .selectFrom('referrals as r')
-    .innerJoin('purchases as p', 'p.member_id', 'r.referee_id')
-    .select(['r.referee_id', sql<number>`min(p.id)`.as('purchase_id')])
-    .where('r.status', '=', 'pending')
-    .where('p.status', '=', 'recorded')
-    .where('p.amount_rials', '>=', settings.inviterMinPurchase)
-    .groupBy('r.referee_id')
-    .execute();
-  let settled = 0;
-  for (const row of due) {
-    const result = await settleReferralPurchase(deps.db, row.referee_id!, row.purchase_id, { now, timeZone: deps.config.timeZone });
-    if (result) settled++;
-  }
-  return settled;
 }

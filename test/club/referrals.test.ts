@@ -6,10 +6,9 @@ import { createI18n } from '../../src/bot/i18n.ts';
 import { ledgerViolations } from '../../src/club/ledger.ts';
 import { joinClub } from '../../src/club/members.ts';
 import { recordPurchase } from '../../src/club/purchases.ts';
-import { recordReferral, reviewReferral, saveReferralSettings, invitationStats } from '../../src/club/referrals.ts';
+import { recordReferral, reviewReferral, saveReferralSettings, invitationStats, settlePendingReferrals } from '../../src/club/referrals.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
-import { settlePendingReferrals } from '../../src/jobs/nightly.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 
 const now = new Date('2026-11-22T08:00:00Z');
@@ -65,8 +64,8 @@ describe(`referral rules (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => 
     const logger = pino({ level: 'silent' });
     const i18n = await createI18n();
     const deps: ClubDeps = { db: handle.db, config, logger, i18n, cardSecret: 's', now: () => now, surveyDispatcher: undefined as never, broadcaster: undefined as never, notices: undefined as never };
-    expect(await settlePendingReferrals(deps, now)).toBe(1);
-    expect(await settlePendingReferrals(deps, now)).toBe(0);
+    expect(await settlePendingReferrals(deps.db, { now, timeZone: deps.config.timeZone })).toBe(1);
+    expect(await settlePendingReferrals(deps.db, { now, timeZone: deps.config.timeZone })).toBe(0);
     expect(await points(inviter.id)).toBe(200);
 
     // The held one: its friend already bought enough, so approving pays at once.

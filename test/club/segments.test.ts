@@ -5,7 +5,7 @@ import * as memberStats from '../../migrations/20261122235000_member_stats.ts';
 import { ClubError } from '../../src/club/errors.ts';
 import { joinClub, markAccountBlocked, setMarketingOptIn } from '../../src/club/members.ts';
 import { recordPurchase, voidPurchase } from '../../src/club/purchases.ts';
-import { attributeJoinLink, createJoinLink } from '../../src/club/referrals.ts';
+import { attributeJoinLink, createJoinLink } from '../../src/club/join-links.ts';
 import { countSegment, normalizeCity, parseSegment, type SegmentCondition, type SegmentFilter } from '../../src/club/segments.ts';
 import type { DatabaseHandle } from '../../src/db/database.ts';
 import type { Platform } from '../../src/db/schema.ts';

@@ -1,3 +1,4 @@
+import { managerIdOfAccount } from '../../club/members.ts';
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
@@ -62,15 +63,7 @@ export async function attempt<T>(run: () => Promise<T>): Promise<{ ok: true; val
 
 /** The member id of the owner or manager writing in this chat, or null for anyone else. */
 export async function managerIdOf(db: Db, ctx: ConversationContext): Promise<number | null> {
-  const row = await db
-    .selectFrom('member_accounts')
-    .innerJoin('staff', 'staff.member_id', 'member_accounts.member_id')
-    .select('staff.member_id')
-    .where('member_accounts.platform', '=', ctx.adapter.platform)
-    .where('member_accounts.user_id', '=', ctx.from!.id)
-    .where('staff.role', 'in', ['owner', 'manager'])
-    .executeTakeFirst();
-  return row?.member_id ?? null;
+  return managerIdOfAccount(db, ctx.adapter.platform, ctx.from!.id);
 }
 
 /** Offers inline buttons ([label, value] rows) and waits for a press; returns the value. Typing meanwhile gets a hint. */

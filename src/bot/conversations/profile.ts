@@ -1,3 +1,4 @@
+import { memberIdOfAccount } from '../../club/members.ts';
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
@@ -21,8 +22,7 @@ export function createProfileConversation(
   return async function profile(conversation: ProfileConversation, ctx: ConversationContext, field: ProfileField) {
     const { t, locale } = ctx;
     const memberId = await conversation.external(async () => {
-      const row = await deps.db.selectFrom('member_accounts').select('member_id').where('platform', '=', ctx.adapter.platform).where('user_id', '=', ctx.from!.id).executeTakeFirst();
-      return row?.member_id ?? null;
+      return memberIdOfAccount(deps.db, ctx.adapter.platform, ctx.from!.id);
     });
     if (memberId === null) return say(ctx, t('errors.not_member'));
     const cancel = t('till.cancel');

@@ -1,6 +1,5 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { createQuiz, MAX_QUESTIONS, type QuizInput } from '../../club/quizzes.ts';
-import type { Quiz } from '../../db/schema.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';

@@ -41,7 +41,6 @@ export function createSetup(deps: ClubDeps) {
     let step: SetupStep | null = state.progress.doneAt ? 'name' : state.progress.next;
     await say(ctx, t(step === 'name' ? 'setup.intro' : 'setup.resume'));
 
-    const paused = () => say(ctx, t('setup.paused'), { remove_keyboard: true });
     const saveStep = (done: SetupStep) =>
       conversation.external(async () => {
         const next = nextStep(done);

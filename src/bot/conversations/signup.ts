@@ -1,14 +1,16 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { findMemberByPhone, joinClub } from '../../club/members.ts';
-import { attributeJoinLink, recordReferral, refuseReferral } from '../../club/referrals.ts';
+import { attributeJoinLink } from '../../club/join-links.ts';
+import { recordReferral, refuseReferral } from '../../club/referrals.ts';
 import { formatValidUntil } from '../../lib/jalali.ts';
 import type { Gender, Locale, Member } from '../../db/schema.ts';
 import { parseJalaliBirthday } from '../../lib/jalali.ts';
 import { normalizePhone } from '../../lib/phone.ts';
 import { formatMoney, formatNumber } from '../../lib/format.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
-import { homeText, loadMember, memberNumber } from '../screens.ts';
+import { loadMember } from '../../club/members.ts';
+import { homeText, memberNumber } from '../screens.ts';
 import { say } from '../ui.ts';
 import { LOCALES } from '../i18n.ts';
 import { clubProfile, setupProgress } from '../../club/identity.ts';

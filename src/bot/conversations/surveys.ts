@@ -1,5 +1,5 @@
+import { memberIdOfAccount } from '../../club/members.ts';
 import type { Conversation } from '@grammyjs/conversations';
-import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
 import { listSegments } from '../../club/segments.ts';
 import { checkQuestion, createSurvey, MAX_ANSWER_TEXT, submitSurvey, surveyAvailability, surveyWithQuestions, type QuestionDraft } from '../../club/surveys.ts';
@@ -135,11 +135,11 @@ export function createSurveyConversations(deps: ClubDeps, surveyActions: (t: Con
   async function answer(conversation: SurveyConversation, ctx: ConversationContext, surveyId: number) {
     const { t, locale } = ctx;
     const loaded = await conversation.external(async () => {
-      const member = await deps.db.selectFrom('member_accounts').select('member_id').where('platform', '=', ctx.adapter.platform).where('user_id', '=', ctx.from!.id).executeTakeFirst();
-      if (!member) return null;
-      const availability = await surveyAvailability(deps.db, surveyId, member.member_id, deps.now());
+      const memberId = await memberIdOfAccount(deps.db, ctx.adapter.platform, ctx.from!.id);
+      if (memberId === null) return null;
+      const availability = await surveyAvailability(deps.db, surveyId, memberId, deps.now());
       const data = await surveyWithQuestions(deps.db, surveyId);
-      return { memberId: member.member_id, availability, title: data ? (locale === 'en' && data.survey.title_en) || data.survey.title_fa : '', questions: data?.questions ?? [] };
+      return { memberId, availability, title: data ? (locale === 'en' && data.survey.title_en) || data.survey.title_fa : '', questions: data?.questions ?? [] };
     });
     if (!loaded) return say(ctx, t('errors.not_member'));
     if (loaded.availability !== 'open') {

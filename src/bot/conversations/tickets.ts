@@ -1,3 +1,4 @@
+import { accountSpeaker } from '../../club/members.ts';
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
@@ -28,15 +29,7 @@ export function staffTicketButtons(t: (k: string) => string, ticketId: number) {
 
 export function createTicketConversations(deps: ClubDeps) {
   async function whoAmI(ctx: ConversationContext) {
-    const row = await deps.db
-      .selectFrom('member_accounts')
-      .innerJoin('members', 'members.id', 'member_accounts.member_id')
-      .leftJoin('staff', 'staff.member_id', 'members.id')
-      .select(['members.id', 'members.first_name', 'staff.role'])
-      .where('member_accounts.platform', '=', ctx.adapter.platform)
-      .where('member_accounts.user_id', '=', ctx.from!.id)
-      .executeTakeFirst();
-    return row ?? null;
+    return accountSpeaker(deps.db, ctx.adapter.platform, ctx.from!.id);
   }
 
   async function newTicket(conversation: TicketConversation, ctx: ConversationContext, kind: TicketKind) {

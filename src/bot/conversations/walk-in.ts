@@ -5,7 +5,8 @@ import { findMemberByPhone, registerWalkIn } from '../../club/members.ts';
 import { staffAtTill } from '../../club/staff.ts';
 import { displayPhone, normalizePhone } from '../../lib/phone.ts';
 import type { ClubDeps, Context, ConversationContext } from '../context.ts';
-import { loadMember, staffView } from '../screens.ts';
+import { loadMember } from '../../club/members.ts';
+import { staffView } from '../screens.ts';
 import { say } from '../ui.ts';
 import { askText } from './ask.ts';
 

@@ -1,7 +1,8 @@
 import { Composer, InputFile } from 'grammy';
 import QRCode from 'qrcode';
 import { ClubError } from '../../club/errors.ts';
-import { createJoinLink, growthReport, JOIN_LINK_PREFIX, referralSettings, reviewReferral, saveReferralSettings, type ReferralSettings } from '../../club/referrals.ts';
+import { createJoinLink, growthReport, JOIN_LINK_PREFIX } from '../../club/join-links.ts';
+import { referralSettings, referralsForReview, reviewReferral, saveReferralSettings, type ReferralSettings } from '../../club/referrals.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
@@ -86,15 +87,7 @@ export function growthFeature() {
   });
 
   privateChat.command('referrals', managers, async (ctx) => {
-    const held = await ctx.deps.db
-      .selectFrom('referrals as r')
-      .innerJoin('members as i', 'i.id', 'r.inviter_id')
-      .leftJoin('members as f', 'f.id', 'r.referee_id')
-      .select(['r.id', 'r.status', 'r.reason', 'i.first_name as inviter', 'f.first_name as friend', 'r.created_at'])
-      .where((eb) => eb.or([eb('r.status', '=', 'pending_review'), eb.and([eb('r.status', '=', 'refused'), eb('r.created_at', '>=', new Date(ctx.deps.now().getTime() - 30 * 86_400_000))])]))
-      .orderBy('r.created_at', 'desc')
-      .limit(30)
-      .execute();
+    const held = await referralsForReview(ctx.deps.db, ctx.deps.now());
     const review = held.filter((r) => r.status === 'pending_review');
     const refused = held.filter((r) => r.status === 'refused');
     const lines = [

@@ -6,7 +6,8 @@ import type { Locale } from '../../db/schema.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import type { Context } from '../context.ts';
-import { loadMember, memberNumber } from '../screens.ts';
+import { loadMember } from '../../club/members.ts';
+import { memberNumber } from '../screens.ts';
 import { say, showScreen } from '../ui.ts';
 
 /** What a ledger line is for, by its reason first, then its kind (closed sets: see the locales test). */

@@ -10,7 +10,7 @@ import { LOTTERY_NEW } from '../conversations/lotteries.ts';
 import { escapeHtml } from '../i18n.ts';
 import { branchNames } from '../../club/offer-branch.ts';
 import { howText, percentText, periodText, prizesText, winnersText } from '../lottery-text.ts';
-import { loadMember } from '../screens.ts';
+import { loadMember } from '../../club/members.ts';
 import { say, showScreen } from '../ui.ts';
 import { staffOnly } from './staff.ts';
 import { MANAGERS, opens } from '../panel/open.ts';

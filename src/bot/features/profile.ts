@@ -7,7 +7,7 @@ import { escapeHtml } from '../../lib/html.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import type { ClubDeps, Context, Speech } from '../context.ts';
 import { PROFILE } from '../conversations/profile.ts';
-import { loadMember } from '../screens.ts';
+import { loadMember } from '../../club/members.ts';
 import { say } from '../ui.ts';
 
 /** The profile screen: every field with its value and an edit button, and the reward still waiting. */

@@ -1,7 +1,6 @@
 import { Composer, InputFile } from 'grammy';
-import { sql } from 'kysely';
 import { ClubError } from '../../club/errors.ts';
-import { closeSurvey, publishSurvey, surveyCsv, surveyResults, surveyWithQuestions } from '../../club/surveys.ts';
+import { closeSurvey, publishSurvey, recentSurveys, surveyCsv, surveyResults, surveyWithQuestions } from '../../club/surveys.ts';
 import { formatNumber } from '../../lib/format.ts';
 import { escapeHtml } from '../../lib/html.ts';
 import type { Context } from '../context.ts';
@@ -26,12 +25,7 @@ export function surveysFeature() {
   const isManager = (ctx: Context) => ctx.role === 'owner' || ctx.role === 'manager';
 
   const listSurveys = async (ctx: Context) => {
-    const surveys = await ctx.deps.db
-      .selectFrom('surveys as s')
-      .select(['s.id', 's.title_fa', 's.title_en', 's.status', sql<number>`(select count(*) from survey_responses r where r.survey_id = s.id)`.as('responses')])
-      .orderBy('s.id', 'desc')
-      .limit(10)
-      .execute();
+    const surveys = await recentSurveys(ctx.deps.db);
     const lines = surveys.map((s) =>
       ctx.t('surveys.row', { id: formatNumber(s.id, ctx.locale), title: (ctx.locale === 'en' && s.title_en) || s.title_fa, status: ctx.t(`surveys.status_${s.status}`), responses: formatNumber(s.responses, ctx.locale) }),
     );

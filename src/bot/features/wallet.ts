@@ -3,14 +3,14 @@ import { Composer } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
 import { decideCreditRequest } from '../../club/credit-requests.ts';
 import { decideRedemption } from '../../club/redemptions.ts';
-import { availableRewards, claimReward } from '../../club/rewards.ts';
+import { availableRewards, claimReward, findReward } from '../../club/rewards.ts';
 import { branchNames } from '../../club/offer-branch.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import { invitationStats } from '../../club/referrals.ts';
 import { convertPointsToCredit } from '../../club/wallet.ts';
 import { formatMoney, formatNumber, formatRials } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
-import { loadMember } from '../screens.ts';
+import { loadMember } from '../../club/members.ts';
 import { announcePurchase, loyaltyEnv } from '../till-receipt.ts';
 import { say, showScreen } from '../ui.ts';
 
@@ -81,7 +81,7 @@ export function walletFeature() {
   composer.callbackQuery(/^rw:(\d+)$/, async (ctx) => {
     await ctx.answerCallbackQuery();
     if (!ctx.member) return;
-    const reward = await ctx.deps.db.selectFrom('rewards').selectAll().where('id', '=', Number(ctx.match[1])).executeTakeFirst();
+    const reward = await findReward(ctx.deps.db, Number(ctx.match[1]));
     if (!reward) return say(ctx, ctx.t('errors.reward_unavailable'));
     // A reward out of reach says how far it is, with no button to claim it.
     const balance = (await loadMember(ctx.deps.db, ctx.member.id)).points_balance;

@@ -55,7 +55,9 @@ function bucketed<T extends { day: string }>(period: Period, rows: T[], pick: (r
 export async function buildReport(kind: ReportKind, scope: ReportScope, env: Env, speech: Speech): Promise<ReportView> {
   const { t, locale } = speech;
   const n = (v: number) => formatNumber(v, locale);
-  const subtitle = [periodText(scope.period, speech, env.timeZone), env.branchName ?? t('reports.branch_all')].join(' · ');
+  // Invitations are the whole club's: naming one branch over their chart would say what it does not show.
+  const branch = kind === 'referrals' ? t('reports.branch_club_wide') : (env.branchName ?? t('reports.branch_all'));
+  const subtitle = [periodText(scope.period, speech, env.timeZone), branch].join(' · ');
   if ((ENGAGEMENT_KINDS as readonly string[]).includes(kind)) return buildEngagementReport(kind as EngagementKind, scope, env, speech, subtitle);
   const base = { locale, subtitle };
   const label = (iso: string, g: ReturnType<typeof granularityOf>) => bucketLabel(iso, g, locale);
