@@ -2,6 +2,7 @@ import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { ClubDeps } from '../bot/context.ts';
 import type { Db } from '../db/database.ts';
 import { refreshMemberActivity } from '../club/analytics/activity.ts';
+import { catchUpCampaignAttribution } from '../club/analytics/campaign-attribution.ts';
 import { expireCreditRequests } from '../club/credit-requests.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
@@ -74,7 +75,13 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
     .then((r) => {
       if (r.built.length || r.rezoned) log.info({ months: r.built.length, rezoned: r.rezoned, ms: Math.round(performance.now() - t0) }, 'activity rollup brought up to date');
     })
-    .catch((error: unknown) => log.error({ err: error }, 'activity rollup refresh failed; the nightly run retries'));
+    .catch((error: unknown) => log.error({ err: error }, 'activity rollup refresh failed; the nightly run retries'))
+    // Likewise the purchases' campaigns (the first start attributes every purchase since the first delivery).
+    .then(() => catchUpCampaignAttribution(deps.db, deps.now()))
+    .then((r) => {
+      if (r.purchases) log.info({ purchases: r.purchases, until: r.until }, 'campaign attribution brought up to date');
+    })
+    .catch((error: unknown) => log.error({ err: error }, 'campaign attribution failed; the nightly run retries'));
   return {
     async stop() {
       for (const task of tasks) await task.stop();
