@@ -10,7 +10,8 @@ import { sql, type Kysely } from 'kysely';
  *   summaries (20261129230000) so the senders of two platforms do not queue on one row.
  * - campaign_attributions: for each purchase made before campaign_attribution_state.covered_until
  *   that a campaign message can claim, the campaign (the latest delivered to the buyer in the 7
- *   days before). Filled by a job with that watermark; the report computes the rest directly.
+ *   days before) and a copy of what the report reads of the purchase, kept by a trigger on update
+ *   (a void). Filled by a job with that watermark; the report computes the rest directly.
  * - campaign_outbox_codes_idx: the messages that carry a code, for the codes used.
  */
 const SHARD = sql.raw('(pg_backend_pid() % 16)::int2');
@@ -61,16 +62,44 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create table campaign_attributions (
       purchase_id bigint primary key references purchases (id) on delete cascade,
-      campaign_id bigint not null)`.execute(db);
-  await sql`create index campaign_attributions_campaign_idx on campaign_attributions (campaign_id) include (purchase_id)`.execute(db);
+      campaign_id bigint not null,
+      member_id bigint not null, branch_id bigint not null, amount_rials int8 not null,
+      created_at timestamptz not null, status text not null)`.execute(db);
+  await sql`
+    create index campaign_attributions_campaign_idx on campaign_attributions (campaign_id, created_at)
+    include (member_id, branch_id, amount_rials) where status = 'recorded'`.execute(db);
   // One row; covered_until null: nothing attributed yet.
   await sql`create table campaign_attribution_state (id int primary key default 1 check (id = 1), covered_until timestamptz)`.execute(db);
   await sql`insert into campaign_attribution_state (id, covered_until) values (1, null)`.execute(db);
+  // A purchase's copy follows its void (or any change of amount or branch). A change of buyer or
+  // time (none in the code today) changes its campaign: the job attributes it again from there.
+  await sql`
+    create function club_campaign_attribution_changed() returns trigger language plpgsql as $$
+    begin
+      if new.member_id is distinct from old.member_id or new.created_at is distinct from old.created_at then
+        delete from campaign_attributions where purchase_id = new.id;
+        update campaign_attribution_state set covered_until = least(old.created_at, new.created_at)
+        where covered_until > least(old.created_at, new.created_at);
+      else
+        update campaign_attributions set status = new.status, amount_rials = new.amount_rials, branch_id = new.branch_id
+        where purchase_id = new.id;
+      end if;
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create trigger purchases_campaign_attribution after update of status, amount_rials, branch_id, member_id, created_at on purchases
+    for each row
+    when (old.status is distinct from new.status or old.amount_rials is distinct from new.amount_rials
+      or old.branch_id is distinct from new.branch_id or old.member_id is distinct from new.member_id
+      or old.created_at is distinct from new.created_at)
+    execute function club_campaign_attribution_changed()`.execute(db);
   await sql`create index campaign_outbox_codes_idx on campaign_outbox (campaign_id) include (voucher_code) where voucher_code is not null`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop index if exists campaign_outbox_codes_idx`.execute(db);
+  await sql`drop trigger if exists purchases_campaign_attribution on purchases`.execute(db);
+  await sql`drop function if exists club_campaign_attribution_changed()`.execute(db);
   for (const event of ['insert', 'update', 'delete']) {
     await sql`drop trigger if exists ${sql.raw(`campaign_outbox_counts_${event}`)} on campaign_outbox`.execute(db);
     await sql`drop function if exists ${sql.raw(`club_campaign_counts_${event}`)}()`.execute(db);

@@ -27,6 +27,10 @@ export function latestDelivery(days: number): RawBuilder<unknown> {
     ) o`;
 }
 
+const ATTRIBUTED = sql.raw('p.id, o.campaign_id, p.member_id, p.branch_id, p.amount_rials, p.created_at, p.status');
+const UPSERT = sql.raw(`on conflict (purchase_id) do update set campaign_id = excluded.campaign_id, member_id = excluded.member_id,
+  branch_id = excluded.branch_id, amount_rials = excluded.amount_rials, created_at = excluded.created_at, status = excluded.status`);
+
 /** Purchases before this time are in campaign_attributions (null: none yet). */
 export async function attributedUntil(db: Db): Promise<Date | null> {
   const { rows } = await sql<{ covered_until: Date | null }>`select covered_until from campaign_attribution_state`.execute(db);
@@ -37,8 +41,7 @@ export async function attributedUntil(db: Db): Promise<Date | null> {
  * The job: attributes the purchases made since the watermark, up to ATTRIBUTION_SETTLE_MS before
  * `now`, a month of purchase time per transaction, and moves the watermark. The first run starts
  * at the first delivery: nothing before it can be attributed. Idempotent and safe to run from
- * several processes (the state row is locked). Voids need nothing: the report reads each
- * purchase's status, branch and amount, only the campaign is kept.
+ * several processes (the state row is locked). A purchase's copy follows its void by a trigger.
  */
 export async function catchUpCampaignAttribution(db: Db, now: Date): Promise<{ purchases: number; until: Date | null }> {
   const target = new Date(now.getTime() - ATTRIBUTION_SETTLE_MS);
@@ -52,11 +55,14 @@ export async function catchUpCampaignAttribution(db: Db, now: Date): Promise<{ p
       const upper = lower ? new Date(Math.min(lower.getTime() + STEP_MS, target.getTime())) : target;
       let attributed = 0;
       if (lower && lower < upper) {
+        // The purchases are locked so that a void in progress is copied once it commits (the
+        // trigger of a void that comes after finds the row).
         const inserted = await sql`
-          insert into campaign_attributions (purchase_id, campaign_id)
-          select p.id, o.campaign_id from purchases p ${latestDelivery(ATTRIBUTION_DAYS)}
+          insert into campaign_attributions (purchase_id, campaign_id, member_id, branch_id, amount_rials, created_at, status)
+          select ${ATTRIBUTED} from purchases p ${latestDelivery(ATTRIBUTION_DAYS)}
           where p.created_at >= ${lower} and p.created_at < ${upper}
-          on conflict (purchase_id) do update set campaign_id = excluded.campaign_id`.execute(trx);
+          for share of p
+          ${UPSERT}`.execute(trx);
         attributed = Number(inserted.numAffectedRows ?? 0);
       }
       await sql`update campaign_attribution_state set covered_until = ${upper}`.execute(trx);
@@ -76,8 +82,8 @@ export async function attributeLatePurchase(trx: Db, purchase: { id: number; cre
   const covered = rows[0]?.covered_until;
   if (!covered || purchase.created_at >= covered) return;
   await sql`
-    insert into campaign_attributions (purchase_id, campaign_id)
-    select p.id, o.campaign_id from purchases p ${latestDelivery(ATTRIBUTION_DAYS)}
+    insert into campaign_attributions (purchase_id, campaign_id, member_id, branch_id, amount_rials, created_at, status)
+    select ${ATTRIBUTED} from purchases p ${latestDelivery(ATTRIBUTION_DAYS)}
     where p.id = ${purchase.id}
-    on conflict (purchase_id) do update set campaign_id = excluded.campaign_id`.execute(trx);
+    ${UPSERT}`.execute(trx);
 }

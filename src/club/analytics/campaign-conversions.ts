@@ -70,8 +70,8 @@ async function readCampaignConversions(db: Db, scope: ReportScope, now: Date, da
         group by o.campaign_id`.execute(db)
     : { rows: [] };
   // Purchases that can be attributed at all: from the first of these campaigns to the last one's
-  // end plus the window. Those before the job's watermark have their campaign in
-  // campaign_attributions; the rest each look up their buyer's latest delivery before them.
+  // end plus the window. Those before the job's watermark have their campaign (and a copy of what
+  // is read of them) in campaign_attributions; the rest each look up their buyer's latest delivery.
   const first = campaigns.reduce((m, c) => (c.started_at! < m ? c.started_at! : m), campaigns[0]!.started_at!);
   const last = campaigns.reduce((m, c) => {
     const end = c.finished_at ?? now;
@@ -83,9 +83,9 @@ async function readCampaignConversions(db: Db, scope: ReportScope, now: Date, da
   const { rows: bought } = await sql<{ campaign_id: number; buyers: number; purchases: number; revenue: number }>`
     select campaign_id, count(distinct member_id)::int8 as buyers, count(*)::int8 as purchases, sum(amount_rials)::int8 as revenue
     from (
-      select a.campaign_id, p.member_id, p.amount_rials
-      from campaign_attributions a join purchases p on p.id = a.purchase_id
-      where a.campaign_id in (${sql.join(ids)}) and p.status = 'recorded' and p.created_at >= ${first} and p.created_at < ${split} ${branch('p.branch_id')}
+      select a.campaign_id, a.member_id, a.amount_rials
+      from campaign_attributions a
+      where a.campaign_id in (${sql.join(ids)}) and a.status = 'recorded' and a.created_at >= ${first} and a.created_at < ${split} ${branch('a.branch_id')}
       union all
       select o.campaign_id, p.member_id, p.amount_rials
       from purchases p ${latestDelivery(days)}
