@@ -29,7 +29,8 @@ export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator 
 /**
  * Nightly work from 03:00 club time. It is tried every hour until 23:00 too: the run of the day
  * is claimed once (see claimRun), so the extra ticks do nothing unless an earlier run died, in
- * which case they resume it. Pending till redemptions are expired every minute.
+ * which case they resume it. Pending till redemptions are expired every minute, and purchases get
+ * their campaign (catchUpCampaignAttribution).
  */
 export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
   const options = { timezone: deps.config.timeZone, noOverlap: true, runCoordinator: postgresRunCoordinator(deps.db, deps.now) };
@@ -61,6 +62,9 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
         await sendDueSatisfactionChecks(deps);
         await drawDueLotteries(deps).catch((error: unknown) => log.error({ err: error }, 'lottery draw failed; the next tick retries'));
         await announceBadges(deps).catch((error: unknown) => log.error({ err: error }, 'badge sweep failed; the next tick retries'));
+        // The conversions report attributes what came after the watermark itself, one lookup per
+        // purchase: at a million members a day of purchases (~19,000) cost it a second, a minute's nothing.
+        await catchUpCampaignAttribution(deps.db, deps.now()).catch((error: unknown) => log.error({ err: error }, 'campaign attribution failed; the next tick retries'));
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();
       } catch (error) {
