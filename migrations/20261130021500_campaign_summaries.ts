@@ -7,14 +7,15 @@ import { sql, type Kysely } from 'kysely';
  * - campaign_message_counts: messages per campaign and status, and codes handed out, kept exact by
  *   statement triggers on campaign_outbox (a status changes in the claim, the send, a lost lease,
  *   a requeue; a code is set when codes are handed out), split over 16 shards as the report
- *   summaries (20261129230000) so the senders of two platforms do not queue on one row.
+ *   summaries (20261129230000, 20261129233000) so two senders do not queue on one row.
  * - campaign_attributions: for each purchase made before campaign_attribution_state.covered_until
  *   that a campaign message can claim, the campaign (the latest delivered to the buyer in the 7
  *   days before) and a copy of what the report reads of the purchase, kept by a trigger on update
  *   (a void). Filled by a job with that watermark; the report computes the rest directly.
  * - campaign_outbox_codes_idx: the messages that carry a code, for the codes used.
  */
-const SHARD = sql.raw('(pg_backend_pid() % 16)::int2');
+// The connection's shard, as the report summaries' since 20261129233000_lighter_till.
+const SHARD = sql.raw('club_shard()');
 
 // Per campaign, the change of each count from a set of rows removed (-1) and added (+1).
 const DELTAS = sql.raw(`campaign_id,
@@ -29,9 +30,11 @@ const ADD = sql.raw(`on conflict (campaign_id, shard) do update set
   given = campaign_message_counts.given + excluded.given`);
 
 export async function up(db: Kysely<any>): Promise<void> {
+  // No foreign key: a campaign's deletion removes its messages first (cascade), and the trigger
+  // then counts them down to zero in rows that must still be insertable.
   await sql`
     create table campaign_message_counts (
-      campaign_id bigint not null references campaigns (id) on delete cascade,
+      campaign_id bigint not null,
       pending int8 not null default 0, sending int8 not null default 0, sent int8 not null default 0,
       blocked int8 not null default 0, failed int8 not null default 0, lost int8 not null default 0,
       given int8 not null default 0,
