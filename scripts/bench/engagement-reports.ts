@@ -1,6 +1,10 @@
 /**
- * npm run bench:engagement [-- --members 1000000 --runs 3 --keep --schema bench_xxxx]
+ * npm run bench:engagement [-- --members 1000000 --runs 3 --keep --schema bench_xxxx --serial]
  * (a --schema that holds a generated club is reused; one that does not is generated into)
+ *
+ * The reports run on a connection of their own; where the server is on this machine, the server
+ * CPU each report took is read from /proc (the backend's user + system time). With --serial the
+ * reports run without parallel workers, whose CPU /proc of the backend would not show.
  *
  * Milliseconds per report for the invitation funnel, campaign conversions and satisfaction/ticket
  * reports (the SQL behind /report) over this Jalali year and this month, on a generated club in
@@ -10,8 +14,10 @@
  * timed again with --schema. Target: every report under 2 s at 1,000,000 members.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
+import { catchUpCampaignAttribution } from '../../src/club/analytics/campaign-attribution.ts';
 import { campaignConversions } from '../../src/club/analytics/campaign-conversions.ts';
 import { feedbackReport } from '../../src/club/analytics/feedback.ts';
 import { periodFor } from '../../src/club/analytics/period.ts';
@@ -25,6 +31,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
     schema: { type: 'string' },
+    serial: { type: 'boolean', default: false },
   },
 });
 const memberCount = Number(values.members);
@@ -37,6 +44,18 @@ const TARGET_MS = 2000;
 const log = (message: string) => console.error(`[bench:engagement] ${message}`);
 const handle = await createDatabase({ databaseUrl: url, schema, poolSize: 4 });
 const { db } = handle;
+// The reports' own connection: one backend, whose CPU time /proc shows (null: not readable here).
+const reader = await createDatabase({ databaseUrl: url, schema, poolSize: 1 });
+async function backendCpuMs(): Promise<number | null> {
+  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(reader.db);
+  try {
+    const stat = readFileSync(`/proc/${rows[0]!.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in ticks of 10 ms
+  } catch {
+    return null;
+  }
+}
 
 async function step(name: string, run: () => Promise<unknown>) {
   const t = performance.now();
@@ -126,40 +145,49 @@ try {
   if (!generated) await step('club', () => generate(new Date()));
   const stored = await db.selectFrom('club_settings').select('value').where('key', '=', 'bench').executeTakeFirstOrThrow();
   const now = new Date((stored.value as { now: string }).now);
+  // What the nightly job does: each purchase's campaign, up to its watermark (all of them the first time).
+  await step('campaign attribution job', async () => log(`attributed: ${JSON.stringify(await catchUpCampaignAttribution(db, now))}`));
+  // What autovacuum does after such an insert: the report's index-only scan needs the visibility map.
+  await sql`vacuum analyze campaign_attributions`.execute(db);
+  if (values.serial) await sql`set max_parallel_workers_per_gather = 0`.execute(reader.db);
   const { rows: sizes } = await sql<Record<string, string>>`
     select (select count(*) from members) as members, (select count(*) from purchases) as purchases,
       (select count(*) from referrals) as referrals, (select count(*) from invitation_opens) as opens,
       (select count(*) from campaign_outbox) as outbox, (select count(*) from satisfaction_checks) as checks,
       (select count(*) from tickets) as tickets, (select count(*) from survey_responses) as responses`.execute(db);
   log(`club: ${JSON.stringify(sizes[0])}`);
-  const results: { label: string; median: number; max: number }[] = [];
+  const results: { label: string; median: number; max: number; cpu: number | null }[] = [];
   for (const periodKey of ['year', 'month'] as const) {
     const period = periodFor(periodKey, now, TZ);
     const reports: [string, () => Promise<unknown>][] = [
-      ['invitation funnel', () => referralFunnel(db, period)],
-      ['campaign conversions', () => campaignConversions(db, { period, branchId: null }, now)],
-      ['campaign conversions, one branch', () => campaignConversions(db, { period, branchId: 2 }, now)],
-      ['satisfaction and tickets', () => feedbackReport(db, { period, branchId: null })],
-      ['satisfaction and tickets, one branch', () => feedbackReport(db, { period, branchId: 2 })],
+      ['invitation funnel', () => referralFunnel(reader.db, period)],
+      ['campaign conversions', () => campaignConversions(reader.db, { period, branchId: null }, now)],
+      ['campaign conversions, one branch', () => campaignConversions(reader.db, { period, branchId: 2 }, now)],
+      ['satisfaction and tickets', () => feedbackReport(reader.db, { period, branchId: null })],
+      ['satisfaction and tickets, one branch', () => feedbackReport(reader.db, { period, branchId: 2 })],
     ];
     for (const [name, run] of reports) {
       await run(); // warm-up
       const times: number[] = [];
+      let cpu: number | null = 0;
       for (let i = 0; i < runs; i++) {
+        const before = await backendCpuMs();
         const t = performance.now();
         await run();
         times.push(performance.now() - t);
+        const after = await backendCpuMs();
+        cpu = cpu === null || before === null || after === null ? null : cpu + (after - before);
       }
       times.sort((a, b) => a - b);
-      results.push({ label: `${name} (${periodKey === 'year' ? 'this Jalali year' : 'this Jalali month'})`, median: times[Math.floor(times.length / 2)]!, max: times.at(-1)! });
-      log(`${results.at(-1)!.label}: ${results.at(-1)!.median.toFixed(0)} ms`);
+      results.push({ label: `${name} (${periodKey === 'year' ? 'this Jalali year' : 'this Jalali month'})`, median: times[Math.floor(times.length / 2)]!, max: times.at(-1)!, cpu: cpu === null ? null : cpu / runs });
+      log(`${results.at(-1)!.label}: ${results.at(-1)!.median.toFixed(0)} ms, server CPU ${cpu === null ? '?' : (cpu / runs).toFixed(0)} ms`);
     }
   }
   const club = sizes[0]!;
   console.log(`\n${Object.entries(club).map(([k, v]) => `${Number(v).toLocaleString('en')} ${k}`).join(', ')}; ${runs} runs each after one warm-up\n`);
-  console.log('| report | median ms | max ms |');
-  console.log('|---|---:|---:|');
-  for (const r of results) console.log(`| ${r.label} | ${r.median.toFixed(0)} | ${r.max.toFixed(0)} |`);
+  console.log(`| report | median ms | max ms | server CPU ms per run${values.serial ? ' (no parallel workers)' : ' (leader only)'} |`);
+  console.log('|---|---:|---:|---:|');
+  for (const r of results) console.log(`| ${r.label} | ${r.median.toFixed(0)} | ${r.max.toFixed(0)} | ${r.cpu === null ? '?' : r.cpu.toFixed(0)} |`);
   const slow = results.filter((r) => r.max >= TARGET_MS);
   if (slow.length) {
     console.log(`\nover ${TARGET_MS} ms: ${slow.map((r) => r.label).join(', ')}`);
@@ -168,5 +196,6 @@ try {
 } finally {
   if (values.keep) log(`kept schema ${schema}`);
   else await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db).catch(() => undefined);
+  await reader.close();
   await handle.close();
 }

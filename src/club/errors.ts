@@ -3,8 +3,10 @@ export class ClubError extends Error {
   constructor(
     readonly i18nKey: string,
     readonly params: Record<string, unknown> = {},
+    /** What went wrong underneath (a parser's error...), for the log: the person sees the key. */
+    options?: { cause?: unknown },
   ) {
-    super(i18nKey);
+    super(i18nKey, options);
     this.name = new.target.name;
   }
 }

@@ -1,5 +1,6 @@
 import type { ClubDeps } from '../deps.ts';
 import { refreshMemberActivity } from '../club/analytics/activity.ts';
+import { catchUpCampaignAttribution } from '../club/analytics/campaign-attribution.ts';
 import { expireLots } from '../club/ledger.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { loyaltySettings } from '../club/rules.ts';
@@ -73,6 +74,8 @@ export async function runNightly(deps: ClubDeps, now = deps.now()): Promise<Nigh
   await pruneHandledUpdates(db, now);
   // The month that ended is added to the reports' activity rollup, months voided in are rebuilt.
   await refreshMemberActivity(db, now, config.timeZone);
+  // The day's purchases get their campaign for the conversions report (read live after the watermark).
+  await catchUpCampaignAttribution(db, now);
   await finishRun(db, 'nightly', runKey, now);
   deps.logger.info({ runKey, ...report }, 'nightly run done');
   return report;

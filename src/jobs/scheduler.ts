@@ -2,6 +2,7 @@ import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { ClubDeps } from '../deps.ts';
 import type { Db } from '../db/database.ts';
 import { refreshMemberActivity } from '../club/analytics/activity.ts';
+import { catchUpCampaignAttribution } from '../club/analytics/campaign-attribution.ts';
 import { expireCreditRequests } from '../club/credit-requests.ts';
 import { expireRedemptions } from '../club/redemptions.ts';
 import { runNightly } from './nightly.ts';
@@ -28,7 +29,8 @@ export function postgresRunCoordinator(db: Db, now: () => Date): RunCoordinator 
 /**
  * Nightly work from 03:00 club time. It is tried every hour until 23:00 too: the run of the day
  * is claimed once (see claimRun), so the extra ticks do nothing unless an earlier run died, in
- * which case they resume it. Pending till redemptions are expired every minute.
+ * which case they resume it. Pending till redemptions are expired every minute, and purchases get
+ * their campaign (catchUpCampaignAttribution).
  */
 export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
   const options = { timezone: deps.config.timeZone, noOverlap: true, runCoordinator: postgresRunCoordinator(deps.db, deps.now) };
@@ -60,6 +62,9 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
         await sendDueSatisfactionChecks(deps);
         await drawDueLotteries(deps).catch((error: unknown) => log.error({ err: error }, 'lottery draw failed; the next tick retries'));
         await announceBadges(deps).catch((error: unknown) => log.error({ err: error }, 'badge sweep failed; the next tick retries'));
+        // The conversions report attributes what came after the watermark itself, one lookup per
+        // purchase: at a million members a day of purchases (~19,000) cost it a second, a minute's nothing.
+        await catchUpCampaignAttribution(deps.db, deps.now()).catch((error: unknown) => log.error({ err: error }, 'campaign attribution failed; the next tick retries'));
         deps.surveyDispatcher.kick();
         await deps.broadcaster.resumeAll();
       } catch (error) {
@@ -74,7 +79,13 @@ export function startScheduler(deps: ClubDeps): { stop(): Promise<void> } {
     .then((r) => {
       if (r.built.length || r.rezoned) log.info({ months: r.built.length, rezoned: r.rezoned, ms: Math.round(performance.now() - t0) }, 'activity rollup brought up to date');
     })
-    .catch((error: unknown) => log.error({ err: error }, 'activity rollup refresh failed; the nightly run retries'));
+    .catch((error: unknown) => log.error({ err: error }, 'activity rollup refresh failed; the nightly run retries'))
+    // Likewise the purchases' campaigns (the first start attributes every purchase since the first delivery).
+    .then(() => catchUpCampaignAttribution(deps.db, deps.now()))
+    .then((r) => {
+      if (r.purchases) log.info({ purchases: r.purchases, until: r.until }, 'campaign attribution brought up to date');
+    })
+    .catch((error: unknown) => log.error({ err: error }, 'campaign attribution failed; the nightly run retries'));
   return {
     async stop() {
       for (const task of tasks) await task.stop();

@@ -1,4 +1,5 @@
 import ExcelJS from 'exceljs';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
 import { joinClub } from '../../src/club/members.ts';
@@ -16,12 +17,13 @@ describe(`customers in: /import and walk-ins through the bot (${usingPostgres() 
   let owner: FakeUser;
   let cashier: FakeUser;
   const clock = new Date('2026-11-29T08:30:00Z');
+  const logged: { msg?: string; err?: { message?: string }; key?: string }[] = [];
 
   beforeAll(async () => {
     database = await testDatabase();
     api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_import_bot' });
     await api.start();
-    club = await startTestClub({ api, database, now: () => clock, env: { SIGNUP_BONUS_POINTS: '50' } });
+    club = await startTestClub({ api, database, now: () => clock, env: { SIGNUP_BONUS_POINTS: '50' }, logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) }) });
     owner = api.user({ id: 7970000001, first_name: 'Owner', language_code: 'en' });
     cashier = api.user({ id: 7970000002, first_name: 'Sara', language_code: 'en' });
     const policy = { signupBonusPoints: 0, pointsValidityDays: 365, ownerPhones: ['+989129970001'], now: clock };
@@ -139,5 +141,16 @@ describe(`customers in: /import and walk-ins through the bot (${usingPostgres() 
     const welcome = bahar.waitFor(hasText(/already a customer/));
     await bahar.shareContact();
     expect(plain(await welcome)).toContain('with 50 points as a welcome gift. Balance: 250 points');
+  });
+
+  it('a damaged XLSX: the owner is told it could not be read, the log keeps why', async () => {
+    const whole = await customersFile();
+    await owner.send('/import');
+    await owner.waitFor(hasText(/Send the customer list/));
+    const refused = owner.waitFor(hasText(/could not be read/));
+    // Cut short: it starts as a ZIP, its directory is gone.
+    await owner.sendDocument(whole.subarray(0, 2000), 'customers.xlsx');
+    expect(plain(await refused)).toContain('This file could not be read (near line 0)');
+    expect(logged).toContainEqual(expect.objectContaining({ msg: 'import file could not be read', key: 'import.file_unreadable', err: expect.objectContaining({ message: expect.stringMatching(/ZIP/) }) }));
   });
 });

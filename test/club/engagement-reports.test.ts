@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaignConversions } from '../../src/club/analytics/campaign-conversions.ts';
 import { averageScore, feedbackReport, npsOf } from '../../src/club/analytics/feedback.ts';
 import { periodFor } from '../../src/club/analytics/period.ts';
 import { referralFunnel } from '../../src/club/analytics/referral-funnel.ts';
-import { claimOutbox, createCampaign, markOutbox, startCampaign } from '../../src/club/campaigns.ts';
+import { catchUpCampaignAttribution } from '../../src/club/analytics/campaign-attribution.ts';
+import { claimOutbox, createCampaign, markLostRows, markOutbox, startCampaign, unclaimOutbox } from '../../src/club/campaigns.ts';
+import { applyPurchases } from '../../src/club/import/purchases.ts';
 import { noteInvitationOpened } from '../../src/club/invitation-opens.ts';
 import { joinClub } from '../../src/club/members.ts';
-import { recordPurchase } from '../../src/club/purchases.ts';
+import { recordPurchase, voidPurchase } from '../../src/club/purchases.ts';
 import { recordReferral, refuseReferral, settleReferralPurchase } from '../../src/club/referrals.ts';
 import { queueDueChecks, recordSatisfaction, scheduleSatisfactionCheck } from '../../src/club/satisfaction.ts';
 import { createBranch } from '../../src/club/staff.ts';
 import { createSurvey, publishSurvey, submitSurvey } from '../../src/club/surveys.ts';
 import { addTicketMessage, closeTicket, openTicket, rateTicket } from '../../src/club/tickets.ts';
 import { createPool, redeemVoucher } from '../../src/club/vouchers.ts';
-import type { DatabaseHandle } from '../../src/db/database.ts';
+import type { DatabaseHandle, Db } from '../../src/db/database.ts';
 import type { Member } from '../../src/db/schema.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 
@@ -173,6 +176,119 @@ describe(`engagement reports over hand-made clubs (${usingPostgres() ? 'PostgreS
       const [, short] = await campaignConversions(c.db, { period: month, branchId: null }, now, 2);
       expect(short).toMatchObject({ buyers: 1, purchases: 1, revenue: 1_000_000 });
       expect(await campaignConversions(c.db, { period: periodFor('last_month', now, TZ), branchId: null }, now)).toMatchObject([{ id: c0, delivered: 5, buyers: 0 }]);
+    });
+  });
+
+  describe('campaign conversions from the attribution job and the message counts', () => {
+    const c = club();
+    let c1 = 0;
+    let c2 = 0;
+    let branch2 = 0;
+    const rollback = new Error('rollback');
+    /** The report with nothing attributed by the job: every purchase looks up its deliveries. */
+    const direct = async (scope: Parameters<typeof campaignConversions>[1], when: Date) => {
+      let list: Awaited<ReturnType<typeof campaignConversions>> = [];
+      await c.db
+        .transaction()
+        .execute(async (trx) => {
+          await sql`update campaign_attribution_state set covered_until = null`.execute(trx);
+          list = await campaignConversions(trx, scope, when);
+          throw rollback;
+        })
+        .catch((error: unknown) => {
+          if (error !== rollback) throw error;
+        });
+      return list;
+    };
+    /** The outbox counted directly, as the report did before campaign_message_counts. */
+    const counted = async (db: Db, campaignId: number) => {
+      const { rows } = await sql<{ queued: number; delivered: number; blocked: number; failed: number; waiting: number; given: number }>`
+        select count(*)::int8 as queued, count(*) filter (where status = 'sent')::int8 as delivered,
+          count(*) filter (where status = 'blocked')::int8 as blocked, count(*) filter (where status in ('failed', 'lost'))::int8 as failed,
+          count(*) filter (where status in ('pending', 'sending'))::int8 as waiting, count(voucher_code)::int8 as given
+        from campaign_outbox where campaign_id = ${campaignId}`.execute(db);
+      return { queued: rows[0]!.queued, delivered: rows[0]!.delivered, blocked: rows[0]!.blocked, failed: rows[0]!.failed, waiting: rows[0]!.waiting, codesGiven: rows[0]!.given };
+    };
+    const year = periodFor('year', now, TZ);
+    const scopes = () => [
+      { period: month, branchId: null },
+      { period: year, branchId: null },
+      { period: year, branchId: branch2 },
+    ];
+    const attributed = async () => (await c.db.selectFrom(sql`campaign_attributions`.as('a')).select(sql<number>`count(*)::int8`.as('n')).executeTakeFirstOrThrow()).n;
+
+    beforeAll(async () => {
+      await c.open();
+      for (const k of ['A', 'B', 'C', 'D', 'E']) await c.join(k, '2026-10-05T08:00:00Z');
+      branch2 = (await createBranch(c.db, c.ids.O!.id, 'North', at('2026-10-01T08:00:00Z'))).id;
+      // C1 on 19 Aban (10 November) to everyone but E, who gets it a day later after a lost lease put it back in the queue.
+      c1 = (await createCampaign(c.db, c.ids.O!.id, { segmentId: null, text: 'Aban offer', photoFileId: null, button: null }, at('2026-11-10T08:00:00Z'))).id;
+      await startCampaign(c.db, c1, at('2026-11-10T08:00:00Z'));
+      const rows = await claimOutbox(c.db, c1, 'telegram', 100, at('2026-11-10T08:01:00Z'));
+      for (const row of rows) if (row.member_id !== c.ids.E!.id) await markOutbox(c.db, row, 'sent', at('2026-11-10T08:01:00Z'));
+      expect(await markLostRows(c.db, 'telegram', c1)).toBe(1);
+      await unclaimOutbox(c.db, rows.filter((r) => r.member_id === c.ids.E!.id));
+      for (const row of await claimOutbox(c.db, c1, 'telegram', 100, at('2026-11-11T08:00:00Z'))) await markOutbox(c.db, row, 'sent', at('2026-11-11T08:00:00Z'));
+      await c.buy('A', 1_000_000, '2026-11-12T10:00:00Z'); // C1
+      await c.buy('B', 300_000, '2026-11-15T10:00:00Z', branch2); // C1
+      await c.buy('C', 200_000, '2026-11-20T10:00:00Z'); // 10 days after C1: none
+    });
+    afterAll(() => c.close());
+
+    it('the job attributes each purchase once; the report gives what it computes directly, before and after more purchases and messages', async () => {
+      // The job on 21 November: purchases up to 15 minutes before it.
+      expect(await catchUpCampaignAttribution(c.db, at('2026-11-21T00:00:00Z'))).toMatchObject({ purchases: 2, until: at('2026-11-20T23:45:00Z') });
+      expect(await catchUpCampaignAttribution(c.db, at('2026-11-21T00:00:00Z'))).toMatchObject({ purchases: 0 });
+      const before = await campaignConversions(c.db, { period: periodFor('last_month', now, TZ), branchId: null }, at('2026-11-21T00:00:00Z'));
+      expect(before).toMatchObject([{ id: c1, queued: 6, delivered: 6, buyers: 2, purchases: 2, revenue: 1_300_000 }]);
+      expect(before).toEqual(await direct({ period: periodFor('last_month', now, TZ), branchId: null }, at('2026-11-21T00:00:00Z')));
+
+      // More arrives. C2 on 4 Azar (25 November): O, A, B, C get it, D's fails, E's is still being sent.
+      c2 = (await createCampaign(c.db, c.ids.O!.id, { segmentId: null, text: 'Azar offer', photoFileId: null, button: null }, at('2026-11-25T08:00:00Z'))).id;
+      await startCampaign(c.db, c2, at('2026-11-25T08:00:00Z'));
+      for (const row of await claimOutbox(c.db, c2, 'telegram', 100, at('2026-11-25T08:05:00Z'))) {
+        const key = Object.keys(c.ids).find((k) => c.ids[k]!.id === row.member_id)!;
+        if (key === 'D') await markOutbox(c.db, row, 'failed', at('2026-11-25T08:05:00Z'), 'Bad Request');
+        else if (key !== 'E') await markOutbox(c.db, row, 'sent', at('2026-11-25T08:05:00Z'));
+      }
+      const a2 = await c.buy('A', 2_000_000, '2026-11-26T10:00:00Z'); // C2
+      const b2 = await c.buy('B', 900_000, '2026-11-26T11:00:00Z', branch2); // C2, voided below
+      await c.buy('D', 400_000, '2026-11-27T10:00:00Z'); // D's C2 failed and C1 is too old: none
+      // An import on 27 November of a receipt from 14 November, after the job passed that date: C1.
+      const imported = await applyPurchases(
+        c.db,
+        (async function* () {
+          yield [{ kind: 'purchases' as const, row: { line: 2, phone: c.ids.D!.phone, at: at('2026-11-14T09:00:00Z'), branchId: 1, receiptNo: 'R-14', amountRials: 600_000 } }];
+        })(),
+        [],
+        { actorMemberId: c.ids.O!.id, signupBonus: false, importId: 1 },
+        { now: at('2026-11-27T12:00:00Z'), timeZone: TZ, pointsValidityDays: 365 },
+      );
+      expect(imported.recorded).toBe(1);
+      expect(await attributed()).toBe(3);
+      // The job on 28 November noon; then C buys (C2) after its watermark, and two purchases are voided:
+      // one the job attributed (A's of 12 November), one after (B's of 26 November).
+      expect(await catchUpCampaignAttribution(c.db, at('2026-11-28T12:00:00Z'))).toMatchObject({ purchases: 2, until: at('2026-11-28T11:45:00Z') });
+      await c.buy('C', 700_000, '2026-11-28T13:00:00Z'); // C2
+      const a1 = await c.db.selectFrom('purchases').select('id').where('member_id', '=', c.ids.A!.id).where('created_at', '=', at('2026-11-12T10:00:00Z')).executeTakeFirstOrThrow();
+      await voidPurchase(c.db, a1.id, c.ids.O!.id, 'wrong member', env('2026-11-28T14:00:00Z'));
+      await voidPurchase(c.db, b2.id, c.ids.O!.id, 'returned', env('2026-11-28T14:00:00Z'));
+      expect(a2.status).toBe('recorded');
+
+      // C2's window is still open on 29 November.
+      for (const scope of scopes()) expect(await campaignConversions(c.db, scope, now)).toEqual(await direct(scope, now));
+      const [second, first] = await campaignConversions(c.db, { period: year, branchId: null }, now);
+      expect(second).toMatchObject({ id: c2, queued: 6, delivered: 4, failed: 1, waiting: 1, buyers: 2, purchases: 2, revenue: 2_700_000 });
+      expect(first).toMatchObject({ id: c1, queued: 6, delivered: 6, buyers: 2, purchases: 2, revenue: 900_000 });
+      expect(await campaignConversions(c.db, { period: year, branchId: branch2 }, now)).toMatchObject([{ id: c2, buyers: 0 }, { id: c1, buyers: 1, revenue: 300_000 }]);
+      for (const [report, id] of [[second, c2], [first, c1]] as const) expect(report).toMatchObject(await counted(c.db, id));
+
+      // A purchase after the campaign window never counts, whatever the job has covered.
+      await c.buy('A', 5_000_000, '2026-12-05T10:00:00Z');
+      await catchUpCampaignAttribution(c.db, at('2026-12-06T00:00:00Z'));
+      const later = at('2026-12-06T00:00:00Z');
+      for (const scope of scopes()) expect(await campaignConversions(c.db, scope, later)).toEqual(await direct(scope, later));
+      expect((await campaignConversions(c.db, { period: year, branchId: null }, later))[0]).toMatchObject({ id: c2, buyers: 2, purchases: 2, revenue: 2_700_000 });
     });
   });
 

@@ -1,6 +1,8 @@
 import type { Conversation } from '@grammyjs/conversations';
 import { Keyboard } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
+import type { Logger } from 'pino';
+import { ClubError } from '../../club/errors.ts';
 import { MAX_IMPORT_BYTES, previewImport, type Preview } from '../../club/import/imports.ts';
 import { staffAtTill } from '../../club/staff.ts';
 import { formatMoney, formatNumber } from '../../lib/format.ts';
@@ -81,7 +83,9 @@ export function createImportConversation(deps: ClubDeps) {
         const bytes = Buffer.from(await response.arrayBuffer());
         const progress = await progressMessage(outside, (lines) => outside.t('import.progress_reading', { lines: formatNumber(lines, outside.locale) }));
         const checked = await attempt(() =>
-          previewImport(deps.db, { fileName: document.file_name ?? 'import', bytes, actorMemberId: owner.memberId }, { now: deps.now(), timeZone: deps.config.timeZone, onProgress: progress.update }),
+          previewImport(deps.db, { fileName: document.file_name ?? 'import', bytes, actorMemberId: owner.memberId }, { now: deps.now(), timeZone: deps.config.timeZone, onProgress: progress.update }).catch((error: unknown) =>
+            logUnreadable(deps.logger, error),
+          ),
         );
         if (!checked.ok) {
           await progress.done(outside.t('import.progress_failed'));
@@ -109,4 +113,10 @@ export function createImportConversation(deps: ClubDeps) {
       return say(ctx, previewText(ctx, summary), previewKeyboard(ctx, summary.id, false));
     }
   };
+}
+
+/** A file the club could not read: the owner is told so, the log keeps why (the parser's own error). */
+export function logUnreadable(logger: Logger, error: unknown): never {
+  if (error instanceof ClubError && error.cause !== undefined) logger.warn({ err: error.cause, key: error.i18nKey, params: error.params }, 'import file could not be read');
+  throw error;
 }

@@ -2,7 +2,7 @@ import { Composer } from 'grammy';
 import { applyImport, loadImport, setImportSignupBonus, type ImportResult } from '../../club/import/imports.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
-import { IMPORT, previewKeyboard } from '../conversations/import.ts';
+import { IMPORT, logUnreadable, previewKeyboard } from '../conversations/import.ts';
 import { problemsFile } from '../import-report.ts';
 import { progressMessage } from '../progress.ts';
 import { say, showScreen } from '../ui.ts';
@@ -59,7 +59,7 @@ export function importFeature() {
       timeZone: ctx.deps.config.timeZone,
       pointsValidityDays: ctx.deps.config.pointsValidityDays,
       onProgress: progress.update,
-    });
+    }).catch((error: unknown) => logUnreadable(ctx.deps.logger, error));
     await progress.done(ctx.t('import.progress_applied', { lines: formatNumber(imp.rows, ctx.locale) }));
     if (result.alreadyApplied) return say(ctx, ctx.t('import.already_applied'));
     await say(ctx, resultText(ctx, result, imp.kind));

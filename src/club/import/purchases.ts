@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.ts';
 import { ClubError } from '../errors.ts';
 import { newReferralCode } from '../members.ts';
 import { markActivityChanged } from '../analytics/activity.ts';
+import { attributeLatePurchase } from '../analytics/campaign-attribution.ts';
 import { recordPurchase } from '../purchases.ts';
 import type { ApplyEnv, Checked, LineProblems } from './imports.ts';
 import type { ApplyOptions } from './members.ts';
@@ -60,11 +61,14 @@ export async function applyPurchases(db: Db, batches: AsyncIterable<Checked[]>, 
         // transaction, so the reports read that month live until the job rebuilds it.
         const outcome = await db.transaction().execute(async (trx) => {
           await markActivityChanged(trx, r.at);
-          return recordPurchase(
+          const recorded = await recordPurchase(
             trx,
             { memberId: ids.get(r.phone)!, branchId: r.branchId, cashierMemberId: opts.actorMemberId, amountRials: r.amountRials, receiptNo: r.receiptNo, operationId: `import:${opts.importId}:${r.line}` },
             { now: r.at, timeZone: env.timeZone, ...(env.loyaltyDefaults ? { defaults: env.loyaltyDefaults } : {}) },
           );
+          // Likewise its campaign, when the attribution job has passed its date.
+          if (!recorded.duplicate) await attributeLatePurchase(trx, recorded.purchase);
+          return recorded;
         });
         if (outcome.duplicate) total.duplicates++;
         else {
