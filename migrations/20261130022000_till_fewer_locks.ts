@@ -30,6 +30,8 @@ import { sql, type Kysely } from 'kysely';
  *   club_report_sales_add (an SQL function's body is parsed and planned on every call: 6 % of the
  *   backends' CPU in a perf profile of the bench), and the connection's shard is read once for
  *   both summary upserts instead of by each row's column default.
+ * - The member row's update names tier_id only on a promotion, so the member's row trigger on
+ *   tier_id (report_member_counts) is not considered, nor its WHEN evaluated, on every purchase.
  * - members gets fillfactor 90: the purchase updates the member row (balances, figures) and no
  *   indexed column, so with room on the page the update is HOT (no new entry in members' 7
  *   indexes). Only pages written from now on keep the room (an existing club's table fills it
@@ -234,10 +236,17 @@ export async function up(db: Kysely<any>): Promise<void> {
           and created_at > p_now - make_interval(days => (settings->>'tierWindowDays')::int);
       select id into target from tiers where threshold <= earned and rank > current_rank order by rank desc limit 1;
 
-      update members set points_balance = points_balance + total, credit_balance = credit_balance - p_credit,
-          tier_id = coalesce(target, tier_id),
-          purchase_count = purchase_count + 1, spend_rials = spend_rials + p_amount, last_purchase_at = greatest(last_purchase_at, p_now)
-        where id = p_member returning points_balance, credit_balance into new_points, new_credit;
+      -- tier_id is set only on a promotion: a column in the SET list makes PostgreSQL consider
+      -- the member's AFTER UPDATE OF tier_id trigger (and evaluate its WHEN) on every purchase.
+      if target is null then
+        update members set points_balance = points_balance + total, credit_balance = credit_balance - p_credit,
+            purchase_count = purchase_count + 1, spend_rials = spend_rials + p_amount, last_purchase_at = greatest(last_purchase_at, p_now)
+          where id = p_member returning points_balance, credit_balance into new_points, new_credit;
+      else
+        update members set points_balance = points_balance + total, credit_balance = credit_balance - p_credit, tier_id = target,
+            purchase_count = purchase_count + 1, spend_rials = spend_rials + p_amount, last_purchase_at = greatest(last_purchase_at, p_now)
+          where id = p_member returning points_balance, credit_balance into new_points, new_credit;
+      end if;
       insert into audit_log (actor_member_id, action, payload, created_at)
         values (p_cashier, 'purchase.record', jsonb_build_object('purchase_id', p.id, 'member_id', p_member,
           'amount', p_amount, 'tier_discount', tier_off, 'voucher_discount', voucher_off, 'welcome', welcome_id is not null,

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { PREPARED, type Db } from '../db/database.ts';
 import type { Purchase, Tier } from '../db/schema.ts';
 import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
@@ -211,7 +211,7 @@ export async function recordPurchase(db: Db | Trx, input: PurchaseInput, env: Lo
   const dates = tillDates(env.now, tz);
   // The function also queues the member's receipt (one transaction, one round trip): if the
   // purchase commits, so does its receipt (see receiptNotice).
-  const { rows } = await sql<{ result: RecordedRow }>`
+  const { rows } = await sql<{ result: RecordedRow }>`${sql.raw(PREPARED)}
     select club_record_purchase(
       ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
       ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${dates.dayStart},
