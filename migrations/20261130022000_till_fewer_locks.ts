@@ -32,6 +32,15 @@ import { sql, type Kysely } from 'kysely';
  *   both summary upserts instead of by each row's column default.
  * - The member row's update names tier_id only on a promotion, so the member's row trigger on
  *   tier_id (report_member_counts) is not considered, nor its WHEN evaluated, on every purchase.
+ * - The receipt's insert names its conflict target (notifications_key_idx): a bare ON CONFLICT
+ *   probes every unique index, the primary key too; the promoted tier's name is read only on a
+ *   promotion.
+ * - audit_log_action_idx (action, id) is dropped: its one reader, the owner's log filtered by
+ *   group (src/club/audit.ts, listAudit), matches actions with LIKE 'prefix%', which a btree on
+ *   text can serve only under the C collation; under the server's C.UTF-8 (as under any
+ *   language collation) the plan is the primary key read backwards with the LIKE as a filter,
+ *   index or not (EXPLAIN in docs/benchmarks.md). It cost an entry for every audit row, so one
+ *   per purchase.
  * - members gets fillfactor 90: the purchase updates the member row (balances, figures) and no
  *   indexed column, so with room on the page the update is HOT (no new entry in members' 7
  *   indexes). Only pages written from now on keep the room (an existing club's table fills it
@@ -53,6 +62,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     await sql`alter table ${sql.id(table)} drop constraint if exists ${sql.id(name)}`.execute(db);
   }
   await sql`alter table members set (fillfactor = 90)`.execute(db);
+  await sql`drop index if exists audit_log_action_idx`.execute(db);
 
   await sql`
     create or replace function club_record_purchase(
@@ -258,10 +268,10 @@ export async function up(db: Kysely<any>): Promise<void> {
             'tier_discount', tier_off, 'voucher_discount', voucher_off, 'voucher_code', code_text,
             'credit_used', p_credit, 'credit_left', new_credit,
             'branch', branch_name,
-            'promoted', (select jsonb_build_object('fa', t.name_fa, 'en', t.name_en) from tiers t where t.id = target)),
+            'promoted', case when target is not null then (select jsonb_build_object('fa', t.name_fa, 'en', t.name_en) from tiers t where t.id = target) end),
           'receipt:' || p.id, 'pending', p_now
         from member_accounts a where a.member_id = p_member and not a.blocked
-        on conflict do nothing;
+        on conflict (idempotency_key, platform, chat_id) do nothing;
       return jsonb_build_object('duplicate', false, 'purchase', to_jsonb(p), 'points', total, 'base', base,
         'from_spend', from_spend, 'visit', visit, 'multiplier', multiplier, 'below_minimum', paid < r.min_purchase,
         'points_balance', new_points, 'credit_balance', new_credit, 'promoted_to', target);
@@ -272,6 +282,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   // The function keeps its own checks (harmless with the keys back); roll back to before
   // 20261129233000 for the older function.
   await sql`alter table members reset (fillfactor)`.execute(db);
+  await sql`create index audit_log_action_idx on audit_log (action, id)`.execute(db);
   for (const [table, name, column, target] of DROPPED_KEYS) {
     await sql`alter table ${sql.id(table)} add constraint ${sql.id(name)} foreign key (${sql.id(column)}) references ${sql.id(target)} (id)`.execute(db);
   }
