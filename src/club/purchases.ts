@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { PREPARED, type Db } from '../db/database.ts';
 import type { Purchase, Tier } from '../db/schema.ts';
 import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';
@@ -192,7 +192,7 @@ interface RecordedRow {
  * from decideCreditRequest (see credit-requests.ts), never straight from the cashier.
  *
  * The till is the club's hottest write, so the work happens in one database call
- * (club_record_purchase, see migrations/20261129233000_lighter_till.ts) whose rules
+ * (club_record_purchase, as of migrations/20261130022000_till_fewer_locks.ts) whose rules
  * match purchaseTotals, purchasePoints and lotExpiry here; the preview uses those, and tests hold
  * the two together. `db` may be a transaction (the member's approval records inside its own).
  */
@@ -206,7 +206,7 @@ export async function recordPurchase(db: Db | Trx, input: PurchaseInput, env: Lo
   const dates = tillDates(env.now, tz);
   // The function also queues the member's receipt (one transaction, one round trip): if the
   // purchase commits, so does its receipt (see receiptNotice).
-  const { rows } = await sql<{ result: RecordedRow }>`
+  const { rows } = await sql<{ result: RecordedRow }>`${sql.raw(PREPARED)}
     select club_record_purchase(
       ${input.memberId}, ${input.branchId}, ${input.cashierMemberId}, ${input.amountRials}, ${creditToUse},
       ${input.receiptNo?.trim() || null}, ${key}, ${env.now}, ${dates.dayStart},

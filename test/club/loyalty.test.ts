@@ -285,6 +285,19 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect(await db.selectFrom('purchases').select('id').where('member_id', '=', id).execute()).toEqual([]);
   });
 
+  it('refuses a branch or a cashier that does not exist, as their foreign keys did, and writes nothing', async () => {
+    const id = await newMember();
+    const missing = 2_000_000_000;
+    // SQLSTATE 23503 (foreign_key_violation), raised by club_record_purchase itself now that the
+    // keys on the shared branch and cashier rows are gone (migrations/20261130022000_till_fewer_locks.ts).
+    await expect(purchase(id, 100_000, { branchId: missing })).rejects.toMatchObject({ code: '23503', message: expect.stringContaining(`branch ${missing}`) });
+    await expect(purchase(id, 100_000, { cashierMemberId: missing })).rejects.toMatchObject({ code: '23503', message: expect.stringContaining(`cashier ${missing}`) });
+    expect(await db.selectFrom('purchases').select('id').where('member_id', '=', id).execute()).toEqual([]);
+    expect(await balance(id)).toMatchObject({ points_balance: 0, credit_balance: 0 });
+    expect(await ledgerViolations(db, id)).toEqual([]);
+    expect((await purchase(id, 100_000)).duplicate).toBe(false);
+  });
+
   it('spends credit at the till only after the member approves, once, within the time limit', async () => {
     const staff = await newMember();
     await db.insertInto('staff').values({ member_id: staff, role: 'cashier', branch_id: branchId, created_at: t0 }).execute();
