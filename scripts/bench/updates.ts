@@ -11,7 +11,9 @@
  *   echo      a Bot with one handler that replies with the text, run by the same runner
  *   club      members send /menu (the home screen: a member lookup, points and tier, an inline menu)
  *             bursts of MEMBERS updates (one per chat), taken in turn with the echo bot's bursts
- *             (echo, club, echo, club...) so both see the same load on a shared machine
+ *             (echo, club, echo, club...) so both see the same load on a shared machine;
+ *             cpuMsPerUpdate: each bot process's CPU time (process.cpuUsage) over its bursts, per
+ *             update, and cpuRatio = echo's / club's: a figure other engineers' load moves less
  *   latency   /menu at LATENCY_RATE updates/s for LATENCY_SECONDS: p50 / p99 from push to answer
  *   memory    CONVERSATIONS strangers send /start: each waits in the signup conversation; the club
  *             process's RSS after a full GC, before and after
