@@ -6,8 +6,12 @@
  *                    (BOT_TOKEN, BOT_API_ROOT, DATABASE_URL or DATA_DIR), in schema BENCH_SCHEMA on PostgreSQL
  *
  * It tells the parent "ready" (over IPC) once polling, answers {memory} with its memory after a
- * full GC (run it with --expose-gc), and stops cleanly on {stop} (so --cpu-prof writes its file).
+ * full GC (run it with --expose-gc) and {cpu} with its CPU time so far, profiles its CPU between
+ * {profile} and {profile-end} when BENCH_CPU_PROF names a directory, and stops cleanly on {stop} (so --cpu-prof writes its file).
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { run } from '@grammyjs/runner';
 import { Bot } from 'grammy';
 import pino from 'pino';
@@ -35,12 +39,33 @@ async function main() {
       await database?.close();
     };
   }
+  // BENCH_CPU_PROF: a CPU profile of the bursts only ({profile} starts it, {profile-end} writes it there).
+  const profiler = env.BENCH_CPU_PROF ? new Session() : undefined;
+  let profiles = 0;
   process.on('message', (message: { kind: string }) => {
-    if (message.kind === 'memory') {
+    if (message.kind === 'profile' && profiler) {
+      profiler.connect();
+      void profiler
+        .post('Profiler.enable')
+        .then(() => profiler.post('Profiler.setSamplingInterval', { interval: 200 }))
+        .then(() => profiler.post('Profiler.start'))
+        .then(() => send({ kind: 'profiling' }));
+    } else if (message.kind === 'profile-end' && profiler) {
+      void profiler.post('Profiler.stop').then(({ profile }) => {
+        const file = join(env.BENCH_CPU_PROF!, `${env.BENCH_BOT}-${process.pid}-${++profiles}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        profiler.disconnect();
+        send({ kind: 'profiled', file });
+      });
+    } else if (message.kind === 'memory') {
       global.gc?.();
       global.gc?.();
       const m = process.memoryUsage();
       send({ kind: 'memory', rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers });
+    } else if (message.kind === 'cpu') {
+      // The process's CPU time so far (user + system, microseconds): the parent takes the difference over a burst.
+      const c = process.cpuUsage();
+      send({ kind: 'cpu', micros: c.user + c.system });
     } else if (message.kind === 'stop') {
       void stop().then(() => {
         send({ kind: 'stopped' });

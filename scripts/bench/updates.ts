@@ -11,7 +11,9 @@
  *   echo      a Bot with one handler that replies with the text, run by the same runner
  *   club      members send /menu (the home screen: a member lookup, points and tier, an inline menu)
  *             bursts of MEMBERS updates (one per chat), taken in turn with the echo bot's bursts
- *             (echo, club, echo, club...) so both see the same load on a shared machine
+ *             (echo, club, echo, club...) so both see the same load on a shared machine;
+ *             cpuMsPerUpdate: each bot process's CPU time (process.cpuUsage) over its bursts, per
+ *             update, and cpuRatio = echo's / club's: a figure other engineers' load moves less
  *   latency   /menu at LATENCY_RATE updates/s for LATENCY_SECONDS: p50 / p99 from push to answer
  *   memory    CONVERSATIONS strangers send /start: each waits in the signup conversation; the club
  *             process's RSS after a full GC, before and after
@@ -21,8 +23,9 @@
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test): a schema of its own, dropped at
  * the end; PGlite: a temporary data dir, removed at the end. Knobs: DRIVERS (pg,pglite), UPDATES
  * (club updates per driver, 5000), MEMBERS (1000), LATENCY_RATE (100), LATENCY_SECONDS (10),
- * CONVERSATIONS (10000), STARTS (3), BENCH_CPU_PROF (a directory: the club processes write
- * `node --cpu-prof` profiles there).
+ * CONVERSATIONS (10000), STARTS (3), BENCH_CPU_PROF (a directory: each bot process writes there a
+ * CPU profile of each of its throughput bursts, `<echo|club>-<pid>-<n>.cpuprofile`; the profiler's
+ * cost is in that run's figures).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -111,10 +114,9 @@ class BotProcess {
 
   constructor(kind: 'echo' | 'club', childEnv: Record<string, string>) {
     const flags = ['--expose-gc', '--import', 'tsx'];
-    if (kind === 'club' && CPU_PROF) flags.unshift('--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`);
     this.child = fork(new URL('./updates-bot.ts', import.meta.url).pathname, [], {
       execArgv: flags,
-      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...childEnv },
+      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...(CPU_PROF ? { BENCH_CPU_PROF: CPU_PROF } : {}), ...childEnv },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     // The bot's warnings (pino JSON lines) and errors: counted, the first few shown.
@@ -140,9 +142,28 @@ class BotProcess {
     }
   }
 
+  /** BENCH_CPU_PROF: profiles the process's CPU while `work` runs; returns the profile's file. */
+  async profiled<T>(work: () => Promise<T>): Promise<T> {
+    if (!CPU_PROF) return work();
+    this.child.send({ kind: 'profile' });
+    await this.next('profiling');
+    try {
+      return await work();
+    } finally {
+      this.child.send({ kind: 'profile-end' });
+      process.stderr.write(`profile: ${(await this.next('profiled')).file as string}\n`);
+    }
+  }
+
   async memory() {
     this.child.send({ kind: 'memory' });
     return (await this.next('memory')) as unknown as { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+  }
+
+  /** The process's CPU time so far, microseconds (user + system). */
+  async cpu() {
+    this.child.send({ kind: 'cpu' });
+    return ((await this.next('cpu')) as unknown as { micros: number }).micros;
   }
 
   async stop() {
@@ -195,7 +216,15 @@ async function startUp(dataDir: string) {
   }
 }
 
-async function benchDriver(driver: 'pg' | 'pglite', echoUsers: FakeUser[]) {
+/** A burst, with the CPU time the bot process spent on it (ms per update; the IPC ask is in it, once). */
+async function timedBurst(bot: BotProcess, users: FakeUser[], text: string, expected: Expected) {
+  const cpu0 = await bot.cpu();
+  const round = await burst(users, text, expected);
+  const cpuMs = ((await bot.cpu()) - cpu0) / 1000;
+  return { ...round, cpuMs };
+}
+
+async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers: FakeUser[]) {
   const out: Record<string, unknown> = { driver, loadBefore: load() };
   const schema = `bench_up_${randomBytes(4).toString('hex')}`;
   const dataDir = driver === 'pglite' ? mkdtempSync(join(tmpdir(), 'bashgah-bench-')) : undefined;
@@ -225,13 +254,21 @@ async function benchDriver(driver: 'pg' | 'pglite', echoUsers: FakeUser[]) {
     const echoRounds: number[] = [];
     const clubRounds: number[] = [];
     let wrong = 0;
+    // CPU time of each bot process over its bursts: a figure other load on the machine moves far
+    // less than updates/s (it still grows somewhat with cache and scheduler contention).
+    let echoCpuMs = 0;
+    let clubCpuMs = 0;
     for (let done = 0; done < UPDATES; done += users.length) {
       const n = Math.min(users.length, UPDATES - done);
-      echoRounds.push((await burst(echoUsers.slice(0, n), 'hello', echoed)).perSecond);
-      const round = await burst(users.slice(0, n), '/menu', homeScreen);
+      const echoRound = await echo.profiled(() => timedBurst(echo, echoUsers.slice(0, n), 'hello', echoed));
+      echoRounds.push(echoRound.perSecond);
+      echoCpuMs += echoRound.cpuMs;
+      const bot = club;
+      const round = await bot.profiled(() => timedBurst(bot, users.slice(0, n), '/menu', homeScreen));
       if (round.answered < n) throw new Error(`the club answered ${round.answered} of ${n}`);
       wrong += round.wrong;
       clubRounds.push(round.perSecond);
+      clubCpuMs += round.cpuMs;
     }
     // Answers that were not the home screen (e.g. "try again in a minute" when the pool's
     // connection wait ran out): not counted in clubPerSecond.
@@ -239,6 +276,8 @@ async function benchDriver(driver: 'pg' | 'pglite', echoUsers: FakeUser[]) {
     out.echoPerSecond = mean(echoRounds);
     out.clubPerSecond = mean(clubRounds);
     out.ratio = Number(((out.clubPerSecond as number) / (out.echoPerSecond as number)).toFixed(2));
+    out.cpuMsPerUpdate = { echo: Number((echoCpuMs / UPDATES).toFixed(3)), club: Number((clubCpuMs / UPDATES).toFixed(3)) };
+    out.cpuRatio = Number((echoCpuMs / clubCpuMs).toFixed(2));
     out.rounds = { echo: echoRounds, club: clubRounds };
 
     // Latency at a moderate, steady load.
@@ -318,7 +357,7 @@ async function main() {
   try {
     await echo.next('ready');
     for (const driver of DRIVERS) {
-      const r = await benchDriver(driver, echoUsers);
+      const r = await benchDriver(driver, echo, echoUsers);
       console.log(JSON.stringify({ updates: UPDATES, members: MEMBERS, ...r }));
       results.push(r);
     }

@@ -1,5 +1,5 @@
 import type { MiddlewareFn } from 'grammy';
-import { handledRecorder, takeUpdate } from '../club/updates.ts';
+import { handledRecorder, intakeReader } from '../club/updates.ts';
 import { conversationKey } from './conversation-storage.ts';
 import type { Platform } from '../db/schema.ts';
 import { containsInvalidCharacter } from '../lib/text.ts';
@@ -21,11 +21,13 @@ import { say } from './ui.ts';
 export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Context> {
   // Updates finished together are recorded by one statement (see handledRecorder).
   const markHandled = handledRecorder(deps.db);
+  // Updates arriving together are read by one statement too (see intakeReader).
+  const takeUpdate = intakeReader(deps.db);
   return async (ctx, next) => {
     const ref = { platform, botId: ctx.me.id, updateId: ctx.update.update_id };
     const once = async () => {
       // The same statement loads what the update needs (member, role, conversation): see takeUpdate.
-      const intake = await takeUpdate(deps.db, ref, ctx.from?.id, conversationKey(platform, ctx));
+      const intake = await takeUpdate({ ref, userId: ctx.from?.id, conversationKey: conversationKey(platform, ctx) });
       if (intake.handled) {
         deps.logger.info({ platform, update_id: ref.updateId }, 'update delivered again; already handled');
         return;

@@ -39,8 +39,11 @@ export interface PollingOptions {
  * the rest are handled.
  *
  * A poll with an unfinished update below the newest returns that update again at once (it cannot
- * wait at the platform for new ones): it is not handed over twice (it is in flight), nor is one
- * finished above the lowest in flight. So while something is in flight the loop looks again once
+ * wait at the platform for new ones), with those after it: nothing this process handed over
+ * already (every update_id below `next`: in flight, or finished, even one finished between the
+ * poll's request and its answer) is handed over twice. (Issue 14: under a burst, two updates in
+ * three came back in a poll sent before they finished and went through the whole middleware chain
+ * again, to be dropped by onceEach.) So while something is in flight the loop looks again once
  * half of the updates in flight finished, or after REPOLL_MS; with nothing in flight it long-polls
  * as usual.
  * At most BATCH updates from the lowest unfinished one are seen: a chat stuck on one slow update
@@ -52,9 +55,7 @@ export interface PollingOptions {
 export function startPolling(bot: Bot<Context>, options: PollingOptions): Poller {
   const { log } = options;
   const inFlight = new Map<number, Promise<void>>();
-  /** Finished updates at or above the lowest one in flight: a poll returns them again. */
-  const finishedAbove = new Set<number>();
-  /** One past the highest update_id handed over. */
+  /** One past the highest update_id handed over: every one below it was handed over (updates come in update_id order). */
   let next = 0;
   let running = true;
   const abort = new AbortController();
@@ -94,9 +95,6 @@ export function startPolling(bot: Bot<Context>, options: PollingOptions): Poller
       })
       .finally(() => {
         inFlight.delete(id);
-        finishedAbove.add(id);
-        const low = lowestUnfinished();
-        for (const done of finishedAbove) if (done < low) finishedAbove.delete(done);
         wakeAll();
       });
     inFlight.set(id, handling);
@@ -120,14 +118,14 @@ export function startPolling(bot: Bot<Context>, options: PollingOptions): Poller
         retryIn = Math.min(retryIn * 2, 15_000);
         continue;
       }
-      let fresh = 0;
       for (const update of updates) {
         // Stopping: the rest stays unconfirmed and goes to the next process.
         if (!running) break;
-        if (inFlight.has(update.update_id) || finishedAbove.has(update.update_id)) continue;
-        // (One below the offset is a platform's redelivery of a handled update: onceEach drops it.)
+        // Handed over already: in flight, or finished after this poll was sent, or a platform's
+        // redelivery of one this process handled. (A redelivery to another process, or after a
+        // restart, is dropped by onceEach: handled_updates.)
+        if (update.update_id < next) continue;
         hand(update);
-        fresh++;
         next = Math.max(next, update.update_id + 1);
       }
       // A poll returns the updates still in flight again: look again once half of them finished

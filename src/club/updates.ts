@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Member, Platform, Tier } from '../db/schema.ts';
 import type { AccountMember } from './members.ts';
+import { grouped } from '../lib/grouped.ts';
 
 /** How long an update is remembered: Telegram keeps one it could not deliver for 24 hours. */
 export const HANDLED_UPDATES_KEPT_MS = 2 * 86_400_000;
@@ -63,19 +64,37 @@ class Slot {
   constructor(readonly index: number) {}
 }
 
-/** The intake statement (see takeUpdate); its five values are Slots when it is compiled once. */
-function intakeQuery(db: Db, platform: Platform, userId: number | null, conversationKey: string | null, botId: number, updateId: number) {
-  // One row always (the VALUES), the rest left-joined onto it: columns come back typed as the
+/** What one update asks of the intake statement (see takeUpdates). */
+export interface IntakeRequest {
+  ref: UpdateRef;
+  /** The sender; undefined for an update without one. */
+  userId: number | undefined;
+  /** The chat's key in conversation_state (conversationKey); undefined without a chat. */
+  conversationKey: string | undefined;
+}
+
+/** The intake columns, one row per update asked about: `n` is its place in the arrays. */
+type IntakeInput = { platform: Platform; user_id: number | null; conversation_key: string | null; bot_id: number; update_id: number; n: number };
+
+/**
+ * The intake statement (see takeUpdates): one row per update, from five arrays (platforms, users,
+ * conversation keys, bot ids, update ids), which are Slots when it is compiled once.
+ */
+function intakeQuery(db: Db, platforms: Platform[], users: (number | null)[], keys: (string | null)[], bots: number[], updates: number[]) {
+  // One row per update (unnest), the rest left-joined onto it: columns come back typed as the
   // per-table reads gave them.
+  const input = sql<IntakeInput>`(select * from unnest(${platforms}::text[], ${users}::int8[], ${keys}::text[], ${bots}::int8[], ${updates}::int8[])
+    with ordinality as u(platform, user_id, conversation_key, bot_id, update_id, n))`;
   return db
-    .selectFrom(sql<{ one: number }>`(values (1))`.as('intake'))
-    .leftJoin('member_accounts', (join) => join.on('member_accounts.platform', '=', platform).on('member_accounts.user_id', '=', userId))
+    .selectFrom(input.as('intake'))
+    .leftJoin('member_accounts', (join) => join.onRef('member_accounts.platform', '=', 'intake.platform').onRef('member_accounts.user_id', '=', 'intake.user_id'))
     .leftJoin('members', 'members.id', 'member_accounts.member_id')
     .leftJoin('staff', 'staff.member_id', 'members.id')
     .leftJoin('tiers as member_tier', 'member_tier.id', 'members.tier_id')
-    .leftJoin('conversation_state', (join) => join.on('conversation_state.key', '=', conversationKey))
+    .leftJoin('conversation_state', 'conversation_state.key', 'intake.conversation_key')
     .selectAll('members')
     .select((eb) => [
+      'intake.n as intake_n',
       'staff.role as staff_role',
       'member_accounts.blocked as account_blocked',
       'conversation_state.value as conversation',
@@ -94,9 +113,9 @@ function intakeQuery(db: Db, platform: Platform, userId: number | null, conversa
           eb
             .selectFrom('handled_updates')
             .select('handled_updates.update_id')
-            .where('handled_updates.platform', '=', platform)
-            .where('handled_updates.bot_id', '=', botId)
-            .where('handled_updates.update_id', '=', updateId),
+            .whereRef('handled_updates.platform', '=', 'intake.platform')
+            .whereRef('handled_updates.bot_id', '=', 'intake.bot_id')
+            .whereRef('handled_updates.update_id', '=', 'intake.update_id'),
         )
         .as('handled'),
     ]);
@@ -107,8 +126,8 @@ const intakes = new WeakMap<Db, ReturnType<typeof compileIntake>>();
 
 /**
  * The intake statement is built and compiled by Kysely once per database handle, not per update
- * (issue 14: building and compiling it showed in `node --cpu-prof`); each update only puts its
- * values in. `order` says which value goes to each parameter ($1, $2...).
+ * (issue 14: building and compiling it showed in `node --cpu-prof`); each execution only puts its
+ * arrays in. `order` says which array goes to each parameter ($1, $2...).
  */
 function compileIntake(db: Db) {
   const slot = <T>(i: number) => new Slot(i) as unknown as T;
@@ -121,21 +140,36 @@ function compileIntake(db: Db) {
 }
 
 /**
- * Everything an update needs from the database before it is handled, in one statement (issue 14:
- * it ran as three or four round trips before): whether it was handled already, the sender's member
- * with their tier and staff role, and the chat's conversation state (so a chat without a
- * conversation costs no further read). The update is not recorded here: `markHandled` does that
- * after it is handled.
+ * Everything updates need from the database before they are handled, in one statement for any
+ * number of them (issue 14: it ran as three or four round trips per update before): for each,
+ * whether it was handled already, the sender's member with their tier and staff role, and the
+ * chat's conversation state (so a chat without a conversation costs no further read). Updates are
+ * not recorded here: `markHandled` does that after each is handled. Results in the requests' order.
  */
-export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefined, conversationKey: string | undefined): Promise<Intake> {
+export async function takeUpdates(db: Db, requests: IntakeRequest[]): Promise<Intake[]> {
   let intake = intakes.get(db);
   if (!intake) intakes.set(db, (intake = compileIntake(db)));
-  const values: unknown[] = [ref.platform, userId ?? null, conversationKey ?? null, ref.botId, ref.updateId];
+  const values: unknown[] = [
+    requests.map((r) => r.ref.platform),
+    requests.map((r) => r.userId ?? null),
+    requests.map((r) => r.conversationKey ?? null),
+    requests.map((r) => r.ref.botId),
+    requests.map((r) => r.ref.updateId),
+  ];
   const result = await db.executeQuery<IntakeRow>({ ...intake.compiled, parameters: intake.order.map((i) => values[i]) });
-  const row = result.rows[0];
-  if (!row) throw new Error('the intake statement returned no row');
+  const found: Intake[] = new Array(requests.length);
+  for (const row of result.rows) {
+    const i = Number(row.intake_n) - 1;
+    // A member has one staff row and one account per sender: one row each (the first if not).
+    if (found[i] === undefined) found[i] = intakeOf(row);
+  }
+  for (let i = 0; i < requests.length; i++) if (found[i] === undefined) throw new Error('the intake statement returned no row for an update');
+  return found;
+}
+
+function intakeOf(row: IntakeRow): Intake {
   const {
-    staff_role, account_blocked, conversation, handled,
+    intake_n, staff_role, account_blocked, conversation, handled,
     tier_id_, tier_code, tier_rank, tier_name_fa, tier_name_en, tier_threshold, tier_discount_percent, tier_earn_multiplier, tier_perks_fa, tier_perks_en,
     ...member
   } = row;
@@ -148,6 +182,24 @@ export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefi
           discount_percent: tier_discount_percent, earn_multiplier: tier_earn_multiplier, perks_fa: tier_perks_fa, perks_en: tier_perks_en,
         } as Tier);
   return { handled: Boolean(handled), account, tier, conversation: conversation ?? undefined };
+}
+
+/** One update's intake (see takeUpdates). */
+export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefined, conversationKey: string | undefined): Promise<Intake> {
+  return (await takeUpdates(db, [{ ref, userId, conversationKey }]))[0]!;
+}
+
+/** Updates one intake statement reads at most (getUpdates hands over at most 100 at once). */
+const TAKEN_TOGETHER = 500;
+
+/**
+ * Intake by group (issue 14), as handled records are written (see handledRecorder): the first
+ * update arriving while no intake statement runs is read at once, alone; those arriving while one
+ * runs (a getUpdates batch handed over) are read together by the next. A chat's updates are
+ * handled one at a time, so no update is read together with an earlier one of its own chat.
+ */
+export function intakeReader(db: Db): (request: IntakeRequest) => Promise<Intake> {
+  return grouped(TAKEN_TOGETHER, (requests) => takeUpdates(db, requests));
 }
 
 /** Records an update as handled: from now on a delivery of the same update_id is dropped. */
@@ -181,29 +233,12 @@ const RECORDED_TOGETHER = 500;
  * two. The alternative, recording on arrival, would lose updates at a crash instead.
  */
 export function handledRecorder(db: Db): (ref: UpdateRef, now: Date) => Promise<void> {
-  let queue: { ref: UpdateRef; now: Date; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  let writing = false;
-  const write = async () => {
-    writing = true;
-    while (queue.length > 0) {
-      const group = queue.slice(0, RECORDED_TOGETHER);
-      queue = queue.slice(group.length);
-      // One order for every writer, so two processes' groups never wait on each other in a cycle.
-      const rows = [...group].sort((a, b) => a.ref.updateId - b.ref.updateId);
-      try {
-        await markAllHandled(db, rows);
-        for (const r of group) r.resolve();
-      } catch (error) {
-        for (const r of group) r.reject(error);
-      }
-    }
-    writing = false;
-  };
-  return (ref, now) =>
-    new Promise<void>((resolve, reject) => {
-      queue.push({ ref, now, resolve, reject });
-      if (!writing) void write();
-    });
+  const record = grouped(RECORDED_TOGETHER, async (group: { ref: UpdateRef; now: Date }[]) => {
+    // One order for every writer, so two processes' groups never wait on each other in a cycle.
+    await markAllHandled(db, [...group].sort((a, b) => a.ref.updateId - b.ref.updateId));
+    return group.map(() => undefined);
+  });
+  return (ref, now) => record({ ref, now });
 }
 
 /**

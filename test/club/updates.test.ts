@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handledRecorder, markHandled, wasHandled, withAdvisoryLock } from '../../src/club/updates.ts';
+import { saveConversationState } from '../../src/club/conversation-state.ts';
+import { joinClub } from '../../src/club/members.ts';
+import { handledRecorder, intakeReader, markHandled, wasHandled, withAdvisoryLock } from '../../src/club/updates.ts';
 import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { QueryCounter } from '../support/query-counter.ts';
@@ -37,6 +39,44 @@ describe('handled updates', () => {
     await record({ platform: 'telegram', botId: 2, updateId: 99 }, now);
     expect(counter.seen).toEqual(['insert handled_updates']);
     expect(await wasHandled(handle.db, { platform: 'telegram', botId: 2, updateId: 99 })).toBe(true);
+  });
+
+  it('updates arriving together are read by one intake statement, each given its own member, state and handled flag', async () => {
+    const now = new Date('2026-11-29T10:00:00Z');
+    const joined = await joinClub(
+      handle.db,
+      { platform: 'telegram', userId: 7700000001, chatId: 7700000001 },
+      { phone: '+989128870001', firstName: 'Mina', locale: 'en' },
+      { signupBonusPoints: 0, pointsValidityDays: 365, ownerPhones: [], now },
+    );
+    await saveConversationState(handle.db, 'telegram:7700000002', JSON.stringify({ signup: [] }), now);
+    await markHandled(handle.db, { platform: 'telegram', botId: 5, updateId: 3 }, now);
+    const counter = new QueryCounter();
+    const take = intakeReader(handle.db.withPlugin(counter));
+    const ask = (updateId: number, userId: number | undefined) => ({
+      ref: { platform: 'telegram' as const, botId: 5, updateId },
+      userId,
+      conversationKey: userId === undefined ? undefined : `telegram:${userId}`,
+    });
+    // The first is read at once, alone; the three arriving meanwhile by one more statement.
+    const [first, member, stranger, redelivered] = await Promise.all([
+      take(ask(1, 7700000002)),
+      take(ask(2, 7700000001)),
+      take(ask(4, 7700000002)),
+      take(ask(3, undefined)),
+    ]);
+    expect(counter.seen).toHaveLength(2);
+    expect(first!.account).toBeUndefined();
+    expect(first!.conversation).toEqual({ signup: [] });
+    expect(member!.account?.member.id).toBe(joined.member.id);
+    expect(member!.account?.member.first_name).toBe('Mina');
+    expect(member!.tier?.id).toBe(joined.member.tier_id);
+    expect(member!.conversation).toBeUndefined();
+    expect(member!.handled).toBe(false);
+    expect(stranger!.account).toBeUndefined();
+    expect(stranger!.conversation).toEqual({ signup: [] });
+    expect(redelivered!.handled).toBe(true);
+    expect(redelivered!.account).toBeUndefined();
   });
 
   it('a record that cannot be written fails for each update of its group, and the next group is written', async () => {

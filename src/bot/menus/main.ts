@@ -1,5 +1,6 @@
 import { Menu } from '@grammyjs/menu';
 import { InputFile } from 'grammy';
+import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import QRCode from 'qrcode';
 import { applyEventRule } from '../../club/events.ts';
 import { setMarketingOptIn, setMemberLocale } from '../../club/members.ts';
@@ -22,11 +23,36 @@ import { showPanel } from '../panel/index.ts';
 
 export const CARD_PAYLOAD_PREFIX = 'c_';
 
-/** A menu that can also be drawn outside the menu middleware (from inside a conversation). */
+type Drawing = Pick<Context, 't' | 'locale' | 'member'> & { role?: Context['role'] };
+
+/**
+ * A menu that can also be drawn outside the menu middleware (from inside a conversation), and,
+ * given `shape`, is drawn once per shape: `shape` must name everything its labels and buttons
+ * depend on (issue 14: the home menu was drawn, thirteen labels and their hashes, on every /menu).
+ */
 export class ClubMenu extends Menu<Context> {
-  /** Only `ctx.t`, `ctx.locale` and `ctx.member` are read while drawing the club's menus. */
-  keyboard(speech: Pick<Context, 't' | 'locale' | 'member'>) {
-    return this.render(speech as Context);
+  private readonly drawn = new Map<string, Promise<InlineKeyboardButton[][]>>();
+
+  constructor(id: string, options: ConstructorParameters<typeof Menu<Context>>[1], private readonly shape?: (speech: Drawing) => string) {
+    super(id, options);
+  }
+
+  /** Only `ctx.t`, `ctx.locale`, `ctx.member` and `ctx.role` are read while drawing the club's menus. */
+  keyboard(speech: Drawing): Promise<InlineKeyboardButton[][]> {
+    if (!this.shape) return this.render(speech as Context);
+    const key = this.shape(speech);
+    let keyboard = this.drawn.get(key);
+    if (!keyboard) {
+      keyboard = this.render(speech as Context);
+      this.drawn.set(key, keyboard);
+      keyboard.catch(() => this.drawn.delete(key));
+    }
+    return keyboard;
+  }
+
+  /** The menu as a message's markup, drawn as `keyboard` draws it. */
+  async markup(speech: Drawing): Promise<InlineKeyboardMarkup> {
+    return { inline_keyboard: await this.keyboard(speech) };
   }
 }
 
@@ -51,7 +77,10 @@ export function createMenus(): ClubMenus {
   };
   const options = { onMenuOutdated: outdated, autoAnswer: true };
 
-  const main = new ClubMenu('main', options);
+  // The home menu's labels depend on the language, whether the profile is complete, and whether
+  // the member is staff (the panel's button): drawn once for each (see ClubMenu). A label that
+  // reads anything else must be added to this shape.
+  const main = new ClubMenu('main', options, (ctx) => `${ctx.locale}:${ctx.member && !ctx.member.profile_completed_at ? 'incomplete' : 'complete'}:${ctx.role ? 'staff' : 'member'}`);
   const points = new Menu<Context>('points', options);
   const back = new Menu<Context>('back', options);
   const settings = new Menu<Context>('settings', options);
@@ -62,7 +91,7 @@ export function createMenus(): ClubMenus {
       await say(ctx, ctx.t('errors.not_member'));
       return;
     }
-    await showScreen(ctx, await homeText(ctx.deps, ctx.member, ctx, ctx.intake?.tier), main);
+    await showScreen(ctx, await homeText(ctx.deps, ctx.member, ctx, ctx.intake?.tier), await main.markup(ctx));
   }
 
   async function showSettings(ctx: Context, member: Member) {
@@ -183,7 +212,7 @@ export function createMenus(): ClubMenus {
     })
     .text((ctx) => ctx.t('menu.main'), async (ctx) => {
       // The card is a photo: the menu comes as a new message below it.
-      if (ctx.member) await say(ctx, await homeText(ctx.deps, ctx.member, ctx, ctx.intake?.tier), main);
+      if (ctx.member) await say(ctx, await homeText(ctx.deps, ctx.member, ctx, ctx.intake?.tier), await main.markup(ctx));
     });
 
   main.register([points, back, settings, card]);
