@@ -4,6 +4,7 @@ import { startTestClub } from '../support/club.ts';
 import { testDatabase } from '../support/db.ts';
 import { FakeBotApi } from '../support/fake-bot-api.ts';
 import { hasText } from '../support/messages.ts';
+import { waitUntil } from '../support/process.ts';
 
 /**
  * Graceful stop (SIGTERM, issue 14) in long polling: the club takes no update after the stop began,
@@ -28,7 +29,7 @@ describe('graceful stop (long polling)', () => {
     // The answer to /start is under way (held at the Bot API) when the stop begins.
     api.freezeCaller('stopping');
     await user.send('/start');
-    await waitUntil(() => api.heldCalls('stopping').length > 0);
+    await waitUntil(() => api.heldCalls('stopping').length > 0, 10_000);
     let stopped = false;
     const stopping = club.stop().then(() => (stopped = true));
     // Arrives after the stop began: not taken by this process.
@@ -38,7 +39,7 @@ describe('graceful stop (long polling)', () => {
     expect(stopped).toBe(false);
     api.thawCaller('stopping');
     // ...which is answered, then the stop ends.
-    await waitUntil(() => user.messages.some(hasText(/Share my phone number/)));
+    await waitUntil(() => user.messages.some(hasText(/Share my phone number/)), 10_000);
     await stopping;
     expect(user.messages.filter(hasText(/What should we call you/))).toHaveLength(0);
 
@@ -53,11 +54,3 @@ describe('graceful stop (long polling)', () => {
     }
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

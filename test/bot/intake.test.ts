@@ -8,6 +8,7 @@ import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText, inlineButtons, plain } from '../support/messages.ts';
+import { waitUntil } from '../support/process.ts';
 
 const GENERIC = /something went wrong|مشکلی پیش آمد/;
 
@@ -218,11 +219,3 @@ describe(`updates the bot did not expect (${usingPostgres() ? 'PostgreSQL' : 'PG
     expect(all).toContain('chat not found');
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

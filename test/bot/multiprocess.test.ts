@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinClub } from '../../src/club/members.ts';
 import { addStaff, listBranches } from '../../src/club/staff.ts';
@@ -10,8 +9,8 @@ import { TEST_TOKEN } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText } from '../support/messages.ts';
+import { exited, startClubProcess, waitUntil } from '../support/process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const OWNER_PHONE = '+989128700000';
 const CASHIERS = 6;
 const LOOKUPS = 15;
@@ -139,16 +138,10 @@ describe.skipIf(!sharedStorage)(
         OWNER_PHONES: OWNER_PHONE,
         LOG_LEVEL: 'info',
       };
-      // node itself, not the tsx wrapper: SIGKILL must reach the club's own process.
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      let output = '';
-      child.stdout!.on('data', (b) => (output += b));
-      child.stderr!.on('data', (b) => (output += b));
-      await waitUntil(() => output.includes('bot is running (webhook)'), 60_000, () => output);
-      return { caller, child, output: () => output };
+      const club = await startClubProcess(env, 'bot is running (webhook)');
+      children.push(club.child);
+      return { caller, ...club };
     }
-    const exited = (child: ChildProcess) => new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
     /** The guests a cashier's answers name, in the order they came. */
     const namesShown = (user: FakeUser) => user.messages.slice(1).map((m) => /: (Guest\d+)\n/.exec(m.text ?? '')?.[1] ?? `not a lookup: ${m.text ?? ''}`);
     const lookupOrder = (i: number) => guests.map((_, k) => guests[(k + i) % guests.length]!);
@@ -230,11 +223,3 @@ describe.skipIf(!sharedStorage)(
     }, 180_000);
   },
 );
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

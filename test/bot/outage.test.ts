@@ -7,6 +7,7 @@ import { startTestClub } from '../support/club.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText } from '../support/messages.ts';
 import { PG_BIN, PrivateCluster, privateClusterAvailable } from '../support/pg-cluster.ts';
+import { waitUntil } from '../support/process.ts';
 
 const APP = 'bashgah_outage_test';
 
@@ -110,11 +111,3 @@ describe.skipIf(!privateClusterAvailable())(`the club survives its database (nee
     expect(joined).toEqual({ first_name: 'کاوه', points_balance: 50 });
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

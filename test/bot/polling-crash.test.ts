@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,8 +9,8 @@ import { migrateToLatest } from '../../src/db/migrate.ts';
 import { TEST_TOKEN } from '../support/club.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { inlineButtons } from '../support/messages.ts';
+import { exited, startClubProcess, waitUntil } from '../support/process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const USERS = 5;
 const PRESSES = 10;
 
@@ -55,16 +55,10 @@ describe('long polling: the updates in flight at kill -9 are handled by the next
 
   async function start(caller: string) {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, DOTENV_CONFIG_PATH: '/nonexistent', BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.callerRoot(caller), DATA_DIR: dataDir, LOG_LEVEL: 'info' };
-    // node itself, not the tsx wrapper: SIGKILL must reach the club's own process.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (b) => (output += b));
-    child.stderr!.on('data', (b) => (output += b));
-    await waitUntil(() => output.includes('bot is running'), 60_000, () => output);
-    return { child, output: () => output };
+    const club = await startClubProcess(env);
+    children.push(club.child);
+    return club;
   }
-  const exited = (child: ChildProcess) => new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
 
   it(`${USERS} members press Refresh ${PRESSES} times each; a kill -9 halfway loses no press and answers none twice`, async () => {
     const first = await start('first');
@@ -115,11 +109,3 @@ describe('long polling: the updates in flight at kill -9 are handled by the next
     expect(answers).toHaveLength(USERS * (1 + PRESSES));
   }, 180_000);
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,8 +10,8 @@ import { migrateToLatest } from '../../src/db/migrate.ts';
 import { TEST_TOKEN } from '../support/club.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText, inlineButtons } from '../support/messages.ts';
+import { exited, startClubProcess } from '../support/process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const OWNER_PHONE = '+989128109999';
 const CASHIER_PHONE = '+989128100001';
 
@@ -61,17 +61,10 @@ describe('a receipt survives kill -9 right after the purchase commits', () => {
 
   const env = () => ({ PATH: process.env.PATH, HOME: process.env.HOME, BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.apiRoot, DATA_DIR: dataDir, OWNER_PHONES: OWNER_PHONE, LOG_LEVEL: 'info' });
   async function start() {
-    // node itself, not the tsx wrapper: SIGKILL must reach the club's own process (the wrapper would
-    // die alone and leave the club running), and SIGTERM too without the wrapper's relay.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let output = '';
-    child.stdout!.on('data', (b) => (output += b));
-    child.stderr!.on('data', (b) => (output += b));
-    await waitUntil(() => output.includes('bot is running'), 60_000, () => output);
-    return { child, output: () => output };
+    const club = await startClubProcess(env());
+    children.push(club.child);
+    return club;
   }
-  const exited = (child: ChildProcess) => new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
   const receipts = () => member.messages.filter(hasText(/۱۲۰\+ امتیاز برای خرید ۱۲۰٬۰۰۰ تومان/));
 
   it('the next process sends the receipt with "This wasn\'t me", exactly once', async () => {
@@ -122,11 +115,3 @@ describe('a receipt survives kill -9 right after the purchase commits', () => {
     }
   }, 180_000);
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,12 +8,8 @@ import { startTestClub, TEST_TOKEN } from '../support/club.ts';
 import { testDatabase } from '../support/db.ts';
 import { FakeBotApi } from '../support/fake-bot-api.ts';
 import { hasText } from '../support/messages.ts';
+import { exited, startClubProcess } from '../support/process.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-// `npm start` runs `node --import tsx src/main.ts`: one process, so a SIGTERM reaches the club itself.
-// (The tsx wrapper relays signals but SIGKILLs a child that does not confirm within 30 ms, which a
-// loaded machine does not always manage: exit 143 instead of a clean stop.)
-const START = [process.execPath, ['--import', 'tsx', 'src/main.ts']] as const;
 
 describe('a signup half done survives a restart', () => {
   let api: FakeBotApi;
@@ -55,18 +51,11 @@ describe('a signup half done survives a restart', () => {
   it('as a real process on embedded storage: SIGTERM stops cleanly and `npm start` resumes the chat', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'bashgah-data-'));
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.apiRoot, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
-    const start = async () => {
-      const child = spawn(START[0], [...START[1]], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stdout!.on('data', (b) => (output += b));
-      child.stderr!.on('data', (b) => (output += b));
-      await waitUntil(() => output.includes('bot is running'), 60_000, () => output);
-      return { child, output: () => output };
-    };
+    const start = () => startClubProcess(env);
     const stop = async (child: ChildProcess) => {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const stopped = exited(child);
       child.kill('SIGTERM');
-      return exited;
+      return stopped;
     };
     try {
       const user = api.user({ id: 7200000002, first_name: 'Omid', language_code: 'fa', phone: '09121230002' });
@@ -93,30 +82,18 @@ describe('a signup half done survives a restart', () => {
   it('without a token `npm start` opens the playground: the log gives its address, the page and its club answer, SIGTERM stops it', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'bashgah-playground-'));
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, DOTENV_CONFIG_PATH: '/nonexistent', PORT: '0', PLAYGROUND_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
-    const child = spawn(START[0], [...START[1]], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (b) => (output += b));
-    child.stderr!.on('data', (b) => (output += b));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, output } = await startClubProcess(env, /Playground at http:\/\/localhost:\d+ — set BOT_TOKEN or BALE_BOT_TOKEN to run for real/);
+    const stopped = exited(child);
     try {
-      await waitUntil(() => /Playground at http:\/\/localhost:\d+ — set BOT_TOKEN or BALE_BOT_TOKEN to run for real/.test(output), 60_000, () => output);
-      const url = /Playground at (http:\/\/localhost:\d+)/.exec(output)![1]!;
+      const url = /Playground at (http:\/\/localhost:\d+)/.exec(output())![1]!;
       expect(await (await fetch(url)).text()).toContain('<main id="chats"');
       const state = (await (await fetch(`${url}/api/state`)).json()) as { personas: { role: string }[] };
       expect(state.personas.map((p) => p.role)).toEqual(['owner', 'cashier', 'customer', 'customer']);
-      expect(output).toContain(path.join(dataDir, 'pgdata'));
+      expect(output()).toContain(path.join(dataDir, 'pgdata'));
     } finally {
       child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await stopped).toBe(0);
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 90_000);
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out; output so far:\n${describe()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
