@@ -18,13 +18,14 @@
  * and WAL to the server log under the printed backend pid.
  * Disabling triggers and dropping constraints is for measuring only: those variants leave the
  * summaries wrong, and the schema is dropped. */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { createDatabase, type Db } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { processCpuSeconds } from './backend-cpu.ts';
+import { randomPurchase, seedTillClub } from './till-club.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, serial: { type: 'string', default: '1000' }, only: { type: 'string' }, explain: { type: 'string' }, cpu: { type: 'boolean' }, 'serial-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' } } });
 const url = process.env.DATABASE_URL;
@@ -57,17 +58,8 @@ async function setTriggers(names: string[], enabled: boolean) {
 
 try {
   await migrateToLatest(handle);
-  const branch = await db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
-  await sql`
-    insert into members (phone, first_name, referral_code, tier_id, joined_at, last_active_at)
-    select '+98915' || lpad(g::text, 7, '0'), 'Bench', 'B' || g, (select id from tiers order by rank limit 1), now(), now()
-    from generate_series(1, 2000) g`.execute(db);
-  // Every member has a chat, as in a real club: the receipt goes to the outbox.
-  await sql`insert into member_accounts (platform, user_id, member_id, chat_id, created_at) select 'telegram', id, id, id, now() from members`.execute(db);
-  const ids = (await db.selectFrom('members').select('id').orderBy('id').execute()).map((r) => r.id);
-  const buy = (conn: Db) => recordPurchase(conn,
-    { memberId: ids[1 + Math.floor(Math.random() * (ids.length - 1))]!, branchId: branch.id, cashierMemberId: ids[0]!, amountRials: 100_000 + Math.floor(Math.random() * 5_000_000), operationId: randomUUID() },
-    { now: new Date(), timeZone: 'Asia/Tehran' });
+  const club = await seedTillClub(db, 2000, new Date());
+  const buy = (conn: Db) => recordPurchase(conn, randomPurchase(club), { now: new Date(), timeZone: 'Asia/Tehran' });
 
   const applied = new Set<string>();
   if (values.explain) {

@@ -10,12 +10,13 @@
  * an entry into every index of its table; an index read far above 1 per scan is a scan of many
  * entries (see docs/benchmarks.md, 2026-11-30).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { recordPurchase } from '../../src/club/purchases.ts';
 import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
+import { randomPurchase, seedTillClub } from './till-club.ts';
 
 const { values } = parseArgs({ options: { purchases: { type: 'string', default: '1000' }, members: { type: 'string', default: '2000' } } });
 const url = process.env.DATABASE_URL;
@@ -32,17 +33,9 @@ const perPurchase = (x: number) => Number((x / n).toFixed(2));
 
 try {
   await migrateToLatest(handle);
-  const branch = await db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
-  await sql`
-    insert into members (phone, first_name, referral_code, tier_id, joined_at, last_active_at)
-    select '+98915' || lpad(g::text, 7, '0'), 'Bench', 'B' || g, (select id from tiers order by rank limit 1), now(), now()
-    from generate_series(1, ${Number(values.members)}) g`.execute(db);
-  await sql`insert into member_accounts (platform, user_id, member_id, chat_id, created_at) select 'telegram', id, id, id, now() from members`.execute(db);
-  const ids = (await db.selectFrom('members').select('id').orderBy('id').execute()).map((r) => r.id);
+  const club = await seedTillClub(db, Number(values.members), new Date());
   await db.connection().execute(async (conn) => {
-    const buy = () => recordPurchase(conn,
-      { memberId: ids[1 + Math.floor(Math.random() * (ids.length - 1))]!, branchId: branch.id, cashierMemberId: ids[0]!, amountRials: 100_000 + Math.floor(Math.random() * 5_000_000), operationId: randomUUID() },
-      { now: new Date(), timeZone: 'Asia/Tehran' });
+    const buy = () => recordPurchase(conn, randomPurchase(club), { now: new Date(), timeZone: 'Asia/Tehran' });
     const snapshot = async () => {
       await sql`select pg_stat_force_next_flush()`.execute(conn);
       await sql`select 1`.execute(conn);

@@ -10,7 +10,7 @@
  * TPC-B (`pgbench -i -s 10` into a scratch database, then `pgbench -c 64 -j 2 -T <seconds>`) on
  * the same server; the JSON carries both figures and `ratio` = purchases/s / pgbench tps.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -20,6 +20,7 @@ import { createDatabase } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { watchBackends } from './backend-cpu.ts';
 import { pgbenchReference, type PgbenchReference } from './pgbench-reference.ts';
+import { randomPurchase, seedTillClub } from './till-club.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,15 +53,7 @@ const handle = await createDatabase({ databaseUrl: url, dataDir: 'memory://', sc
 const { db } = handle;
 try {
   await migrateToLatest(handle);
-  const branch = await db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
-  await sql`
-    insert into members (phone, first_name, referral_code, tier_id, joined_at, last_active_at)
-    select '+98915' || lpad(g::text, 7, '0'), 'Bench', 'B' || g, (select id from tiers order by rank limit 1), ${new Date()}, ${new Date()}
-    from generate_series(1, ${memberCount}) g`.execute(db);
-  // Every member has a chat, as in a club: each purchase queues its receipt in the outbox.
-  await sql`insert into member_accounts (platform, user_id, member_id, chat_id, created_at) select 'telegram', id, id, id, ${new Date()} from members`.execute(db);
-  const ids = (await db.selectFrom('members').select('id').orderBy('id').execute()).map((r) => r.id);
-  const cashierId = ids[0]!;
+  const club = await seedTillClub(db, memberCount, new Date());
 
   const latencies: number[] = [];
   let errors = 0;
@@ -73,15 +66,9 @@ try {
   await Promise.all(
     Array.from({ length: cashiers }, async () => {
       while (Date.now() < deadline) {
-        // Never the cashier's own membership (the till refuses it).
-        const memberId = ids[1 + Math.floor(Math.random() * (ids.length - 1))]!;
         const t = performance.now();
         try {
-          await recordPurchase(
-            db,
-            { memberId, branchId: branch.id, cashierMemberId: cashierId, amountRials: 100_000 + Math.floor(Math.random() * 5_000_000), operationId: randomUUID() },
-            { now: new Date(), timeZone: 'Asia/Tehran' },
-          );
+          await recordPurchase(db, randomPurchase(club), { now: new Date(), timeZone: 'Asia/Tehran' });
           latencies.push(performance.now() - t);
         } catch (error) {
           errors++;
