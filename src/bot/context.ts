@@ -20,7 +20,7 @@ interface ClubFlavor extends Speech {
   /** The member behind this messenger account, or null before signup. */
   member: Member | null;
   role: StaffRole | null;
-  /** What the update found in the database when it arrived, one round trip (onceEach, takeUpdate). */
+  /** What the update found in the database when it arrived, one round trip (onceEach, takeUpdates). */
   intake?: Intake | undefined;
 }
 

@@ -10,12 +10,12 @@ export function conversationKey(platform: Platform, ctx: BaseContext): string | 
   return ctx.chatId === undefined ? undefined : `${platform}:${ctx.chatId}`;
 }
 
-/** The context the storage is given: the update's intake, when onceEach read it (see takeUpdate). */
+/** The context the storage is given: the update's intake, when onceEach read it (see takeUpdates). */
 type StorageContext = BaseContext & { intake?: Intake | undefined };
 
 /**
  * Conversation state in Postgres, so a restart or another process continues where the chat was.
- * The update's first statement (`takeUpdate`) already read the chat's state: the first read of an
+ * The update's first statement (`takeUpdates`) already read the chat's state: the first read of an
  * update uses it, so no update pays a second round trip for it, and a chat with no conversation
  * (most updates) none at all.
  */

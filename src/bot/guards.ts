@@ -26,7 +26,7 @@ export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Conte
   return async (ctx, next) => {
     const ref = { platform, botId: ctx.me.id, updateId: ctx.update.update_id };
     const once = async () => {
-      // The same statement loads what the update needs (member, role, conversation): see takeUpdate.
+      // The same statement loads what the update needs (member, role, conversation): see takeUpdates.
       const intake = await takeUpdate({ ref, userId: ctx.from?.id, conversationKey: conversationKey(platform, ctx) });
       if (intake.handled) {
         deps.logger.info({ platform, update_id: ref.updateId }, 'update delivered again; already handled');

@@ -22,7 +22,7 @@ export function memberNumber(member: Pick<Member, 'id'>, locale: Locale) {
 
 /**
  * The main menu's text: who you are and where you stand. `known`: the member's tier when the update
- * already read it with them (see takeUpdate); else it is read.
+ * already read it with them (see takeUpdates); else it is read.
  */
 export async function homeText(deps: ClubDeps, member: Member, speech: Speech, known?: Tier): Promise<string> {
   const { t, locale } = speech;

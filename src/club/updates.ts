@@ -45,7 +45,7 @@ export async function wasHandled(db: Db, ref: UpdateRef): Promise<boolean> {
   return row !== undefined;
 }
 
-/** What an update finds when it arrives, read in one round trip (see `takeUpdate`). */
+/** What an update finds when it arrives, read in one round trip (see `takeUpdates`). */
 export interface Intake {
   /** This update_id was handled already: a redelivery, to be dropped. */
   handled: boolean;
@@ -182,11 +182,6 @@ function intakeOf(row: IntakeRow): Intake {
           discount_percent: tier_discount_percent, earn_multiplier: tier_earn_multiplier, perks_fa: tier_perks_fa, perks_en: tier_perks_en,
         } as Tier);
   return { handled: Boolean(handled), account, tier, conversation: conversation ?? undefined };
-}
-
-/** One update's intake (see takeUpdates). */
-export async function takeUpdate(db: Db, ref: UpdateRef, userId: number | undefined, conversationKey: string | undefined): Promise<Intake> {
-  return (await takeUpdates(db, [{ ref, userId, conversationKey }]))[0]!;
 }
 
 /** Updates one intake statement reads at most (getUpdates hands over at most 100 at once). */
