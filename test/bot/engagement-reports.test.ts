@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import ExcelJS from 'exceljs';
-import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
 import { claimOutbox, createCampaign, markOutbox, startCampaign } from '../../src/club/campaigns.ts';
@@ -18,23 +17,11 @@ import { startTestClub } from '../support/club.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { hasText, inlineButtons, plain } from '../support/messages.ts';
+import { pictureOf } from '../support/picture.ts';
 
 const TZ = 'Asia/Tehran';
 const at = (iso: string) => new Date(iso);
 
-/** Size, distinct colours and the share of pixels that are not white: a drawing, not a blank page. */
-function picture(bytes: Buffer | undefined) {
-  expect(bytes?.subarray(1, 4).toString()).toBe('PNG');
-  const png = PNG.sync.read(bytes!);
-  const colours = new Set<number>();
-  let inked = 0;
-  for (let i = 0; i < png.data.length; i += 4) {
-    const [r, g, b] = [png.data[i]!, png.data[i + 1]!, png.data[i + 2]!];
-    colours.add((r << 16) | (g << 8) | b);
-    if (r < 250 || g < 250 || b < 250) inked++;
-  }
-  return { size: [png.width, png.height], colours: colours.size, inked: inked / (png.width * png.height) };
-}
 
 async function sheetRows(bytes: Buffer | undefined) {
   const book = new ExcelJS.Workbook();
@@ -127,7 +114,7 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
 
   it('invitations: the funnel as a picture, its figures, and the table as XLSX', async () => {
     const photo = await openFromPanel(owner, '🔗 Invitations', 'This month');
-    const image = picture(photo.photoBytes);
+    const image = pictureOf(photo.photoBytes);
     expect(image.size).toEqual([1600, 420]);
     expect(image.colours).toBeGreaterThan(20);
     expect(image.inked).toBeGreaterThan(0.02);
@@ -141,7 +128,7 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
 
   it('campaigns: delivered, bought within 7 days and revenue, with the table as XLSX', async () => {
     const photo = await openFromPanel(owner, '📣 Campaigns', 'This month');
-    const image = picture(photo.photoBytes);
+    const image = pictureOf(photo.photoBytes);
     expect(image.size).toEqual([1600, 840]);
     expect(image.colours).toBeGreaterThan(20);
     expect(image.inked).toBeGreaterThan(0.02);
@@ -154,7 +141,7 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
 
   it('satisfaction: scores, NPS and ticket times, with the table as XLSX', async () => {
     const photo = await openFromPanel(owner, '😊 Satisfaction', 'This month');
-    const image = picture(photo.photoBytes);
+    const image = pictureOf(photo.photoBytes);
     expect(image.size).toEqual([1600, 840]);
     expect(image.colours).toBeGreaterThan(20);
     expect(image.inked).toBeGreaterThan(0.02);
@@ -170,7 +157,7 @@ describe(`invitation, campaign and satisfaction reports in the bot (${usingPostg
 
   it('in Persian: Persian digits in the caption and the same figures', async () => {
     const photo = await openFromPanel(ownerFa, '😊 رضایت مشتری', 'این ماه');
-    expect(picture(photo.photoBytes).size).toEqual([1600, 840]);
+    expect(pictureOf(photo.photoBytes).size).toEqual([1600, 840]);
     const caption = plain(photo);
     expect(caption).toContain('۱ از ۱ خرید نمره گرفت');
     expect(caption).toContain('میانهٔ اولین پاسخ ۱ ساعت');

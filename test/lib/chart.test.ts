@@ -1,20 +1,7 @@
-import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { renderChart, renderPanels, type ChartSpec } from '../../src/lib/chart.ts';
 import { neutraliseCell } from '../../src/lib/csv.ts';
-
-/** Distinct colours and the share of pixels that are not the white background. */
-function content(bytes: Buffer) {
-  const png = PNG.sync.read(bytes);
-  const colours = new Set<number>();
-  let inked = 0;
-  for (let i = 0; i < png.data.length; i += 4) {
-    const [r, g, b] = [png.data[i]!, png.data[i + 1]!, png.data[i + 2]!];
-    colours.add((r << 16) | (g << 8) | b);
-    if (r < 250 || g < 250 || b < 250) inked++;
-  }
-  return { width: png.width, height: png.height, colours: colours.size, inked: inked / (png.width * png.height) };
-}
+import { pictureOf } from '../support/picture.ts';
 
 const days = ['۱ آذر', '۲ آذر', '۳ آذر', '۴ آذر', '۵ آذر'];
 const specs: ChartSpec[] = [
@@ -27,14 +14,14 @@ const specs: ChartSpec[] = [
 
 describe('charts', () => {
   it.each(specs.map((s) => [s.kind, s] as const))('%s: a PNG of the asked size with a real drawing on it', async (_kind, spec) => {
-    const c = content(await renderChart({ ...spec, width: 640, height: 360 }));
+    const c = pictureOf(await renderChart({ ...spec, width: 640, height: 360 }));
     expect([c.width, c.height]).toEqual([640, 360]);
     expect(c.colours).toBeGreaterThan(20); // anti-aliased text and coloured marks, not a blank page
     expect(c.inked).toBeGreaterThan(0.02);
   });
 
   it('panels stand side by side on one picture', async () => {
-    const c = content(await renderPanels(specs.slice(0, 3), 2, { width: 400, height: 300 }));
+    const c = pictureOf(await renderPanels(specs.slice(0, 3), 2, { width: 400, height: 300 }));
     expect([c.width, c.height]).toEqual([800, 600]);
     expect(c.inked).toBeGreaterThan(0.03);
   });
