@@ -1,5 +1,5 @@
 import { autoRetry } from '@grammyjs/auto-retry';
-import { conversations, createConversation } from '@grammyjs/conversations';
+import { conversations } from '@grammyjs/conversations';
 import { sequentialize } from '@grammyjs/runner';
 import { Bot, BotError, GrammyError, HttpError, type Context as BaseContext, type MiddlewareFn, type Transformer } from 'grammy';
 import { ACTIVE_RESOLUTION_MS, loadAccountMember, markAccountBlocked, markAccountReachable, touchMember } from '../club/members.ts';
@@ -10,6 +10,7 @@ import type { ClubDeps, Context, ConversationContext } from './context.ts';
 import { postgresConversationStorage } from './conversation-storage.ts';
 import { createSignup, SIGNUP } from './conversations/signup.ts';
 import { commandsLeaveConversations } from './conversations/interrupt.ts';
+import { installConversations } from './conversations/registry.ts';
 import { memberFeature } from './features/member.ts';
 import { staffFeature } from './features/staff.ts';
 import { startFeature } from './features/start.ts';
@@ -118,47 +119,53 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
     }),
   );
   bot.use(commandsLeaveConversations());
-  bot.use(createConversation(createSignup(deps, menus.main), { id: SIGNUP, plugins: [speech(adapter, deps, transformers, spoken, tFor)] }));
   const till = createTillConversations(deps);
   const admin = createAdminConversations(deps);
-  const inner = { plugins: [speech(adapter, deps, transformers, spoken, tFor)] };
-  bot.use(createConversation(till.purchase, { id: PURCHASE, ...inner }));
-  bot.use(createConversation(till.spend, { id: SPEND, ...inner }));
-  bot.use(createConversation(till.rewardCode, { id: REWARD_CODE, ...inner }));
-  bot.use(createConversation(admin.voidConversation, { id: VOID, ...inner }));
-  bot.use(createConversation(admin.adjustConversation, { id: ADJUST, ...inner }));
-  bot.use(createConversation(createDisputeConversations(deps).dismiss, { id: DISPUTE_DISMISS, ...inner }));
-  bot.use(createConversation(createProfileConversation(deps, (memberId, sp) => profileScreen(deps, deps.db, memberId, sp)), { id: PROFILE, ...inner }));
   const tickets = createTicketConversations(deps);
-  bot.use(createConversation(tickets.newTicket, { id: TICKET_NEW, ...inner }));
-  bot.use(createConversation(tickets.reply, { id: TICKET_REPLY, ...inner }));
-  bot.use(createConversation(createSatisfactionComment(deps), { id: SATISFACTION_COMMENT, ...inner }));
   const surveys = createSurveyConversations(deps, surveyActions);
-  bot.use(createConversation(surveys.build, { id: SURVEY_BUILD, ...inner }));
-  bot.use(createConversation(surveys.answer, { id: SURVEY_ANSWER, ...inner }));
   const campaigns = createCampaignConversations(deps);
-  bot.use(createConversation(campaigns.buildSegment, { id: SEGMENT_BUILD, ...inner }));
-  bot.use(createConversation(campaigns.broadcast, { id: BROADCAST, ...inner }));
   const segmentConversations = createSegmentConversations(deps);
-  bot.use(createConversation(segmentConversations.buildByButtons, { id: SEGMENT_BUTTONS, ...inner }));
-  bot.use(createConversation(segmentConversations.rename, { id: SEGMENT_RENAME, ...inner }));
-  bot.use(createConversation(createCampaignEditConversation(deps), { id: CAMPAIGN_EDIT, ...inner }));
   const vouchers = createVoucherConversations(deps);
-  bot.use(createConversation(vouchers.newPool, { id: VOUCHER_POOL_NEW, ...inner }));
-  bot.use(createConversation(vouchers.check, { id: VOUCHER_CHECK, ...inner }));
   const automations = createAutomationConversations(deps);
-  bot.use(createConversation(automations.edit, { id: AUTOMATION_EDIT, ...inner }));
-  bot.use(createConversation(automations.create, { id: AUTOMATION_NEW, ...inner }));
-  bot.use(createConversation(createLotteryConversations(deps).create, { id: LOTTERY_NEW, ...inner }));
-  bot.use(createConversation(createQuizConversations(deps).build, { id: QUIZ_BUILD, ...inner }));
-  bot.use(createConversation(createNewsConversations(deps).post, { id: NEWS_POST, ...inner }));
-  bot.use(createConversation(createSetup(deps), { id: SETUP, ...inner }));
-  bot.use(createConversation(createClubSettingConversation(deps, (ctx) => showClubSettings(ctx, deps)), { id: CLUB_SETTING, ...inner }));
   const panel = createPanelConversations(deps);
-  bot.use(createConversation(panel.find, { id: PANEL_FIND, ...inner }));
-  bot.use(createConversation(panel.edit, { id: PANEL_EDIT, ...inner }));
-  bot.use(createConversation(createImportConversation(deps), { id: IMPORT, ...inner }));
-  bot.use(createConversation(createWalkInConversation(deps), { id: WALK_IN, ...inner }));
+  bot.use(
+    installConversations(
+      [
+        { id: SIGNUP, builder: createSignup(deps, menus.main) },
+        { id: PURCHASE, builder: till.purchase },
+        { id: SPEND, builder: till.spend },
+        { id: REWARD_CODE, builder: till.rewardCode },
+        { id: VOID, builder: admin.voidConversation },
+        { id: ADJUST, builder: admin.adjustConversation },
+        { id: DISPUTE_DISMISS, builder: createDisputeConversations(deps).dismiss },
+        { id: PROFILE, builder: createProfileConversation(deps, (memberId, sp) => profileScreen(deps, deps.db, memberId, sp)) },
+        { id: TICKET_NEW, builder: tickets.newTicket },
+        { id: TICKET_REPLY, builder: tickets.reply },
+        { id: SATISFACTION_COMMENT, builder: createSatisfactionComment(deps) },
+        { id: SURVEY_BUILD, builder: surveys.build },
+        { id: SURVEY_ANSWER, builder: surveys.answer },
+        { id: SEGMENT_BUILD, builder: campaigns.buildSegment },
+        { id: BROADCAST, builder: campaigns.broadcast },
+        { id: SEGMENT_BUTTONS, builder: segmentConversations.buildByButtons },
+        { id: SEGMENT_RENAME, builder: segmentConversations.rename },
+        { id: CAMPAIGN_EDIT, builder: createCampaignEditConversation(deps) },
+        { id: VOUCHER_POOL_NEW, builder: vouchers.newPool },
+        { id: VOUCHER_CHECK, builder: vouchers.check },
+        { id: AUTOMATION_EDIT, builder: automations.edit },
+        { id: AUTOMATION_NEW, builder: automations.create },
+        { id: LOTTERY_NEW, builder: createLotteryConversations(deps).create },
+        { id: QUIZ_BUILD, builder: createQuizConversations(deps).build },
+        { id: NEWS_POST, builder: createNewsConversations(deps).post },
+        { id: SETUP, builder: createSetup(deps) },
+        { id: CLUB_SETTING, builder: createClubSettingConversation(deps, (ctx) => showClubSettings(ctx, deps)) },
+        { id: PANEL_FIND, builder: panel.find },
+        { id: PANEL_EDIT, builder: panel.edit },
+        { id: IMPORT, builder: createImportConversation(deps) },
+        { id: WALK_IN, builder: createWalkInConversation(deps) },
+      ],
+      [speech(adapter, deps, transformers, spoken, tFor)],
+    ),
+  );
   bot.use(menus.main);
   bot.use(startFeature(menus));
   bot.use(memberFeature(menus));
