@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createI18n, LOCALES_DIR } from '../src/bot/i18n.ts';
+import { createI18n, LOCALES_DIR, rememberingT, templateOf } from '../src/bot/i18n.ts';
 import { HISTORY_KINDS, HISTORY_REASONS } from '../src/bot/features/history.ts';
 
 type Tree = { [key: string]: string | Tree };
@@ -120,6 +120,35 @@ describe('locales', () => {
     const i18n = await createI18n();
     expect(i18n.getFixedT('fa')('errors.voucher_limit_reached', { limit: 3 })).toContain('۳ کد');
     expect(i18n.getFixedT('en')('errors.voucher_limit_reached', { limit: 1200 })).toContain('1,200 code');
+  });
+
+  it("the bot's remembering t writes every text exactly as i18next does, values escaped the same", async () => {
+    const i18n = await createI18n();
+    const tricky = ['<b>Ali & "Sara"</b>', '۱۲٬۵۰۰', 'plain', '{{not_a_slot}}', ''];
+    let templated = 0;
+    for (const locale of ['fa', 'en'] as const) {
+      const fast = rememberingT(i18n, locale);
+      const slow = i18n.getFixedT(locale);
+      for (const [key, raw] of Object.entries(locale === 'fa' ? fa : en)) {
+        const names = [...new Set([...raw.matchAll(/\{\{-?\s*(\w+)[^}]*\}\}/g)].map((m) => m[1]!))];
+        if (templateOf(raw)) templated++;
+        for (const [i, value] of [...tricky, 7, 1234567].entries()) {
+          const values = Object.fromEntries(names.map((name, j) => [name, j % 2 ? tricky[(i + j) % tricky.length]! : value]));
+          // Twice: the first call builds the template, the second uses it.
+          expect(fast(key, values), `${locale} ${key}`).toBe(slow(key, values));
+          expect(fast(key, values), `${locale} ${key}`).toBe(slow(key, values));
+        }
+        expect(fast(key), `${locale} ${key}`).toBe(slow(key));
+      }
+    }
+    // Most texts with values take the template; formats and plurals stay with i18next.
+    expect(templated).toBeGreaterThan(500);
+    expect(templateOf('at most {{limit, number}}')).toBeNull();
+    expect(templateOf('{{- html}}')).toBeNull();
+    expect(templateOf('a {{ x }} b {{y}}')).toEqual(['a ', 'x', ' b ', 'y', '']);
+    const fa7 = rememberingT(i18n, 'fa');
+    expect(fa7('errors.voucher_limit_reached', { limit: 3 })).toBe(i18n.getFixedT('fa')('errors.voucher_limit_reached', { limit: 3 }));
+    expect(fa7('errors.voucher_limit_reached', { limit: 3, interpolation: { escapeValue: false } })).toContain('۳');
   });
 
   describe('Persian wording (GLOSSARY.md)', () => {

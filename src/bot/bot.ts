@@ -102,7 +102,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const menus = createMenus();
   // One translate function per language, made once rather than per update (issue 14).
   const fixedT = new Map<Locale, Context['t']>();
-  const tFor = (locale: Locale) => fixedT.get(locale) ?? fixedT.set(locale, rememberingT(deps.i18n.getFixedT(locale))).get(locale)!;
+  const tFor = (locale: Locale) => fixedT.get(locale) ?? fixedT.set(locale, rememberingT(deps.i18n, locale)).get(locale)!;
   // The language clubContext resolved for the update each chat is handling, read by conversations
   // (see `speech`). A chat handles one update at a time (sequentialize), so a map by chat does;
   // an AsyncLocalStorage did this before, but on Node 20 it puts a hook on every promise (issue 14).

@@ -34,26 +34,83 @@ export async function createI18n(): Promise<I18nInstance> {
   return i18n;
 }
 
-/** Texts without values a fixed-language `t` keeps at most (the locale files hold fewer keys). */
+/** Texts (and templates) a fixed-language `t` keeps at most (the locale files hold fewer keys). */
 const REMEMBERED_TEXTS = 10_000;
 
 /**
- * A fixed-language `t` that translates each text without values (button labels, titles) once per
- * process: the resources never change while the club runs, and i18next resolving every label of
- * every menu on every update showed in `node --cpu-prof` (issue 14). Calls with values, or with
- * options, go to i18next each time.
+ * i18next's options that may come in the same object as a text's values: a call carrying any of
+ * them goes to i18next (plurals by `count`, another language, a context, no escaping...).
  */
-export function rememberingT(t: Translate): Translate {
+const OPTION_NAMES = new Set(['count', 'context', 'lng', 'lngs', 'ns', 'defaultValue', 'ordinal', 'replace', 'postProcess', 'keyPrefix', 'keySeparator', 'nsSeparator', 'interpolation', 'returnObjects', 'returnDetails', 'joinArrays', 'fallbackLng', 'skipInterpolation']);
+
+/** A text's template split at its values: literal, name, literal, name, ..., literal. */
+type Template = string[];
+
+/**
+ * The template of a locale string whose values are all plain `{{name}}`; null when i18next's other
+ * syntax is in it (a format such as `{{limit, number}}`, an unescaped `{{- name}}`, nesting), which
+ * stays with i18next.
+ */
+export function templateOf(raw: unknown): Template | null {
+  if (typeof raw !== 'string' || raw.includes('$t(')) return null;
+  const parts: Template = [];
+  const slot = /\{\{([^}]*)\}\}/g;
+  let at = 0;
+  for (let m = slot.exec(raw); m; m = slot.exec(raw)) {
+    const name = m[1]!.trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return null;
+    parts.push(raw.slice(at, m.index), name);
+    at = m.index + m[0].length;
+  }
+  parts.push(raw.slice(at));
+  return parts;
+}
+
+/** The text from its template, each value escaped as i18next escapes it; null if a value is missing or not plain. */
+function fill(template: Template, values: Record<string, unknown>): string | null {
+  let text = template[0]!;
+  for (let i = 1; i < template.length; i += 2) {
+    const value = values[template[i]!];
+    if (typeof value !== 'string' && typeof value !== 'number') return null;
+    text += escapeHtml(String(value)) + template[i + 1]!;
+  }
+  return text;
+}
+
+const plainValues = (options: unknown): options is Record<string, unknown> =>
+  typeof options === 'object' && options !== null && !Array.isArray(options) && !Object.keys(options).some((name) => OPTION_NAMES.has(name));
+
+/**
+ * A fixed-language `t` that does i18next's work once per text and process: the resources never
+ * change while the club runs, and i18next resolving every label and screen of every update showed
+ * in `node --cpu-prof` (issue 14). A text without values is kept as it is; a text with values as its
+ * template, filled with the values escaped exactly as i18next's escaping does (test/locales.test.ts
+ * checks every text of both languages against i18next). Calls with options, plurals, formats or
+ * values that are not strings or numbers go to i18next each time.
+ */
+export function rememberingT(i18n: I18nInstance, locale: Locale): Translate {
+  const t = i18n.getFixedT(locale);
   const texts = new Map<string, string>();
+  const templates = new Map<string, Template | null>();
   const translate = t as unknown as (...args: unknown[]) => string;
   const remembering = (key: unknown, ...rest: unknown[]) => {
-    if (rest.length > 0 || typeof key !== 'string') return translate(key, ...rest);
-    let text = texts.get(key);
-    if (text === undefined) {
-      text = translate(key);
-      if (texts.size < REMEMBERED_TEXTS) texts.set(key, text);
+    if (typeof key !== 'string' || rest.length > 1) return translate(key, ...rest);
+    if (rest.length === 0) {
+      let text = texts.get(key);
+      if (text === undefined) {
+        text = translate(key);
+        if (texts.size < REMEMBERED_TEXTS) texts.set(key, text);
+      }
+      return text;
     }
-    return text;
+    const values = rest[0];
+    if (!plainValues(values)) return translate(key, values);
+    let template = templates.get(key);
+    if (template === undefined) {
+      template = templateOf(i18n.getResource(locale, 'translation', key));
+      if (templates.size < REMEMBERED_TEXTS) templates.set(key, template);
+    }
+    return (template && fill(template, values)) ?? translate(key, values);
   };
   // fixedT carries its language and namespace as properties.
   return Object.assign(remembering, t) as unknown as Translate;
