@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { ClubError } from '../../club/errors.ts';
 import { clubStats } from '../../club/reports.ts';
 import { createReward } from '../../club/rewards.ts';
@@ -29,7 +29,7 @@ async function answering(ctx: Context, run: () => Promise<unknown>) {
 
 /** Owner/manager commands: staff, branches, voids, adjustments, rewards, /stats. */
 export function adminFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
   const managers = staffOnly('owner', 'manager');
 

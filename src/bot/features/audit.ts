@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { AUDIT_GROUPS, auditActors, isAuditGroup, listAudit, type AuditFilter, type AuditRow } from '../../club/audit.ts';
 import { formatNumber } from '../../lib/format.ts';
@@ -61,7 +61,7 @@ async function showPage(ctx: Context, filter: AuditFilter, fresh: boolean) {
 
 /** /audit: the owners' read of who did what, newest first, by staff member and by kind of action. */
 export function auditFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const owners = staffOnly('owner');
 
   composer.chatType('private').command('audit', owners, (ctx) => showPage(ctx, { actor: null, group: null, before: null }, true));

@@ -1,5 +1,5 @@
 import { listSegments } from '../../club/segments.ts';
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { automationAudience, findAutomation, greetingKey, listAutomations, occasionDate, previewAutomation, updateAutomation } from '../../club/automations.ts';
 import type { Automation } from '../../db/schema.ts';
 import { formatNumber } from '../../lib/format.ts';
@@ -83,7 +83,7 @@ async function detailScreen(ctx: Context, a: Automation) {
 }
 
 export function automationsFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const managers = staffOnly('owner', 'manager');
 
   const showList = async (ctx: Context) => {

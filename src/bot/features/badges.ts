@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { BADGE_CODES, listBadges, parseStreakBonuses, streakSettings, updateBadge } from '../../club/badges.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
@@ -21,7 +21,7 @@ async function badgesScreen(ctx: Context): Promise<[string, { inline_keyboard: {
 }
 
 export function badgesFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const owner = staffOnly('owner');
 
   opens(composer, 'badges', OWNERS, async (ctx) => {

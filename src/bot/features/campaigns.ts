@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { campaignResults, recentCampaigns, setCampaignStatus } from '../../club/campaigns.ts';
 import { countSegment, deleteSegment, findSegment, listSegments, loadSegment, segmentChoices, segmentUses, type SegmentUse } from '../../club/segments.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
@@ -105,7 +105,7 @@ async function showCampaigns(ctx: Context) {
 }
 
 export function campaignsFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const managers = staffOnly('owner', 'manager');
   const privateChat = composer.chatType('private');
 

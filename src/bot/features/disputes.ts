@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 import { findDispute, listOpenDisputes, openDispute } from '../../club/disputes.ts';
 import { ClubError } from '../../club/errors.ts';
@@ -21,7 +21,7 @@ function decisionButtons(speech: Pick<Speech, 't' | 'locale'>, disputeId: number
 
 /** "This wasn't me": the member's button, the managers' alert and list, and their decision. */
 export function disputesFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
 
   composer.callbackQuery(/^dp:(\d+)$/, async (ctx) => {
     await ctx.answerCallbackQuery();

@@ -1,5 +1,6 @@
 import type { Conversation } from '@grammyjs/conversations';
-import { Composer, Keyboard } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { Keyboard } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
 import { commentSatisfaction, feedbackSettings, recordSatisfaction, saveFeedbackSettings } from '../../club/satisfaction.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
@@ -43,7 +44,7 @@ export function createSatisfactionComment(deps: ClubDeps) {
 
 /** "How was your visit?": the score, the low-score follow-up, and the owner's switch. */
 export function feedbackFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
 
   composer.callbackQuery(/^sat:(\d+):([1-5])$/, async (ctx) => {
     await ctx.answerCallbackQuery();

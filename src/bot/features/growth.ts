@@ -1,4 +1,5 @@
-import { Composer, InputFile } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { InputFile } from 'grammy';
 import QRCode from 'qrcode';
 import { ClubError } from '../../club/errors.ts';
 import { createJoinLink, growthReport, JOIN_LINK_PREFIX } from '../../club/join-links.ts';
@@ -11,7 +12,7 @@ import { staffOnly } from './staff.ts';
 
 /** Merchant growth: named join links with QR codes, the referral review queue, and the report. */
 export function growthFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
   const managers = staffOnly('owner', 'manager');
 

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { lastPurchases, memberHistory, type HistoryItem } from '../../club/history.ts';
 import { findMemberById } from '../../club/members.ts';
 import { loyaltySettings } from '../../club/rules.ts';
@@ -80,7 +80,7 @@ export async function showHistory(ctx: Context, page = 0) {
 }
 
 export function historyFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
 
   composer.callbackQuery(/^hist:(\d+)$/, async (ctx) => {
     await ctx.answerCallbackQuery();

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { applyImport, loadImport, setImportSignupBonus, type ImportResult } from '../../club/import/imports.ts';
 import { formatNumber } from '../../lib/format.ts';
 import type { Context } from '../context.ts';
@@ -19,7 +19,7 @@ function resultText(ctx: Context, r: ImportResult, kind: 'members' | 'purchases'
 
 /** Customers in: /import and the panel's "Import" (owners only), and the preview's buttons. */
 export function importFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const owners = staffOnly('owner');
 
   composer.chatType('private').command('import', owners, (ctx) => ctx.conversation.enter(IMPORT));

@@ -1,4 +1,5 @@
-import { Composer, InputFile } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { InputFile } from 'grammy';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { ClubError } from '../../club/errors.ts';
 import { buyTickets, currentLotteries, loadLottery, lotteryProof, myTickets, recentLotteries, type LotteryProof } from '../../club/lotteries.ts';
@@ -77,7 +78,7 @@ async function showManagerList(ctx: Context) {
 const isManager = (ctx: Context) => ctx.role === 'owner' || ctx.role === 'manager';
 
 export function lotteriesFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
 
   privateChat.command('lotteries', staffOnly('owner', 'manager'), showManagerList);

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { Context } from '../context.ts';
 import { SIGNUP } from '../conversations/signup.ts';
 import type { ClubMenus } from '../menus/main.ts';
@@ -9,7 +9,7 @@ import { helpText } from '../panel/help.ts';
 
 /** Shortcuts to the member's screens, /help and /whoami. */
 export function memberFeature(menus: ClubMenus) {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
 
   privateChat.command('help', (ctx) => say(ctx, helpText(ctx, ctx.role)));

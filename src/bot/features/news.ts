@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { newsPage } from '../../club/news.ts';
 import type { News } from '../../db/schema.ts';
@@ -39,7 +39,7 @@ export async function showNews(ctx: Context, offset = 0) {
 }
 
 export function newsFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   composer.chatType('private').command('news', staffOnly('owner', 'manager'), (ctx) => ctx.conversation.enter(NEWS_POST));
   opens(composer, 'news', MANAGERS, (ctx) => ctx.conversation.enter(NEWS_POST));
   composer.callbackQuery(/^nw:p:(\d+)$/, async (ctx) => {

@@ -1,4 +1,5 @@
-import { Composer, type Context as BaseContext } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { type Context as BaseContext } from 'grammy';
 import { missingFields, PROFILE_FIELDS, type ProfileField } from '../../club/profile.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import type { Db } from '../../db/database.ts';
@@ -51,7 +52,7 @@ export async function sendProfile(ctx: BaseContext & Speech & { deps: ClubDeps }
 }
 
 export function profileFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   composer.chatType('private').command('profile', async (ctx) => {
     if (!ctx.member) return say(ctx, ctx.t('errors.not_member'));
     await sendProfile(ctx, ctx.member.id);

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { ClubError } from '../../club/errors.ts';
 import { answerQuestion, leaderboard, nextQuestion, openQuizzes, recentQuizzes, type QuizStep } from '../../club/quizzes.ts';
@@ -37,7 +37,7 @@ async function sendStep(ctx: Context, step: QuizStep) {
 }
 
 export function quizzesFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
 
   // Members: the quizzes open to them, to play or see the leaderboard.

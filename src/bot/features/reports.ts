@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Composer, InlineKeyboard, InputFile } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { InlineKeyboard, InputFile } from 'grammy';
 import { ledgerExport, LEDGER_COLUMNS, memberExport, MEMBER_COLUMNS } from '../../club/analytics/export.ts';
 import { customPeriod, periodCode, periodFor, periodFromCode, PERIOD_KEYS, type Period } from '../../club/analytics/period.ts';
 import { RFM_GROUPS, rfmFilter, rfmThresholds } from '../../club/analytics/rfm.ts';
@@ -97,7 +98,7 @@ async function sendTable(ctx: Context, format: TableFormat, name: string, header
 }
 
 export function reportsFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const managers = staffOnly('owner', 'manager');
   const privateChat = composer.chatType('private');
 

@@ -1,4 +1,5 @@
-import { Composer, type Context as BaseContext } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { type Context as BaseContext } from 'grammy';
 import { clubProfile } from '../../club/identity.ts';
 import { acceptStaffInvite } from '../../club/invites.ts';
 import { ClubError } from '../../club/errors.ts';
@@ -42,7 +43,7 @@ export async function showClubSettings(ctx: BaseContext & Speech, deps: ClubDeps
  * links opened by a member who already belongs (newcomers accept theirs at the end of signup).
  */
 export function setupFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const owners = async (ctx: Context, next: () => Promise<void>) => {
     if (ctx.role === 'owner') return next();
     if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: ctx.t('errors.owner_only'), show_alert: true });

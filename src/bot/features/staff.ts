@@ -1,4 +1,5 @@
-import { Composer, type MiddlewareFn } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { type MiddlewareFn } from 'grammy';
 import { listStaff } from '../../club/staff.ts';
 import type { StaffRole } from '../../db/schema.ts';
 import { maskPhone } from '../../lib/phone.ts';
@@ -15,7 +16,7 @@ export function staffOnly(...roles: StaffRole[]): MiddlewareFn<Context> {
 }
 
 export function staffFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
 
   privateChat.command('staff', staffOnly('owner', 'manager'), async (ctx) => {

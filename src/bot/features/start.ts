@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { findMemberById } from '../../club/members.ts';
 import { isValidStartPayload, verifyCardToken } from '../../lib/card-token.ts';
 import type { Context } from '../context.ts';
@@ -14,7 +14,7 @@ import { acceptInvite, inviteText } from './setup.ts';
 
 /** /start (with or without a deep-link payload), /menu and /cancel. */
 export function startFeature(menus: ClubMenus) {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
 
   privateChat.command('start', async (ctx) => {

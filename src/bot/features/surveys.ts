@@ -1,4 +1,5 @@
-import { Composer, InputFile } from 'grammy';
+import { ClubComposer } from '../composer.ts';
+import { InputFile } from 'grammy';
 import { ClubError } from '../../club/errors.ts';
 import { closeSurvey, publishSurvey, recentSurveys, surveyCsv, surveyResults, surveyWithQuestions } from '../../club/surveys.ts';
 import { formatNumber } from '../../lib/format.ts';
@@ -20,7 +21,7 @@ export function surveyActions(t: T, id: number, status: string) {
 }
 
 export function surveysFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const managers = staffOnly('owner', 'manager');
   const isManager = (ctx: Context) => ctx.role === 'owner' || ctx.role === 'manager';
 

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { clubContactText } from '../club-contact.ts';
 import { ClubError } from '../../club/errors.ts';
 import { closeTicket, grantGoodwill, memberTickets, openTickets, rateTicket, ticketReport, ticketThread, TICKET_KINDS } from '../../club/tickets.ts';
@@ -26,7 +26,7 @@ export async function showContact(ctx: Context) {
 
 /** Complaints, suggestions and questions: the member's side and the staff's side. */
 export function ticketsFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const managers = staffOnly('owner', 'manager');
 
   composer.callbackQuery(/^tk:new:(complaint|suggestion|question)$/, async (ctx) => {

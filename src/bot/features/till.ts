@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { normalizePhone } from '../../lib/phone.ts';
 import { toLatinDigits } from '../../lib/digits.ts';
 import type { Context } from '../context.ts';
@@ -26,7 +26,7 @@ export async function showStaffView(ctx: Context, member: Member) {
 
 /** The till: a staff view of a member and the actions on it. */
 export function tillFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
   const anyStaff = staffOnly('owner', 'manager', 'cashier');
 

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { Context } from '../context.ts';
 import { SIGNUP } from '../conversations/signup.ts';
 import type { ClubMenus } from '../menus/main.ts';
@@ -6,7 +6,7 @@ import { say } from '../ui.ts';
 
 /** Last in line: stale buttons get a fresh menu, strangers are invited to join, the rest a hint. */
 export function unhandledFeature(menus: ClubMenus) {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
 
   composer.on('callback_query', async (ctx) => {

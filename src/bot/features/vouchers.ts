@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { listPools, redeemVoucher, undoVoucher, displayCode } from '../../club/vouchers.ts';
 import { ClubError } from '../../club/errors.ts';
 import { staffAtTill } from '../../club/staff.ts';
@@ -14,7 +14,7 @@ import { CASHIERS, MANAGERS, opens } from '../panel/open.ts';
 
 /** Voucher pools for managers; checking and redeeming codes at the till for every cashier. */
 export function vouchersFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
   const privateChat = composer.chatType('private');
   const anyStaff = staffOnly('owner', 'manager', 'cashier');
   const managers = staffOnly('owner', 'manager');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import { ClubError } from '../../club/errors.ts';
 import { decideCreditRequest } from '../../club/credit-requests.ts';
 import { decideRedemption } from '../../club/redemptions.ts';
@@ -67,7 +67,7 @@ export async function showConvert(ctx: Context) {
 }
 
 export function walletFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
 
   composer.callbackQuery('rewards', async (ctx) => {
     await ctx.answerCallbackQuery();

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { findMemberById } from '../../club/members.ts';
 import { staffAtTill } from '../../club/staff.ts';
@@ -42,7 +42,7 @@ export async function showPanel(ctx: Context) {
 
 /** The staff panel: its screen, the till's entries, and the owner's management screens. */
 export function panelFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
 
   composer.chatType('private').command('panel', (ctx) => showPanel(ctx));
   composer.callbackQuery('panel', async (ctx) => {

@@ -1,4 +1,4 @@
-import { Composer } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { InlineKeyboardButton } from 'grammy/types';
 import { eventAmounts, EVENT_AMOUNTS } from '../../club/event-amounts.ts';
 import { listAllRewards, updateReward } from '../../club/rewards.ts';
@@ -36,7 +36,7 @@ const edit = (ctx: Context, target: EditTarget, id: number, field: string) => ct
  * Buttons carry ids only (`pm:<what>:<id>[:<field>]`); typed values go through PANEL_EDIT.
  */
 export function manageFeature() {
-  const composer = new Composer<Context>();
+  const composer = new ClubComposer<Context>();
 
   opens(composer, 'rewards', OWNERS, showRewards);
   opens(composer, 'branches', OWNERS, showBranches);
