@@ -28,6 +28,8 @@ export interface StartOptions {
   logger: Logger;
   /** An already open database (tests); otherwise one is opened from the config. */
   database?: DatabaseHandle;
+  /** A database the caller began opening for the club to own and close (main.ts: it opens while the code loads). */
+  opening?: Promise<DatabaseHandle>;
   now?: () => Date;
   /** Run the nightly jobs on their schedule (default); tests call them directly instead. */
   scheduler?: boolean;
@@ -92,9 +94,20 @@ async function readiness(db: DatabaseHandle['db'], metrics: ClubMetrics, platfor
 export async function startClub(options: StartOptions): Promise<RunningClub> {
   const { config } = options;
   const logger = withPrivateErrors(options.logger);
+  // Every configured platform is asked getMe at once, each within STARTUP_CHECK_SECONDS, while the
+  // database opens and migrates (a proxied Telegram may take seconds to answer). The clients are
+  // the campaigns' own, without auto-retry: the dispatcher obeys 429 for all of them.
+  const candidates = (['telegram', 'bale'] as const).flatMap((platform) => {
+    const settings = config[platform];
+    if (!settings) return [];
+    const fetchConfig = fetchConfigFor(platform, config);
+    const api = new Api(settings.token, { apiRoot: settings.apiRoot, ...(fetchConfig ? { baseFetchConfig: fetchConfig } : {}) });
+    return [{ platform, settings, fetchConfig, api, check: checkPlatform(api, platform, config.startupCheckSeconds, fetchConfig !== undefined) }];
+  });
   const database =
     options.database ??
-    (await createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.webhook ? 2 * CHAT_LOCKS : undefined }));
+    (await (options.opening ??
+      createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.webhook ? 2 * CHAT_LOCKS : undefined })));
   const ownsDatabase = !options.database;
   const unwatch = database.onConnectionLost((error) =>
     logger.warn({ db: describeDatabaseError(error) }, 'a database connection was closed by the server; the pool opens a new one when needed'),
@@ -127,22 +140,17 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   // (Long polling has one consumer per bot; the embedded database has one process.)
   if (config.webhook && database.driver === 'pg') deps.chatLock = chatLocks(database.db);
 
-  // Every configured platform is checked at once, each within STARTUP_CHECK_SECONDS; the club
-  // serves those that answer and says plainly what is wrong with the others.
-  const candidates = (['telegram', 'bale'] as const).flatMap((platform) => {
-    const settings = config[platform];
-    if (!settings) return [];
-    const fetchConfig = fetchConfigFor(platform, config);
-    return [{ platform, settings, fetchConfig, bot: createBot(platform, { ...settings, fetchConfig }, deps) }];
-  });
-  const checks = await Promise.all(
-    candidates.map((c) => checkPlatform(c.bot.api, c.platform, config.startupCheckSeconds, c.fetchConfig !== undefined)),
-  );
-  const serving = candidates.filter((c, i) => {
+  // The club serves the platforms that answered and says plainly what is wrong with the others.
+  const checks = await Promise.all(candidates.map((c) => c.check));
+  const serving = candidates.flatMap((c, i) => {
     const check = checks[i]!;
-    if (check.ok) c.bot.botInfo = check.me;
-    else logger.error({ platform: c.platform, problem: check.problem }, check.line);
-    return check.ok;
+    if (!check.ok) {
+      logger.error({ platform: c.platform, problem: check.problem }, check.line);
+      return [];
+    }
+    const bot = createBot(c.platform, { ...c.settings, fetchConfig: c.fetchConfig }, deps);
+    bot.botInfo = check.me;
+    return [{ ...c, bot }];
   });
   if (serving.length === 0) {
     unwatch();
@@ -150,11 +158,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     throw new StartError(checks.flatMap((c) => (c.ok ? [] : [c.line])).join('\n'));
   }
 
-  // Campaigns use their own clients without auto-retry: the dispatcher obeys 429 for all of them.
-  const broadcastApis = new Map<Platform, Api>();
-  for (const c of serving) {
-    broadcastApis.set(c.platform, new Api(c.settings.token, { apiRoot: c.settings.apiRoot, ...(c.fetchConfig ? { baseFetchConfig: c.fetchConfig } : {}) }));
-  }
+  const broadcastApis = new Map<Platform, Api>(serving.map((c) => [c.platform, c.api]));
   deps.broadcaster = new BroadcastDispatcher(deps, broadcastApis);
   deps.notices = new NotificationDispatcher(deps, broadcastApis, deps.broadcaster);
 

@@ -1,5 +1,5 @@
 import 'dotenv/config';
-import { startClub, StartError } from './club.ts';
+import type { startClub } from './club.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 
@@ -40,13 +40,17 @@ async function main() {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  starting = startClub({ config, logger });
+  // The embedded database takes most of a start to open (its WASM compiled, PostgreSQL's own
+  // start); it opens while the rest of the club's code loads.
+  const opening = config.databaseUrl ? undefined : import('./db/database.ts').then((d) => d.createDatabase({ dataDir: config.dataDir }));
+  opening?.catch(() => undefined); // awaited (and its error reported) by startClub
+  starting = import('./club.ts').then((club) => club.startClub({ config, logger, ...(opening ? { opening } : {}) }));
   await starting;
 }
 
-main().catch((error: unknown) => {
+main().catch(async (error: unknown) => {
   // No platform could be served: the lines already say why (unreachable, refused token).
-  if (error instanceof StartError) {
+  if (error instanceof (await import('./club.ts')).StartError) {
     console.error(`Bashgah cannot serve any platform:\n${error.message}`);
     process.exit(1);
   }

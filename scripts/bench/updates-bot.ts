@@ -6,10 +6,10 @@
  *                    (BOT_TOKEN, BOT_API_ROOT, DATABASE_URL or DATA_DIR), in schema BENCH_SCHEMA on PostgreSQL
  *
  * It tells the parent "ready" (over IPC) once polling, answers {memory} with its memory after a
- * full GC (run it with --expose-gc) and {cpu} with its CPU time so far, profiles its CPU between
+ * full GC (run it with --expose-gc) and a second for V8 to hand the freed pages back and {cpu} with its CPU time so far, profiles its CPU between
  * {profile} and {profile-end} when BENCH_CPU_PROF names a directory, and stops cleanly on {stop} (so --cpu-prof writes its file).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { run } from '@grammyjs/runner';
@@ -20,6 +20,8 @@ import { loadConfig } from '../../src/config.ts';
 import { createDatabase } from '../../src/db/database.ts';
 
 const env = process.env;
+const SETTLE_MS = 1000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const send = (message: unknown) => process.send!(message);
 
 async function main() {
@@ -60,8 +62,17 @@ async function main() {
     } else if (message.kind === 'memory') {
       global.gc?.();
       global.gc?.();
-      const m = process.memoryUsage();
-      send({ kind: 'memory', rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers });
+      const atGc = process.memoryUsage.rss();
+      // V8 gives the pages a GC freed back to the system from a background task, a moment after the
+      // GC returns: the RSS is read once that has happened (and, for comparison, right away).
+      void sleep(SETTLE_MS).then(() => {
+        const m = process.memoryUsage();
+        // The part of the RSS that is the process's own (anonymous: heaps, malloc) and the part mapped
+        // from files (node's binary, native addons), which the kernel shares and can drop.
+        const status = readFileSync('/proc/self/status', 'utf8');
+        const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+        send({ kind: 'memory', rss: m.rss, rssAtGc: atGc, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rssAnon: kB('RssAnon'), rssFile: kB('RssFile') });
+      });
     } else if (message.kind === 'cpu') {
       // The process's CPU time so far (user + system, microseconds): the parent takes the difference over a burst.
       const c = process.cpuUsage();

@@ -6,7 +6,8 @@
  *
  * This process runs the fake Bot APIs and their simulated users; each bot runs in a process of its
  * own (scripts/bench/updates-bot.ts), so the RSS measured is the club's alone and the fake server
- * does not share the bots' event loop:
+ * does not share the bots' event loop. The bots run compiled, as `npm start` runs the club: the
+ * bench bundles updates-bot.ts with the build's own settings (scripts/build.mjs) into dist.bench/:
  *
  *   echo      a Bot with one handler that replies with the text, run by the same runner
  *   club      members send /menu (the home screen: a member lookup, points and tier, an inline menu)
@@ -16,9 +17,10 @@
  *             update, and cpuRatio = echo's / club's: a figure other engineers' load moves less
  *   latency   /menu at LATENCY_RATE updates/s for LATENCY_SECONDS: p50 / p99 from push to answer
  *   memory    CONVERSATIONS strangers send /start: each waits in the signup conversation; the club
- *             process's RSS after a full GC, before and after
- *   start-up  `node --import tsx src/main.ts` (what `npm start` runs) from spawn to its first
- *             getUpdates, on the PGlite data dir the run left (an existing data dir), STARTS times
+ *             process's RSS after a full GC and a second's pause (rssAtGcMB: at once), before and after
+ *   start-up  `node scripts/start.mjs` (what `npm start` runs) from spawn to its first getUpdates,
+ *             on the PGlite data dir the run left (an existing data dir), STARTS times; dist/ is
+ *             built (if stale) before the run, so this is every start after the first one
  *
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test): a schema of its own, dropped at
  * the end; PGlite: a temporary data dir, removed at the end. Knobs: DRIVERS (pg,pglite), UPDATES
@@ -29,13 +31,14 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { FakeBotApi, type BotMessage, type FakeUser } from '../../test/support/fake-bot-api.ts';
+import { buildIfStale, bundle } from '../build.mjs';
 import { inlineButtons } from '../../test/support/messages.ts';
 
 const env = process.env;
@@ -50,6 +53,12 @@ const STARTS = Number(env.STARTS ?? 3);
 const CPU_PROF = env.BENCH_CPU_PROF;
 const TOKEN = '123456:BENCH-token-for-the-fake-bot-api';
 const CHAT_BASE = 8_800_000_000;
+const ROOT = new URL('../../', import.meta.url).pathname;
+/** The bot processes, compiled (see above). */
+const BOTS_DIR = join(ROOT, 'dist.bench');
+/** Node's flags in `npm start` (package.json), given to both bots and to the start-up runs; BENCH_NODE_FLAGS overrides. */
+const START_SCRIPT = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+const NODE_FLAGS = (env.BENCH_NODE_FLAGS ?? START_SCRIPT.replace(/^node\s+/, '').replace(/\s*scripts\/start\.mjs.*$/, '')).split(/\s+/).filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const load = () => loadavg().map((l) => Number(l.toFixed(1)));
@@ -113,10 +122,10 @@ class BotProcess {
   logLines = 0;
 
   constructor(kind: 'echo' | 'club', childEnv: Record<string, string>) {
-    const flags = ['--expose-gc', '--import', 'tsx'];
-    this.child = fork(new URL('./updates-bot.ts', import.meta.url).pathname, [], {
+    const flags = ['--expose-gc', ...NODE_FLAGS];
+    this.child = fork(join(BOTS_DIR, 'updates-bot.js'), [], {
       execArgv: flags,
-      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...(CPU_PROF ? { BENCH_CPU_PROF: CPU_PROF } : {}), ...childEnv },
+      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...(env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX } : {}), BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...(CPU_PROF ? { BENCH_CPU_PROF: CPU_PROF } : {}), ...childEnv },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     // The bot's warnings (pino JSON lines) and errors: counted, the first few shown.
@@ -157,7 +166,7 @@ class BotProcess {
 
   async memory() {
     this.child.send({ kind: 'memory' });
-    return (await this.next('memory')) as unknown as { rss: number; heapUsed: number; external: number; arrayBuffers: number };
+    return (await this.next('memory')) as unknown as { rss: number; rssAtGc: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; rssAnon: number; rssFile: number };
   }
 
   /** The process's CPU time so far, microseconds (user + system). */
@@ -192,14 +201,19 @@ async function openConversations(handle: DatabaseHandle) {
   return Number(row.n);
 }
 
-/** `npm start` on an existing data dir: from spawn to the first getUpdates, then stopped with SIGTERM. */
+/** A process's CPU time so far (user + system, ms), from /proc: a figure other load moves less than wall time. */
+function cpuMsOf(pid: number) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}
+
+/** `npm start` on an existing data dir: from spawn to the first getUpdates (and its CPU time by then), then stopped with SIGTERM. */
 async function startUp(dataDir: string) {
   const api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_bench_bot' });
   await api.start();
-  const root = new URL('../../', import.meta.url).pathname;
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'scripts/start.mjs'], {
+    cwd: ROOT,
     env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', BOT_TOKEN: TOKEN, BOT_API_ROOT: api.apiRoot, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -207,7 +221,7 @@ async function startUp(dataDir: string) {
   try {
     while (api.firstPollAt === undefined && child.exitCode === null && performance.now() - t0 < 60_000) await sleep(2);
     if (api.firstPollAt === undefined) throw new Error('the club never polled');
-    return Math.round(api.firstPollAt - t0);
+    return { ms: Math.round(api.firstPollAt - t0), cpuMs: cpuMsOf(child.pid!) };
   } finally {
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(30_000)]);
@@ -313,8 +327,16 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
       started: opened.answered - opened.wrong,
       rssBeforeMB: mb(before.rss),
       rssMB: mb(after.rss),
+      // The same, read right after the GC (before V8 returned the pages it freed): how it was measured until 2026-11-30.
+      rssAtGcMB: mb(after.rssAtGc),
       heapMB: mb(after.heapUsed),
       heapDeltaMB: mb(after.heapUsed - before.heapUsed),
+      // Where the RSS is: the V8 heap's reserved pages, memory outside it (Buffers, native), and
+      // the RSS split into anonymous (the process's own) and file-backed (node's binary, addons).
+      heapTotalMB: mb(after.heapTotal),
+      externalMB: mb(after.external),
+      rssAnonMB: mb(after.rssAnon),
+      rssFileMB: mb(after.rssFile),
       note: driver === 'pglite' ? 'the club process alone; the embedded database (WASM) is inside it' : 'the club process alone',
     };
     const clubLogLines = club.logLines;
@@ -326,10 +348,10 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
     if (driver === 'pglite') {
       await handle.close();
       handle = undefined;
-      const starts: (number | null)[] = [];
+      const starts: ({ ms: number; cpuMs: number } | null)[] = [];
       // A start that never polls within a minute is reported as null, not fatal to the figures above.
       for (let i = 0; i < STARTS; i++) starts.push(await startUp(dataDir!).catch(() => null));
-      out.startUpMs = { toFirstPoll: starts, note: '`node --import tsx src/main.ts` on the existing data dir (members, 10k conversations), spawn to first getUpdates' };
+      out.startUpMs = { toFirstPoll: starts.map((s) => s?.ms ?? null), cpuMs: starts.map((s) => s?.cpuMs ?? null), note: '`node scripts/start.mjs` (npm start; dist/ already built) on the existing data dir (members, 10k conversations), spawn to first getUpdates' };
     }
     out.clubLogLines = clubLogLines;
     out.loadAfter = load();
@@ -347,6 +369,9 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
 }
 
 async function main() {
+  // What a merchant's every start after the first finds: dist/ built.
+  if (await buildIfStale()) console.error('built dist/ (npm start would have done it at its first start)');
+  await bundle({ 'updates-bot': 'scripts/bench/updates-bot.ts' }, BOTS_DIR);
   const results: Record<string, unknown>[] = [];
   // The bare echo bot: the ceiling of grammY + runner + this fake server on this machine; one
   // process for the whole run, its bursts taken in turn with the club's.

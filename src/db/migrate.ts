@@ -1,20 +1,26 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { DatabaseHandle } from './database.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
+const MIGRATION_FILE = /^(\d{14}_[\w-]+)\.ts$/;
+
 /** Loads `migrations/*.ts` (timestamp-prefixed, so the name order is the run order). */
 class FolderMigrationProvider implements MigrationProvider {
   constructor(private readonly folder: string) {}
+  /** The migrations' names, from the folder alone: a start with nothing to do imports none of them. */
+  async names(): Promise<string[]> {
+    return (await readdir(this.folder)).flatMap((f) => MIGRATION_FILE.exec(f)?.[1] ?? []).sort();
+  }
   async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(this.folder)).filter((f) => /^\d{14}_[\w-]+\.ts$/.test(f)).sort();
     const migrations: Record<string, Migration> = {};
-    for (const file of files) {
-      const module = (await import(pathToFileURL(path.join(this.folder, file)).href)) as Migration;
-      migrations[file.replace(/\.ts$/, '')] = module;
+    for (const name of await this.names()) {
+      // A relative path the bundler can see (scripts/build.mjs): each migration becomes a chunk of
+      // dist/, loaded only here. tsx and vitest resolve it from this file as any import.
+      migrations[name] = (await import(`../../migrations/${name}.ts`)) as Migration;
     }
     return migrations;
   }
@@ -31,7 +37,7 @@ export async function migrateToLatest(handle: DatabaseHandle): Promise<Migration
   // Most starts find nothing to do. Kysely's migrator would still scan the catalog of every schema
   // on the server (its table check), which races with DDL other clubs or test schemas run at the
   // same moment; one read of our own migration table answers the common case without it.
-  if (await allApplied(handle, Object.keys(await provider.getMigrations()))) return { results: [] };
+  if (await allApplied(handle, await provider.names())) return { results: [] };
   const migrator = new Migrator({
     db: handle.db,
     provider,

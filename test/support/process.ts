@@ -5,11 +5,11 @@ import path from 'node:path';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /**
- * What `npm start` runs, as node itself rather than the tsx wrapper: SIGKILL and SIGTERM must reach
- * the club's own process (the wrapper would die alone and leave the club running; it also SIGKILLs
- * a child that does not confirm a signal within 30 ms, which a loaded machine does not always manage).
+ * What `npm start` runs (the compiled club, dist/, which global-setup.ts builds first if a source
+ * changed), as node itself rather than through npm: SIGKILL and SIGTERM must reach the club's own
+ * process.
  */
-export const START = [process.execPath, ['--import', 'tsx', 'src/main.ts']] as const;
+export const START = [process.execPath, ['scripts/start.mjs']] as const;
 
 /** Polls until the condition holds; on time-out says what `describe` gives (a process's output, say). */
 export async function waitUntil(condition: () => boolean, timeoutMs = 5000, describe: () => string = () => '') {
