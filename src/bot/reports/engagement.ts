@@ -5,7 +5,7 @@ import { referralFunnel } from '../../club/analytics/referral-funnel.ts';
 import type { ReportScope } from '../../club/analytics/sales.ts';
 import type { Db } from '../../db/database.ts';
 import type { Locale } from '../../db/schema.ts';
-import { renderPanels, type ChartSpec } from '../../lib/chart.ts';
+import { renderPanels, type ChartSpec } from './charts.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import type { Cell } from '../../lib/table-files.ts';

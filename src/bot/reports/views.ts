@@ -7,13 +7,7 @@ import { salesReport, type ReportScope } from '../../club/analytics/sales.ts';
 import { loyaltySettings } from '../../club/rules.ts';
 import type { Db } from '../../db/database.ts';
 import type { Locale } from '../../db/schema.ts';
-import type { ChartSpec } from '../../lib/chart.ts';
-
-// The chart renderer (canvas and Chart.js, ~35 MB of RSS and a slower start) is loaded with the
-// first chart a process draws, not by every club process (issue 14).
-type Charts = typeof import('../../lib/chart.ts');
-const renderChart: Charts['renderChart'] = async (...args) => (await import('../../lib/chart.ts')).renderChart(...args);
-const renderPanels: Charts['renderPanels'] = async (...args) => (await import('../../lib/chart.ts')).renderPanels(...args);
+import { renderChart, renderPanels, type ChartSpec } from './charts.ts';
 import { formatNumber, formatRials } from '../../lib/format.ts';
 import { formatDate } from '../../lib/jalali.ts';
 import type { Cell } from '../../lib/table-files.ts';
