@@ -8,13 +8,18 @@ import { up as fewerLocks } from './20261130022000_till_fewer_locks.ts';
  *
  * A perf profile of the backends put most of a purchase's server CPU in running its ~20
  * statements one by one (each: plan-cache check, snapshot, relation locks, executor start-up and
- * shutdown, its result relation's indexes opened), not in the rows. So the function now runs 8:
- * - the tier, the loyalty settings, the earning rule, today's visits, the branch and the cashier
- *   are read in one statement (all were separate reads; the checks on them stay where they were,
+ * shutdown, its result relation's indexes opened and constraints parsed), not in the rows. So the
+ * function now runs 6 on a purchase that earns no promotion:
+ * - the tier, the loyalty settings, the earning rule, today's visits, the branch, the cashier and
+ *   the next tier's threshold are read in one statement (the checks on them stay where they were,
  *   so the errors and their order do not change);
  * - the purchase, its points entry and the entry's lot are inserted by one statement (data-modifying
  *   CTEs; the foreign key from the lot to its entry is checked at the statement's end, as before);
- * - the promotion's sum of points earned in the window is a subquery of the tier lookup;
+ * - the promotion's sum of points earned in the window is read only when a promotion is within
+ *   reach: members.earned_points (new) holds every positive points earning the member ever had, a
+ *   bound the window's sum never exceeds, so a member whose figure is below the next tier's
+ *   threshold is not promoted, exactly as the sum would have said. A statement trigger on
+ *   ledger_entries keeps it for every other writer; the till adds its own in the member update;
  * - the audit row, the receipt and the two report summaries are written by one statement, after
  *   the member's update (the summaries' rows are shared by the connection's purchases: their locks
  *   are now taken last);
@@ -24,7 +29,34 @@ import { up as fewerLocks } from './20261130022000_till_fewer_locks.ts';
  */
 const SLOT = 'date_bin(\'15 minutes\', p_now, timestamptz \'2000-01-01 00:00:00+00\')';
 
+// Which of a member's ledger entries count towards members.earned_points: every positive amount
+// of the kinds the tier window sums (so the figure is never below that sum, whatever the window).
+const EARNED = sql.raw(`currency = 'points' and kind in ('earn', 'earn_reversal') and amount > 0`);
+
 export async function up(db: Kysely<any>): Promise<void> {
+  await sql`alter table members add column if not exists earned_points bigint not null default 0`.execute(db);
+  await sql`
+    update members m set earned_points = e.points
+    from (select member_id, sum(amount) as points from ledger_entries where ${EARNED} group by member_id) e
+    where m.id = e.member_id`.execute(db);
+  // Every other writer of the ledger (credit, bulk credit, imports, reversals) is counted by this
+  // statement trigger; the till keeps the figure itself in its member update and skips it, like
+  // the summaries' triggers.
+  await sql`
+    create or replace function club_member_earned_inserted() returns trigger language plpgsql as $$
+    begin
+      update members m set earned_points = m.earned_points + e.points
+        from (select member_id, sum(amount) as points from new_entries where ${EARNED} group by member_id) e
+        where m.id = e.member_id;
+      return null;
+    end $$`.execute(db);
+  await sql`drop trigger if exists ledger_entries_earned_insert on ledger_entries`.execute(db);
+  await sql`
+    create trigger ledger_entries_earned_insert after insert on ledger_entries
+      referencing new table as new_entries for each statement
+      when (current_setting('club.till_writes', true) is distinct from 'on')
+      execute function club_member_earned_inserted()`.execute(db);
+
   await sql`
     create or replace function club_record_purchase(
       p_member bigint, p_branch integer, p_cashier bigint, p_amount bigint, p_credit bigint,
@@ -45,6 +77,8 @@ export async function up(db: Kysely<any>): Promise<void> {
       rule_visit_points integer;
       rule_visit_cap integer;
       visits bigint;
+      earned bigint;
+      next_threshold bigint;
       base bigint := 0;
       from_spend bigint := 0;
       visit bigint := 0;
@@ -74,7 +108,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       if p_cashier = p_member then
         return jsonb_build_object('error', 'own_purchase');
       end if;
-      select id, points_balance, credit_balance, tier_id into m from members where id = p_member for no key update;
+      select id, points_balance, credit_balance, tier_id, earned_points into m from members where id = p_member for no key update;
       if not found then
         return jsonb_build_object('error', 'member_not_found');
       end if;
@@ -94,9 +128,10 @@ export async function up(db: Kysely<any>): Promise<void> {
           p_defaults || coalesce((select s.value from club_settings s where s.key = 'loyalty'), '{}'::jsonb),
           r.min_purchase, r.rials_per_point, r.visit_points, r.visit_daily_cap,
           (select count(*) filter (where v.status = 'recorded') from purchases v where v.member_id = p_member and v.created_at >= p_day_start),
-          b.name, b.id is not null, exists (select from members c where c.id = p_cashier)
+          b.name, b.id is not null, exists (select from members c where c.id = p_cashier),
+          (select min(h.threshold) from tiers h where h.rank > t.rank)
         into multiplier, current_rank, tier_percent, settings, rule_min, rule_rials_per_point, rule_visit_points, rule_visit_cap,
-          visits, branch_name, branch_found, cashier_found
+          visits, branch_name, branch_found, cashier_found, next_threshold
         from tiers t
         left join lateral (select e.min_purchase, e.rials_per_point, e.visit_points, e.visit_daily_cap from earning_rules e
             where (e.branch_id is null or e.branch_id = p_branch)
@@ -198,22 +233,28 @@ export async function up(db: Kysely<any>): Promise<void> {
           where id = code_id;
       end if;
 
-      -- Promotion is immediate, on points earned in the rolling window (never the balance).
-      select id into target from tiers
-        where rank > current_rank and threshold <= (select coalesce(sum(amount), 0) from ledger_entries
+      -- Promotion is immediate, on points earned in the rolling window (never the balance). The
+      -- window's sum is read only when it could reach a higher tier: it is at most every positive
+      -- earning the member ever had (members.earned_points, this purchase's included), so below the
+      -- next tier's threshold that figure says no promotion without reading the member's ledger.
+      if m.earned_points + greatest(total, 0) >= next_threshold then
+        select coalesce(sum(amount), 0) into earned from ledger_entries
           where member_id = p_member and currency = 'points' and kind in ('earn', 'earn_reversal')
-            and created_at > p_now - make_interval(days => (settings->>'tierWindowDays')::int))
-        order by rank desc limit 1;
+            and created_at > p_now - make_interval(days => (settings->>'tierWindowDays')::int);
+        select id into target from tiers where threshold <= earned and rank > current_rank order by rank desc limit 1;
+      end if;
 
       -- tier_id is set only on a promotion: a column in the SET list makes PostgreSQL consider
       -- the member's AFTER UPDATE OF tier_id trigger (and evaluate its WHEN) on every purchase.
       if target is null then
         update members set points_balance = points_balance + total, credit_balance = credit_balance - p_credit,
-            purchase_count = purchase_count + 1, spend_rials = spend_rials + p_amount, last_purchase_at = greatest(last_purchase_at, p_now)
+            purchase_count = purchase_count + 1, spend_rials = spend_rials + p_amount, last_purchase_at = greatest(last_purchase_at, p_now),
+            earned_points = earned_points + greatest(total, 0)
           where id = p_member returning points_balance, credit_balance into new_points, new_credit;
       else
         update members set points_balance = points_balance + total, credit_balance = credit_balance - p_credit, tier_id = target,
-            purchase_count = purchase_count + 1, spend_rials = spend_rials + p_amount, last_purchase_at = greatest(last_purchase_at, p_now)
+            purchase_count = purchase_count + 1, spend_rials = spend_rials + p_amount, last_purchase_at = greatest(last_purchase_at, p_now),
+            earned_points = earned_points + greatest(total, 0)
           where id = p_member returning points_balance, credit_balance into new_points, new_credit;
       end if;
 
@@ -255,6 +296,9 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  // The previous round's function (its other changes are idempotent and stay).
+  // The previous round's function (its other changes are idempotent and stay), then the figure.
   await fewerLocks(db);
+  await sql`drop trigger if exists ledger_entries_earned_insert on ledger_entries`.execute(db);
+  await sql`drop function if exists club_member_earned_inserted()`.execute(db);
+  await sql`alter table members drop column if exists earned_points`.execute(db);
 }
