@@ -192,7 +192,7 @@ interface RecordedRow {
  * from decideCreditRequest (see credit-requests.ts), never straight from the cashier.
  *
  * The till is the club's hottest write, so the work happens in one database call
- * (club_record_purchase, as of migrations/20261130022000_till_fewer_locks.ts) whose rules
+ * (club_record_purchase, as of migrations/20261130060000_till_fewer_statements.ts) whose rules
  * match purchaseTotals, purchasePoints and lotExpiry here; the preview uses those, and tests hold
  * the two together. `db` may be a transaction (the member's approval records inside its own).
  */
