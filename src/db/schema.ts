@@ -66,6 +66,12 @@ export interface MembersTable {
   purchase_count: Generated<number>;
   spend_rials: Generated<number>;
   last_purchase_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /**
+   * Kept by a ledger trigger and the till (migrations/20261130060000_till_fewer_statements.ts): every
+   * positive points earning ever, an upper bound of the tier window's sum that spares the till
+   * reading the ledger when no promotion is within reach. Never read as a figure to show.
+   */
+  earned_points: ColumnType<number, never, never>;
   /** Kept by triggers: an account has not blocked the bot; the platforms of the member's accounts. */
   reachable: Generated<boolean>;
   platforms: ColumnType<Platform[], never, never>;

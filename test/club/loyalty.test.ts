@@ -133,6 +133,16 @@ describe(`the loyalty engine (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, ()
     expect(await earnedInWindow(db, id, t0, 365)).toBe(1000);
   });
 
+  it('promotes on a purchase that lifts points earned elsewhere over the threshold (the till reads the window only near it)', async () => {
+    const id = await newMember(990); // a signup bonus: earned outside the till
+    const earned = async () => (await db.selectFrom('members').select('earned_points').where('id', '=', id).executeTakeFirstOrThrow()).earned_points;
+    expect(await earned()).toBe(990);
+    const small = await purchase(id, 100_000); // 10 points: 1000 in the window
+    expect(small.promotedTo?.code).toBe('silver');
+    expect((await balance(id)).tier_id).toBe(small.promotedTo?.id);
+    expect(await earned()).toBe(1000);
+  });
+
   it('voids after partial spending: takes back what is left, records what was spent, refunds credit', async () => {
     const id = await newMember(50); // signup lot: 50, expires in a year
     await db.transaction().execute((trx) => credit(trx, { memberId: id, currency: 'credit', amount: 200_000, kind: 'convert', reason: 't', idempotencyKey: `cr:${id}`, expiresAt: null, at: t0 }));

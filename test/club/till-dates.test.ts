@@ -16,6 +16,8 @@ describe('the till keeps its calendar dates until the next local midnight', () =
         expect([kept.dayStart, kept.monthEnd, kept.yearEnd].map((d) => d.toISOString())).toEqual(
           [zonedMidnight(todayIso(now, tz), tz), lotExpiry(now, { mode: 'jalali_month_end', days: 1 }, tz), lotExpiry(now, { mode: 'jalali_year_end', days: 1 }, tz)].map((d) => d.toISOString()),
         );
+        // What the till's statement is sent: the same three instants.
+        expect(kept.params).toEqual([kept.dayStart, kept.monthEnd, kept.yearEnd].map((d) => d.toISOString()));
       }
     });
   }
