@@ -167,8 +167,6 @@ export async function previewPurchase(db: Db, input: Omit<PurchaseInput, 'operat
  * time; the instant is the same).
  */
 const RECORD_PURCHASE = `${PREPARED}select club_record_purchase($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14::int8) as result`;
-// Not a prepared statement: `select *` kept by a connection would fail once a migration adds a column.
-const PROMOTED_TIER = 'select * from "tiers" where "id" = $1';
 
 /**
  * The loyalty defaults as the till's statement takes them (JSON with every default filled in).
@@ -242,7 +240,8 @@ export async function recordPurchase(db: Db | Trx, input: PurchaseInput, env: Lo
   if (r.duplicate) {
     return { purchase, points: purchase.points_earned, breakdown: null, duplicate: true, pointsBalance: r.points_balance, creditBalance: r.credit_balance, promotedTo: null };
   }
-  const promotedTo = r.promoted_to === null ? null : (await db.executeQuery<Tier>(CompiledQuery.raw(PROMOTED_TIER, [r.promoted_to]))).rows[0]!;
+  // Read only on a promotion (rare), so built like any other query.
+  const promotedTo = r.promoted_to === null ? null : await db.selectFrom('tiers').selectAll().where('id', '=', r.promoted_to).executeTakeFirstOrThrow();
   return {
     purchase,
     points: r.points,
