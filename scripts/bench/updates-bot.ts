@@ -34,7 +34,7 @@ async function main() {
     stop = () => runner.stop();
   } else {
     const config = loadConfig({ ...env, LOG_LEVEL: 'warn' });
-    const database = config.databaseUrl && env.BENCH_SCHEMA ? await createDatabase({ databaseUrl: config.databaseUrl, schema: env.BENCH_SCHEMA }) : undefined;
+    const database = config.databaseUrl && env.BENCH_SCHEMA ? await createDatabase({ databaseUrl: config.databaseUrl, schema: env.BENCH_SCHEMA, applicationName: env.BENCH_SCHEMA }) : undefined;
     const club: RunningClub = await startClub({ config, logger: pino({ level: 'warn' }), scheduler: false, ...(database ? { database } : {}) });
     stop = async () => {
       await club.stop();
@@ -42,19 +42,24 @@ async function main() {
     };
   }
   // BENCH_CPU_PROF: a CPU profile of the bursts only ({profile} starts it, {profile-end} writes it there).
+  // BENCH_PROF_KIND=heap: a sampling heap profile instead (what the bursts allocate, by function).
   const profiler = env.BENCH_CPU_PROF ? new Session() : undefined;
+  const HEAP = env.BENCH_PROF_KIND === 'heap';
   let profiles = 0;
   process.on('message', (message: { kind: string }) => {
     if (message.kind === 'profile' && profiler) {
       profiler.connect();
-      void profiler
-        .post('Profiler.enable')
-        .then(() => profiler.post('Profiler.setSamplingInterval', { interval: 200 }))
-        .then(() => profiler.post('Profiler.start'))
-        .then(() => send({ kind: 'profiling' }));
+      const started = HEAP
+        ? profiler.post('HeapProfiler.enable').then(() => profiler.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }))
+        : profiler
+            .post('Profiler.enable')
+            .then(() => profiler.post('Profiler.setSamplingInterval', { interval: 200 }))
+            .then(() => profiler.post('Profiler.start'));
+      void started.then(() => send({ kind: 'profiling' }));
     } else if (message.kind === 'profile-end' && profiler) {
-      void profiler.post('Profiler.stop').then(({ profile }) => {
-        const file = join(env.BENCH_CPU_PROF!, `${env.BENCH_BOT}-${process.pid}-${++profiles}.cpuprofile`);
+      const stopped = HEAP ? profiler.post('HeapProfiler.stopSampling') : profiler.post('Profiler.stop');
+      void stopped.then(({ profile }) => {
+        const file = join(env.BENCH_CPU_PROF!, `${env.BENCH_BOT}-${process.pid}-${++profiles}.${HEAP ? 'heapprofile' : 'cpuprofile'}`);
         writeFileSync(file, JSON.stringify(profile));
         profiler.disconnect();
         send({ kind: 'profiled', file });

@@ -14,7 +14,8 @@
  *             bursts of MEMBERS updates (one per chat), taken in turn with the echo bot's bursts
  *             (echo, club, echo, club...) so both see the same load on a shared machine;
  *             cpuMsPerUpdate: each bot process's CPU time (process.cpuUsage) over its bursts, per
- *             update, and cpuRatio = echo's / club's: a figure other engineers' load moves less
+ *             update, and cpuRatio = echo's / club's: a figure other engineers' load moves less;
+ *             serverCpuMsPerUpdate (PostgreSQL): the CPU time of the club's backends, per update
  *   latency   /menu at LATENCY_RATE updates/s for LATENCY_SECONDS: p50 / p99 from push to answer
  *   memory    CONVERSATIONS strangers send /start: each waits in the signup conversation; the club
  *             process's RSS after a full GC and a second's pause (rssAtGcMB: at once), before and after
@@ -27,7 +28,7 @@
  * (club updates per driver, 5000), MEMBERS (1000), LATENCY_RATE (100), LATENCY_SECONDS (10),
  * CONVERSATIONS (10000), STARTS (3), BENCH_CPU_PROF (a directory: each bot process writes there a
  * CPU profile of each of its throughput bursts, `<echo|club>-<pid>-<n>.cpuprofile`; the profiler's
- * cost is in that run's figures).
+ * cost is in that run's figures; BENCH_PROF_KIND=heap: sampling heap profiles instead, `.heapprofile`).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,7 @@ import { migrateToLatest } from '../../src/db/migrate.ts';
 import { FakeBotApi, type BotMessage, type FakeUser } from '../../test/support/fake-bot-api.ts';
 import { buildIfStale, bundle } from '../build.mjs';
 import { inlineButtons } from '../../test/support/messages.ts';
+import { watchBackends } from './backend-cpu.ts';
 
 const env = process.env;
 const databaseUrl = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -125,7 +127,7 @@ class BotProcess {
     const flags = ['--expose-gc', ...NODE_FLAGS];
     this.child = fork(join(BOTS_DIR, 'updates-bot.js'), [], {
       execArgv: flags,
-      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...(env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX } : {}), BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...(CPU_PROF ? { BENCH_CPU_PROF: CPU_PROF } : {}), ...childEnv },
+      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...(env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX } : {}), BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...(CPU_PROF ? { BENCH_CPU_PROF: CPU_PROF, ...(env.BENCH_PROF_KIND ? { BENCH_PROF_KIND: env.BENCH_PROF_KIND } : {}) } : {}), ...childEnv },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     // The bot's warnings (pino JSON lines) and errors: counted, the first few shown.
@@ -272,6 +274,9 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
     // less than updates/s (it still grows somewhat with cache and scheduler contention).
     let echoCpuMs = 0;
     let clubCpuMs = 0;
+    // The club's PostgreSQL backends (named after the schema): the server's share of each update.
+    // The echo bot's bursts in between leave them idle.
+    const serverCpu = driver === 'pg' ? watchBackends(databaseUrl, { column: 'application_name', value: schema }) : null;
     for (let done = 0; done < UPDATES; done += users.length) {
       const n = Math.min(users.length, UPDATES - done);
       const echoRound = await echo.profiled(() => timedBurst(echo, echoUsers.slice(0, n), 'hello', echoed));
@@ -292,6 +297,8 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
     out.ratio = Number(((out.clubPerSecond as number) / (out.echoPerSecond as number)).toFixed(2));
     out.cpuMsPerUpdate = { echo: Number((echoCpuMs / UPDATES).toFixed(3)), club: Number((clubCpuMs / UPDATES).toFixed(3)) };
     out.cpuRatio = Number((echoCpuMs / clubCpuMs).toFixed(2));
+    const serverSeconds = serverCpu ? await serverCpu.stop() : null;
+    if (serverSeconds !== null) out.serverCpuMsPerUpdate = Number(((serverSeconds * 1000) / UPDATES).toFixed(3));
     out.rounds = { echo: echoRounds, club: clubRounds };
 
     // Latency at a moderate, steady load.

@@ -61,6 +61,7 @@ import { isLabel, rememberingT, resolveLocale } from './i18n.ts';
 import { createMenus } from './menus/main.ts';
 import { adapterFor, type PlatformAdapter } from './platform.ts';
 import { say } from './ui.ts';
+import { ClubComposer } from './composer.ts';
 import type { FetchConfig } from './network.ts';
 import { askToRetryLater, onceEach, refuseInvalidText } from './guards.ts';
 
@@ -108,17 +109,21 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   // an AsyncLocalStorage did this before, but on Node 20 it puts a hook on every promise (issue 14).
   const spoken: Spoken = new Map();
 
-  if (deps.metrics) bot.use(deps.metrics.middleware(platform));
-  bot.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
-  bot.use(onceEach(platform, deps));
-  bot.use(clubContext(platform, adapter, deps, spoken, tFor));
-  bot.use(refuseInvalidText());
-  bot.use(
+  // Every handler on one ClubComposer: an update goes through them as a list, only until one
+  // handles it (grammY's own `bot.use` nests them, so every update would descend through all of them).
+  const club = new ClubComposer<Context>();
+  bot.use(club);
+  if (deps.metrics) club.use(deps.metrics.middleware(platform));
+  club.use(sequentialize((ctx: BaseContext) => ctx.chat?.id.toString() ?? ctx.from?.id.toString()));
+  club.use(onceEach(platform, deps));
+  club.use(clubContext(platform, adapter, deps, spoken, tFor));
+  club.use(refuseInvalidText());
+  club.use(
     conversations<Context, ConversationContext>({
       storage: { type: 'context', version: CONVERSATION_VERSION, adapter: postgresConversationStorage(deps.db, platform) },
     }),
   );
-  bot.use(commandsLeaveConversations());
+  club.use(commandsLeaveConversations());
   const till = createTillConversations(deps);
   const admin = createAdminConversations(deps);
   const tickets = createTicketConversations(deps);
@@ -128,7 +133,7 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
   const vouchers = createVoucherConversations(deps);
   const automations = createAutomationConversations(deps);
   const panel = createPanelConversations(deps);
-  bot.use(
+  club.use(
     installConversations(
       [
         { id: SIGNUP, builder: createSignup(deps, menus.main) },
@@ -166,34 +171,34 @@ export function createBot(platform: Platform, options: BotOptions, deps: ClubDep
       [speech(adapter, deps, transformers, spoken, tFor)],
     ),
   );
-  bot.use(menus.main);
-  bot.use(startFeature(menus));
-  bot.use(memberFeature(menus));
-  bot.use(walletFeature());
-  bot.use(disputesFeature());
-  bot.use(profileFeature());
-  bot.use(ticketsFeature());
-  bot.use(feedbackFeature());
-  bot.use(surveysFeature());
-  bot.use(campaignsFeature());
-  bot.use(vouchersFeature());
-  bot.use(automationsFeature());
-  bot.use(lotteriesFeature());
-  bot.use(quizzesFeature());
-  bot.use(newsFeature());
-  bot.use(badgesFeature());
-  bot.use(historyFeature());
-  bot.use(setupFeature());
-  bot.use(staffFeature());
-  bot.use(tillFeature());
-  bot.use(adminFeature());
-  bot.use(auditFeature());
-  bot.use(growthFeature());
-  bot.use(reportsFeature());
-  bot.use(panelFeature());
-  bot.use(importFeature());
-  bot.use(walkInFeature());
-  bot.use(unhandledFeature(menus));
+  club.use(menus.main);
+  club.use(startFeature(menus));
+  club.use(memberFeature(menus));
+  club.use(walletFeature());
+  club.use(disputesFeature());
+  club.use(profileFeature());
+  club.use(ticketsFeature());
+  club.use(feedbackFeature());
+  club.use(surveysFeature());
+  club.use(campaignsFeature());
+  club.use(vouchersFeature());
+  club.use(automationsFeature());
+  club.use(lotteriesFeature());
+  club.use(quizzesFeature());
+  club.use(newsFeature());
+  club.use(badgesFeature());
+  club.use(historyFeature());
+  club.use(setupFeature());
+  club.use(staffFeature());
+  club.use(tillFeature());
+  club.use(adminFeature());
+  club.use(auditFeature());
+  club.use(growthFeature());
+  club.use(reportsFeature());
+  club.use(panelFeature());
+  club.use(importFeature());
+  club.use(walkInFeature());
+  club.use(unhandledFeature(menus));
 
   bot.catch(async (error: BotError<Context>) => {
     const ctx = error.ctx;
