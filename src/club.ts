@@ -18,6 +18,7 @@ import { Api } from 'grammy';
 import type { Platform } from './db/schema.ts';
 import { withPrivateErrors } from './logger.ts';
 import { checkPlatform, fetchConfigFor } from './bot/network.ts';
+import { botApiFetch } from './bot/http.ts';
 import { databaseReachable } from './club/operations.ts';
 import { withAdvisoryLock } from './club/updates.ts';
 import { startHttpServer, type Readiness, type RunningHttpServer } from './http/server.ts';
@@ -101,7 +102,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
     const settings = config[platform];
     if (!settings) return [];
     const fetchConfig = fetchConfigFor(platform, config);
-    const api = new Api(settings.token, { apiRoot: settings.apiRoot, ...(fetchConfig ? { baseFetchConfig: fetchConfig } : {}) });
+    const api = new Api(settings.token, { apiRoot: settings.apiRoot, fetch: botApiFetch(settings.apiRoot, fetchConfig?.agent) });
     return [{ platform, settings, fetchConfig, api, check: checkPlatform(api, platform, config.startupCheckSeconds, fetchConfig !== undefined) }];
   });
   const database =

@@ -63,6 +63,7 @@ import { adapterFor, type PlatformAdapter } from './platform.ts';
 import { say } from './ui.ts';
 import { ClubComposer } from './composer.ts';
 import type { FetchConfig } from './network.ts';
+import { botApiFetch } from './http.ts';
 import { askToRetryLater, onceEach, refuseInvalidText } from './guards.ts';
 
 export interface BotOptions {
@@ -78,7 +79,7 @@ const CONVERSATION_VERSION = 1;
 export function createBot(platform: Platform, options: BotOptions, deps: ClubDeps): Bot<Context> {
   const adapter = adapterFor(platform);
   const bot = new Bot<Context>(options.token, {
-    client: { apiRoot: options.apiRoot, ...(options.fetchConfig ? { baseFetchConfig: options.fetchConfig } : {}) },
+    client: { apiRoot: options.apiRoot, fetch: botApiFetch(options.apiRoot, options.fetchConfig?.agent) },
   });
   const log = deps.logger.child({ platform });
 

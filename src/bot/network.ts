@@ -6,7 +6,7 @@ import { SocksProxyAgent } from 'socks-proxy-agent';
 import type { Config } from '../config.ts';
 import type { Platform } from '../db/schema.ts';
 
-/** What grammY's client is given on top of the API root: the proxy agent, for Telegram only. */
+/** The proxy agent, for Telegram only: the Bot API client's requests go through it (see http.ts). */
 export interface FetchConfig {
   agent: Agent;
 }

@@ -1,0 +1,72 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+
+/** What grammY's client reads of a response: it only ever calls `json()`. */
+interface BotApiResponse {
+  ok: boolean;
+  status: number;
+  json(): Promise<unknown>;
+  text(): Promise<string>;
+}
+
+interface BotApiRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Readable;
+  signal?: { aborted: boolean; addEventListener(type: 'abort', listener: () => void): void; removeEventListener(type: 'abort', listener: () => void): void } | null;
+  agent?: HttpAgent;
+}
+
+class AbortError extends Error {
+  override name = 'AbortError';
+  constructor() {
+    super('The operation was aborted.');
+  }
+}
+
+/**
+ * The Bot API client's HTTP, straight on Node's http module (issue 14). grammY hands its `fetch`
+ * option a URL and a POST with a JSON string (or a multipart stream for files) and reads
+ * `res.json()`. Its default on Node, node-fetch, builds a WHATWG Request, Headers and body streams
+ * around every call: in `npm run bench:updates` that plumbing was the largest share of the club's
+ * CPU per update. Here a call is one `http.request` on a keep-alive agent: the proxy agent when
+ * Telegram is reached through one (network.ts), else one agent per API root.
+ */
+export function botApiFetch(apiRoot: string, proxyAgent?: HttpAgent): typeof fetch {
+  const secure = apiRoot.startsWith('https:');
+  const request = secure ? httpsRequest : httpRequest;
+  const agent = proxyAgent ?? (secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
+  const call = (url: string | URL, init: BotApiRequest = {}) =>
+    new Promise<BotApiResponse>((resolve, reject) => {
+      const signal = init.signal ?? undefined;
+      if (signal?.aborted) return reject(new AbortError());
+      const req = request(url, { method: init.method ?? 'GET', headers: init.headers, agent }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', fail);
+        res.on('end', () => {
+          signal?.removeEventListener('abort', onAbort);
+          const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          resolve({ ok: status >= 200 && status < 300, status, json: () => Promise.resolve().then(() => JSON.parse(body) as unknown), text: () => Promise.resolve(body) });
+        });
+      });
+      function fail(error: Error) {
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      }
+      function onAbort() {
+        req.destroy(new AbortError());
+      }
+      signal?.addEventListener('abort', onAbort);
+      req.on('error', fail);
+      const body = init.body;
+      if (body === undefined || typeof body === 'string') req.end(body);
+      else {
+        body.on('error', (error: Error) => req.destroy(error));
+        body.pipe(req);
+      }
+    });
+  return call as unknown as typeof fetch;
+}
