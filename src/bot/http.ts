@@ -1,13 +1,15 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import type { Api } from 'grammy';
 
-/** What grammY's client reads of a response: it only ever calls `json()`. */
+/** What grammY's client reads of a response (it only ever calls `json()`), and a file's bytes (downloadFile). */
 interface BotApiResponse {
   ok: boolean;
   status: number;
   json(): Promise<unknown>;
   text(): Promise<string>;
+  bytes(): Promise<Buffer>;
 }
 
 interface BotApiRequest {
@@ -47,9 +49,15 @@ export function botApiFetch(apiRoot: string, proxyAgent?: HttpAgent): typeof fet
         res.on('error', fail);
         res.on('end', () => {
           signal?.removeEventListener('abort', onAbort);
-          const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
           const status = res.statusCode ?? 0;
-          resolve({ ok: status >= 200 && status < 300, status, json: () => Promise.resolve().then(() => JSON.parse(body) as unknown), text: () => Promise.resolve(body) });
+          resolve({
+            ok: status >= 200 && status < 300,
+            status,
+            json: () => Promise.resolve().then(() => JSON.parse(bytes.toString('utf8')) as unknown),
+            text: () => Promise.resolve(bytes.toString('utf8')),
+            bytes: () => Promise.resolve(bytes),
+          });
         });
       });
       function fail(error: Error) {
@@ -69,4 +77,23 @@ export function botApiFetch(apiRoot: string, proxyAgent?: HttpAgent): typeof fet
       }
     });
   return call as unknown as typeof fetch;
+}
+
+/**
+ * A file a member or the owner sent, downloaded with the bot's own client: through the proxy when
+ * Telegram is reached through one (global fetch would go direct, and fail in Iran). Null when the
+ * platform does not give it, or when it is larger than `maxBytes`.
+ */
+export async function downloadFile(api: Api, fileId: string, maxBytes = Infinity): Promise<Buffer | null> {
+  const file = await api.getFile(fileId);
+  if (!file.file_path || (file.file_size ?? 0) > maxBytes) return null;
+  const apiRoot = api.options?.apiRoot ?? 'https://api.telegram.org';
+  const url = `${apiRoot}/file/bot${api.token}/${file.file_path}`;
+  const own = api.options?.fetch as ((url: string) => Promise<BotApiResponse>) | undefined;
+  if (own) {
+    const response = await own(url);
+    return response.ok ? response.bytes() : null;
+  }
+  const response = await fetch(url);
+  return response.ok ? Buffer.from(await response.arrayBuffer()) : null;
 }

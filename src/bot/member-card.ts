@@ -5,6 +5,7 @@ const renderMemberCard: typeof import('../lib/member-card.ts').renderMemberCard 
 import type { Context } from './context.ts';
 import { memberNumber, tierName } from './screens.ts';
 import { tierById } from '../club/tiers.ts';
+import { downloadFile } from './http.ts';
 
 /** Logos downloaded from the messenger, by file id (a file id names one file for good). */
 const logos = new Map<string, Buffer | null>();
@@ -15,10 +16,7 @@ async function logoBytes(ctx: Context, fileId: string | undefined): Promise<Buff
   if (logos.has(fileId)) return logos.get(fileId)!;
   let bytes: Buffer | null = null;
   try {
-    const file = await ctx.api.getFile(fileId);
-    const platform = ctx.deps.config[ctx.adapter.platform]!;
-    const response = await fetch(`${platform.apiRoot}/file/bot${platform.token}/${file.file_path}`);
-    if (response.ok && (file.file_size ?? 0) <= MAX_LOGO_BYTES) bytes = Buffer.from(await response.arrayBuffer());
+    bytes = await downloadFile(ctx.api, fileId, MAX_LOGO_BYTES);
   } catch (error) {
     ctx.deps.logger.warn({ err: error }, 'club logo could not be downloaded; the card is drawn without it');
   }

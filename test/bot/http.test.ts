@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpAgent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api, GrammyError, HttpError, InputFile } from 'grammy';
-import { botApiFetch } from '../../src/bot/http.ts';
+import { botApiFetch, downloadFile } from '../../src/bot/http.ts';
 
 /**
  * The Bot API client's HTTP (src/bot/http.ts) under grammY's own client: what grammY does with
@@ -14,9 +14,12 @@ describe('the Bot API client on Node’s http module', () => {
   let root: string;
   const seen: { method: string; contentType: string; body: string }[] = [];
   const hanging = new Set<ServerResponse>();
+  /** A file's bytes, not valid UTF-8: a download must not decode them. */
+  const FILE = Buffer.from([0xff, 0x00, 0xd8, 0x80, 0x41]);
 
   beforeAll(async () => {
     server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/file/bot1:TOKEN/documents/a.bin') return void res.end(FILE);
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks).toString('utf8');
@@ -31,6 +34,7 @@ describe('the Bot API client on Node’s http module', () => {
         }
         return void res.end(JSON.stringify({ ok: true, result: { message_id: 9, date: 0, chat: { id: params.chat_id, type: 'private' }, text: params.text } }));
       }
+      if (method === 'getFile') return void res.end(JSON.stringify({ ok: true, result: { file_id: 'f', file_unique_id: 'u', file_size: FILE.length, file_path: 'documents/a.bin' } }));
       if (method === 'sendPhoto') return void res.end(JSON.stringify({ ok: true, result: { message_id: 10, date: 0, chat: { id: 1, type: 'private' } } }));
       if (method === 'getChat') {
         res.writeHead(502, { 'content-type': 'text/html' });
@@ -93,6 +97,20 @@ describe('the Bot API client on Node’s http module', () => {
     await new Promise((r) => setTimeout(r, 50));
     controller.abort();
     expect(await pending).toBeInstanceOf(HttpError);
+  });
+
+  it('downloads a file byte for byte through the client’s agent (the proxy’s, for Telegram in Iran), and not one over the limit', async () => {
+    let connections = 0;
+    class CountingAgent extends HttpAgent {
+      override createConnection(...args: Parameters<HttpAgent['createConnection']>) {
+        connections++;
+        return super.createConnection(...args);
+      }
+    }
+    const client = new Api('1:TOKEN', { apiRoot: root, fetch: botApiFetch(root, new CountingAgent({ keepAlive: true })) });
+    expect(await downloadFile(client, 'f')).toEqual(FILE);
+    expect(connections).toBeGreaterThan(0);
+    expect(await downloadFile(client, 'f', FILE.length - 1)).toBeNull();
   });
 
   it('an unreachable API fails the call instead of hanging', async () => {

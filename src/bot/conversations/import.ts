@@ -11,6 +11,7 @@ import { problemsFile } from '../import-report.ts';
 import { say } from '../ui.ts';
 import { attempt } from './ask.ts';
 import { progressMessage } from '../progress.ts';
+import { downloadFile } from '../http.ts';
 
 export const IMPORT = 'import';
 
@@ -76,11 +77,8 @@ export function createImportConversation(deps: ClubDeps) {
       await say(update, t('import.reading'), { remove_keyboard: true });
       // The check runs once, outside the replay: the counts come back, the report goes out from here.
       const outcome = await conversation.external(async (outside) => {
-        const file = await outside.api.getFile(document.file_id);
-        const platform = deps.config[ctx.adapter.platform]!;
-        const response = await fetch(`${platform.apiRoot}/file/bot${platform.token}/${file.file_path}`);
-        if (!response.ok) return { ok: false as const, key: 'import.download_failed', params: {} };
-        const bytes = Buffer.from(await response.arrayBuffer());
+        const bytes = await downloadFile(outside.api, document.file_id);
+        if (!bytes) return { ok: false as const, key: 'import.download_failed', params: {} };
         const progress = await progressMessage(outside, (lines) => outside.t('import.progress_reading', { lines: formatNumber(lines, outside.locale) }));
         const checked = await attempt(() =>
           previewImport(deps.db, { fileName: document.file_name ?? 'import', bytes, actorMemberId: owner.memberId }, { now: deps.now(), timeZone: deps.config.timeZone, onProgress: progress.update }).catch((error: unknown) =>

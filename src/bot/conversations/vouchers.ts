@@ -14,6 +14,7 @@ import { askOfferBranch } from './offer-branch.ts';
 import { branchNames } from '../../club/offer-branch.ts';
 import { findMemberById } from '../../club/members.ts';
 import { listSegments } from '../../club/segments.ts';
+import { downloadFile } from '../http.ts';
 
 
 export const VOUCHER_POOL_NEW = 'voucher_pool_new';
@@ -146,11 +147,8 @@ export function createVoucherConversations(deps: ClubDeps) {
         // The outside context's API: a call through `update` inside `external` would be recorded
         // as a step of its own that a replay never makes, and the next upload would wait forever.
         const parsed = await conversation.external(async (outside) => {
-          const file = await outside.api.getFile(document.file_id);
-          const platform = deps.config[ctx.adapter.platform]!;
-          const response = await fetch(`${platform.apiRoot}/file/bot${platform.token}/${file.file_path}`);
-          if (!response.ok) return null;
-          return parseCodeFile(Buffer.from(await response.arrayBuffer()).toString('utf8'));
+          const bytes = await downloadFile(outside.api, document.file_id);
+          return bytes ? parseCodeFile(bytes.toString('utf8')) : null;
         });
         if (parsed?.malformedLines) {
           // The wizard stays at the file: a fixed file, or Cancel.
