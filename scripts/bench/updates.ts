@@ -15,7 +15,9 @@
  *             (echo, club, echo, club...) so both see the same load on a shared machine;
  *             cpuMsPerUpdate: each bot process's CPU time (process.cpuUsage) over its bursts, per
  *             update, and cpuRatio = echo's / club's: a figure other engineers' load moves less;
- *             serverCpuMsPerUpdate (PostgreSQL): the CPU time of the club's backends, per update
+ *             serverCpuMsPerUpdate (PostgreSQL): the CPU time of the club's backends, per update;
+ *             systemMsPerUpdate: the kernel's part of each bot's; fakeApiCpuMsPerUpdate: this process's
+ *             (the fake Bot API and its users) while serving each bot
  *   latency   /menu at LATENCY_RATE updates/s for LATENCY_SECONDS: p50 / p99 from push to answer
  *   memory    CONVERSATIONS strangers send /start: each waits in the signup conversation; the club
  *             process's RSS after a full GC and a second's pause (rssAtGcMB: at once), before and after
@@ -173,8 +175,13 @@ class BotProcess {
 
   /** The process's CPU time so far, microseconds (user + system). */
   async cpu() {
+    return (await this.cpuTimes()).micros;
+  }
+
+  /** The process's CPU time so far, microseconds: in all (user + system) and in the kernel (system). */
+  async cpuTimes() {
     this.child.send({ kind: 'cpu' });
-    return ((await this.next('cpu')) as unknown as { micros: number }).micros;
+    return (await this.next('cpu')) as unknown as { micros: number; system: number };
   }
 
   async stop() {
@@ -234,10 +241,12 @@ async function startUp(dataDir: string) {
 
 /** A burst, with the CPU time the bot process spent on it (ms per update; the IPC ask is in it, once). */
 async function timedBurst(bot: BotProcess, users: FakeUser[], text: string, expected: Expected) {
-  const cpu0 = await bot.cpu();
+  const cpu0 = await bot.cpuTimes();
+  const api0 = process.cpuUsage();
   const round = await burst(users, text, expected);
-  const cpuMs = ((await bot.cpu()) - cpu0) / 1000;
-  return { ...round, cpuMs };
+  const api1 = process.cpuUsage(api0);
+  const cpu1 = await bot.cpuTimes();
+  return { ...round, cpuMs: (cpu1.micros - cpu0.micros) / 1000, systemMs: (cpu1.system - cpu0.system) / 1000, apiMs: (api1.user + api1.system) / 1000 };
 }
 
 async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers: FakeUser[]) {
@@ -274,6 +283,10 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
     // less than updates/s (it still grows somewhat with cache and scheduler contention).
     let echoCpuMs = 0;
     let clubCpuMs = 0;
+    let echoSystemMs = 0;
+    let clubSystemMs = 0;
+    let echoApiMs = 0;
+    let clubApiMs = 0;
     // The club's PostgreSQL backends (named after the schema): the server's share of each update.
     // The echo bot's bursts in between leave them idle.
     const serverCpu = driver === 'pg' ? watchBackends(databaseUrl, { column: 'application_name', value: schema }) : null;
@@ -282,12 +295,16 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
       const echoRound = await echo.profiled(() => timedBurst(echo, echoUsers.slice(0, n), 'hello', echoed));
       echoRounds.push(echoRound.perSecond);
       echoCpuMs += echoRound.cpuMs;
+      echoSystemMs += echoRound.systemMs;
+      echoApiMs += echoRound.apiMs;
       const bot = club;
       const round = await bot.profiled(() => timedBurst(bot, users.slice(0, n), '/menu', homeScreen));
       if (round.answered < n) throw new Error(`the club answered ${round.answered} of ${n}`);
       wrong += round.wrong;
       clubRounds.push(round.perSecond);
       clubCpuMs += round.cpuMs;
+      clubSystemMs += round.systemMs;
+      clubApiMs += round.apiMs;
     }
     // Answers that were not the home screen (e.g. "try again in a minute" when the pool's
     // connection wait ran out): not counted in clubPerSecond.
@@ -297,6 +314,10 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
     out.ratio = Number(((out.clubPerSecond as number) / (out.echoPerSecond as number)).toFixed(2));
     out.cpuMsPerUpdate = { echo: Number((echoCpuMs / UPDATES).toFixed(3)), club: Number((clubCpuMs / UPDATES).toFixed(3)) };
     out.cpuRatio = Number((echoCpuMs / clubCpuMs).toFixed(2));
+    // The kernel's part of it (sockets: the Bot API's HTTP, the database's protocol).
+    out.systemMsPerUpdate = { echo: Number((echoSystemMs / UPDATES).toFixed(3)), club: Number((clubSystemMs / UPDATES).toFixed(3)) };
+    // This process's CPU over each bot's bursts: the fake Bot API and its users, serving that bot.
+    out.fakeApiCpuMsPerUpdate = { echo: Number((echoApiMs / UPDATES).toFixed(3)), club: Number((clubApiMs / UPDATES).toFixed(3)) };
     const serverSeconds = serverCpu ? await serverCpu.stop() : null;
     if (serverSeconds !== null) out.serverCpuMsPerUpdate = Number(((serverSeconds * 1000) / UPDATES).toFixed(3));
     out.rounds = { echo: echoRounds, club: clubRounds };
