@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { PREPARED, type Db } from '../db/database.ts';
 import type { Member, Platform, Tier } from '../db/schema.ts';
 import type { AccountMember } from './members.ts';
 import { grouped } from '../lib/grouped.ts';
@@ -85,29 +85,46 @@ function intakeQuery(db: Db, platforms: Platform[], users: (number | null)[], ke
   // per-table reads gave them.
   const input = sql<IntakeInput>`(select * from unnest(${platforms}::text[], ${users}::int8[], ${keys}::text[], ${bots}::int8[], ${updates}::int8[])
     with ordinality as u(platform, user_id, conversation_key, bot_id, update_id, n))`;
+  // Each table is reached through a LATERAL subquery keyed on the update's own row, so the plan is
+  // index lookups per update whether the arrays hold one update or a hundred: the statement is
+  // prepared once per connection (PREPARED) and its generic plan must suit both.
   return db
     .selectFrom(input.as('intake'))
-    .leftJoin('member_accounts', (join) => join.onRef('member_accounts.platform', '=', 'intake.platform').onRef('member_accounts.user_id', '=', 'intake.user_id'))
-    .leftJoin('members', 'members.id', 'member_accounts.member_id')
-    .leftJoin('staff', 'staff.member_id', 'members.id')
-    .leftJoin('tiers as member_tier', 'member_tier.id', 'members.tier_id')
-    .leftJoin('conversation_state', 'conversation_state.key', 'intake.conversation_key')
-    .selectAll('members')
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('member_accounts')
+          .innerJoin('members', 'members.id', 'member_accounts.member_id')
+          .leftJoin('staff', 'staff.member_id', 'members.id')
+          .leftJoin('tiers as member_tier', 'member_tier.id', 'members.tier_id')
+          .whereRef('member_accounts.platform', '=', 'intake.platform')
+          .whereRef('member_accounts.user_id', '=', 'intake.user_id')
+          .selectAll('members')
+          .select([
+            'staff.role as staff_role',
+            'member_accounts.blocked as account_blocked',
+            'member_tier.id as tier_id_',
+            'member_tier.code as tier_code',
+            'member_tier.rank as tier_rank',
+            'member_tier.name_fa as tier_name_fa',
+            'member_tier.name_en as tier_name_en',
+            'member_tier.threshold as tier_threshold',
+            'member_tier.discount_percent as tier_discount_percent',
+            'member_tier.earn_multiplier as tier_earn_multiplier',
+            'member_tier.perks_fa as tier_perks_fa',
+            'member_tier.perks_en as tier_perks_en',
+          ])
+          .as('account'),
+      (join) => join.onTrue(),
+    )
+    .leftJoinLateral(
+      (eb) => eb.selectFrom('conversation_state').select('conversation_state.value').whereRef('conversation_state.key', '=', 'intake.conversation_key').as('state'),
+      (join) => join.onTrue(),
+    )
+    .selectAll('account')
     .select((eb) => [
       'intake.n as intake_n',
-      'staff.role as staff_role',
-      'member_accounts.blocked as account_blocked',
-      'conversation_state.value as conversation',
-      'member_tier.id as tier_id_',
-      'member_tier.code as tier_code',
-      'member_tier.rank as tier_rank',
-      'member_tier.name_fa as tier_name_fa',
-      'member_tier.name_en as tier_name_en',
-      'member_tier.threshold as tier_threshold',
-      'member_tier.discount_percent as tier_discount_percent',
-      'member_tier.earn_multiplier as tier_earn_multiplier',
-      'member_tier.perks_fa as tier_perks_fa',
-      'member_tier.perks_en as tier_perks_en',
+      'state.value as conversation',
       eb
         .exists(
           eb
@@ -131,11 +148,13 @@ const intakes = new WeakMap<Db, ReturnType<typeof compileIntake>>();
  */
 function compileIntake(db: Db) {
   const slot = <T>(i: number) => new Slot(i) as unknown as T;
-  const compiled = intakeQuery(db, slot(0), slot(1), slot(2), slot(3), slot(4)).compile();
-  const order = compiled.parameters.map((p) => {
+  const built = intakeQuery(db, slot(0), slot(1), slot(2), slot(3), slot(4)).compile();
+  const order = built.parameters.map((p) => {
     if (!(p instanceof Slot)) throw new Error('the intake statement has a value that is not a slot');
     return p.index;
   });
+  // A constant text with every value a parameter: each connection prepares and plans it once.
+  const compiled = { ...built, sql: PREPARED + built.sql };
   return { compiled, order };
 }
 
