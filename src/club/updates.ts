@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { PREPARED, type Db } from '../db/database.ts';
-import type { Member, Platform, Tier } from '../db/schema.ts';
+import type { Member, MembersTable, Platform, Tier } from '../db/schema.ts';
 import type { AccountMember } from './members.ts';
 import { grouped } from '../lib/grouped.ts';
 
@@ -59,6 +59,23 @@ export interface Intake {
   conversationUsed?: boolean;
 }
 
+/**
+ * Every column of members, by name. The intake statement is prepared once per connection, and a
+ * prepared `members.*` would change its result type when a migration adds a column while a club
+ * process runs (another process's deploy): PostgreSQL then refuses every execution ("cached plan
+ * must not change result type"). Named columns keep the statement's result as it was prepared.
+ */
+const MEMBER_COLUMNS = [
+  'id', 'phone', 'first_name', 'last_name', 'birth_date', 'gender', 'locale', 'referral_code', 'tier_id',
+  'points_balance', 'credit_balance', 'marketing_opt_in', 'joined_at', 'last_active_at', 'join_link_id',
+  'referred_by', 'city', 'email', 'interests', 'heard_from', 'profile_completed_at', 'purchase_count',
+  'spend_rials', 'last_purchase_at', 'earned_points', 'reachable', 'platforms', 'referral_count',
+  'join_bonus_due', 'note',
+] as const satisfies readonly (keyof MembersTable)[];
+/** Does not compile while a column of members is missing from MEMBER_COLUMNS. */
+const everyMemberColumn: [Exclude<keyof MembersTable, (typeof MEMBER_COLUMNS)[number]>] extends [never] ? true : never = true;
+void everyMemberColumn;
+
 /** A value a statement compiled once is given at each execution (see compiledIntake). */
 class Slot {
   constructor(readonly index: number) {}
@@ -99,7 +116,7 @@ function intakeQuery(db: Db, platforms: Platform[], users: (number | null)[], ke
           .leftJoin('tiers as member_tier', 'member_tier.id', 'members.tier_id')
           .whereRef('member_accounts.platform', '=', 'intake.platform')
           .whereRef('member_accounts.user_id', '=', 'intake.user_id')
-          .selectAll('members')
+          .select(MEMBER_COLUMNS.map((column) => `members.${column}` as const))
           .select([
             'staff.role as staff_role',
             'member_accounts.blocked as account_blocked',

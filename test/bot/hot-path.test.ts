@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningClub } from '../../src/club.ts';
 import { joinClub } from '../../src/club/members.ts';
@@ -98,5 +99,31 @@ describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQ
     expect(home.text).toContain('Reza');
     const tier = await database.db.selectFrom('tiers').select('name_fa').orderBy('rank').executeTakeFirstOrThrow();
     expect(home.text).toContain(tier.name_fa);
+  });
+
+  it('a column added to members while the club runs (another process migrating) does not break the intake statement it prepared', async () => {
+    const user = api.user({ id: 7900000003, first_name: 'Mina', language_code: 'en' });
+    await joinClub(
+      database.db,
+      { platform: 'telegram', userId: user.id, chatId: user.id },
+      { phone: '+989128890003', firstName: 'Mina', locale: 'en' },
+      { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
+    );
+    // Every pooled connection prepares the statement before the column comes.
+    for (let i = 0; i < 3; i++) {
+      const before = user.messages.length;
+      await user.send('/menu');
+      await user.waitFor((m) => user.messages.length > before && inlineButtons(m).length > 0);
+      await handled(api.lastUpdateId());
+    }
+    await sql`alter table members add column added_while_running text`.execute(database.db);
+    for (let i = 0; i < 3; i++) {
+      const before = user.messages.length;
+      await user.send('/menu');
+      const home = await user.waitFor((m) => user.messages.length > before);
+      expect(inlineButtons(home).length).toBeGreaterThan(0);
+      expect(home.text).toContain('Mina');
+      await handled(api.lastUpdateId());
+    }
   });
 });
