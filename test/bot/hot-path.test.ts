@@ -32,6 +32,18 @@ describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQ
     await database?.close();
   });
 
+  /** A member who joined with 50 points, and their Telegram chat. */
+  async function member(id: number, firstName: string, phone: string, locale: 'fa' | 'en') {
+    const user = api.user({ id, first_name: firstName, language_code: locale });
+    await joinClub(
+      database.db,
+      { platform: 'telegram', userId: user.id, chatId: user.id },
+      { phone, firstName, locale },
+      { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
+    );
+    return user;
+  }
+
   /** Resolves once the update is recorded as handled: the last statement an update makes. */
   async function handled(updateId: number) {
     for (let i = 0; i < 500; i++) {
@@ -43,13 +55,7 @@ describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQ
   }
 
   it('a refresh of the balance screen on an idle chat, with nothing changed, costs one statement before the screen reads and one after, and no edit', async () => {
-    const user = api.user({ id: 7900000001, first_name: 'Sara', language_code: 'en' });
-    await joinClub(
-      database.db,
-      { platform: 'telegram', userId: user.id, chatId: user.id },
-      { phone: '+989128890001', firstName: 'Sara', locale: 'en' },
-      { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
-    );
+    const user = await member(7900000001, 'Sara', '+989128890001', 'en');
     await user.send('/menu');
     await user.waitFor((m) => inlineButtons(m).some((b) => b.text === '⭐ My points'));
     await user.press('⭐ My points');
@@ -75,13 +81,7 @@ describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQ
   });
 
   it('/menu of a member on an idle chat costs the intake statement and the handled record, nothing else', async () => {
-    const user = api.user({ id: 7900000002, first_name: 'Reza', language_code: 'fa' });
-    await joinClub(
-      database.db,
-      { platform: 'telegram', userId: user.id, chatId: user.id },
-      { phone: '+989128890002', firstName: 'Reza', locale: 'fa' },
-      { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
-    );
+    const user = await member(7900000002, 'Reza', '+989128890002', 'fa');
     await user.send('/menu');
     await user.waitFor((m) => inlineButtons(m).length > 0);
     await handled(api.lastUpdateId());
@@ -102,13 +102,7 @@ describe(`the update path's database round trips (${usingPostgres() ? 'PostgreSQ
   });
 
   it('a column added to members while the club runs (another process migrating) does not break the intake statement it prepared', async () => {
-    const user = api.user({ id: 7900000003, first_name: 'Mina', language_code: 'en' });
-    await joinClub(
-      database.db,
-      { platform: 'telegram', userId: user.id, chatId: user.id },
-      { phone: '+989128890003', firstName: 'Mina', locale: 'en' },
-      { signupBonusPoints: 50, pointsValidityDays: 365, ownerPhones: [], now: new Date() },
-    );
+    const user = await member(7900000003, 'Mina', '+989128890003', 'en');
     // Every pooled connection prepares the statement before the column comes.
     for (let i = 0; i < 3; i++) {
       const before = user.messages.length;
