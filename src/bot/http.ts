@@ -8,7 +8,6 @@ interface BotApiResponse {
   ok: boolean;
   status: number;
   json(): Promise<unknown>;
-  text(): Promise<string>;
   bytes(): Promise<Buffer>;
 }
 
@@ -17,7 +16,6 @@ interface BotApiRequest {
   headers?: Record<string, string>;
   body?: string | Readable;
   signal?: { aborted: boolean; addEventListener(type: 'abort', listener: () => void): void; removeEventListener(type: 'abort', listener: () => void): void } | null;
-  agent?: HttpAgent;
 }
 
 class AbortError extends Error {
@@ -55,7 +53,6 @@ export function botApiFetch(apiRoot: string, proxyAgent?: HttpAgent): typeof fet
             ok: status >= 200 && status < 300,
             status,
             json: () => Promise.resolve().then(() => JSON.parse(bytes.toString('utf8')) as unknown),
-            text: () => Promise.resolve(bytes.toString('utf8')),
             bytes: () => Promise.resolve(bytes),
           });
         });
@@ -89,11 +86,8 @@ export async function downloadFile(api: Api, fileId: string, maxBytes = Infinity
   if (!file.file_path || (file.file_size ?? 0) > maxBytes) return null;
   const apiRoot = api.options?.apiRoot ?? 'https://api.telegram.org';
   const url = `${apiRoot}/file/bot${api.token}/${file.file_path}`;
-  const own = api.options?.fetch as ((url: string) => Promise<BotApiResponse>) | undefined;
-  if (own) {
-    const response = await own(url);
-    return response.ok ? response.bytes() : null;
-  }
-  const response = await fetch(url);
-  return response.ok ? Buffer.from(await response.arrayBuffer()) : null;
+  // The club's every Api carries botApiFetch (with the proxy agent when there is one).
+  const own = (api.options?.fetch ?? botApiFetch(apiRoot)) as unknown as (url: string) => Promise<BotApiResponse>;
+  const response = await own(url);
+  return response.ok ? response.bytes() : null;
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { PREPARED, type Db } from '../db/database.ts';
-import type { Member, MembersTable, Platform, Tier } from '../db/schema.ts';
+import type { Member, MembersTable, Platform, Tier, TiersTable } from '../db/schema.ts';
 import type { AccountMember } from './members.ts';
 import { grouped } from '../lib/grouped.ts';
 
@@ -72,9 +72,11 @@ const MEMBER_COLUMNS = [
   'spend_rials', 'last_purchase_at', 'earned_points', 'reachable', 'platforms', 'referral_count',
   'join_bonus_due', 'note',
 ] as const satisfies readonly (keyof MembersTable)[];
-/** Does not compile while a column of members is missing from MEMBER_COLUMNS. */
-const everyMemberColumn: [Exclude<keyof MembersTable, (typeof MEMBER_COLUMNS)[number]>] extends [never] ? true : never = true;
-void everyMemberColumn;
+/** The member's tier comes along (the home screen shows it), each column as `tier__<column>` (members has a `tier_id` of its own). */
+const TIER_COLUMNS = ['id', 'code', 'rank', 'name_fa', 'name_en', 'threshold', 'discount_percent', 'earn_multiplier', 'perks_fa', 'perks_en'] as const satisfies readonly (keyof TiersTable)[];
+/** Neither compiles while a column of the table is missing from its list. */
+const everyColumn: [[Exclude<keyof MembersTable, (typeof MEMBER_COLUMNS)[number]>, Exclude<keyof TiersTable, (typeof TIER_COLUMNS)[number]>]] extends [[never, never]] ? true : never = true;
+void everyColumn;
 
 /** A value a statement compiled once is given at each execution (see compiledIntake). */
 class Slot {
@@ -117,20 +119,8 @@ function intakeQuery(db: Db, platforms: Platform[], users: (number | null)[], ke
           .whereRef('member_accounts.platform', '=', 'intake.platform')
           .whereRef('member_accounts.user_id', '=', 'intake.user_id')
           .select(MEMBER_COLUMNS.map((column) => `members.${column}` as const))
-          .select([
-            'staff.role as staff_role',
-            'member_accounts.blocked as account_blocked',
-            'member_tier.id as tier_id_',
-            'member_tier.code as tier_code',
-            'member_tier.rank as tier_rank',
-            'member_tier.name_fa as tier_name_fa',
-            'member_tier.name_en as tier_name_en',
-            'member_tier.threshold as tier_threshold',
-            'member_tier.discount_percent as tier_discount_percent',
-            'member_tier.earn_multiplier as tier_earn_multiplier',
-            'member_tier.perks_fa as tier_perks_fa',
-            'member_tier.perks_en as tier_perks_en',
-          ])
+          .select(TIER_COLUMNS.map((column) => `member_tier.${column} as tier__${column}` as const))
+          .select(['staff.role as staff_role', 'member_accounts.blocked as account_blocked'])
           .as('account'),
       (join) => join.onTrue(),
     )
@@ -204,20 +194,11 @@ export async function takeUpdates(db: Db, requests: IntakeRequest[]): Promise<In
 }
 
 function intakeOf(row: IntakeRow): Intake {
-  const {
-    intake_n, staff_role, account_blocked, conversation, handled,
-    tier_id_, tier_code, tier_rank, tier_name_fa, tier_name_en, tier_threshold, tier_discount_percent, tier_earn_multiplier, tier_perks_fa, tier_perks_en,
-    ...member
-  } = row;
-  const account = member.id === null ? undefined : { member: member as Member, role: staff_role, blocked: account_blocked ?? false };
-  const tier =
-    tier_id_ === null
-      ? undefined
-      : ({
-          id: tier_id_, code: tier_code, rank: tier_rank, name_fa: tier_name_fa, name_en: tier_name_en, threshold: tier_threshold,
-          discount_percent: tier_discount_percent, earn_multiplier: tier_earn_multiplier, perks_fa: tier_perks_fa, perks_en: tier_perks_en,
-        } as Tier);
-  return { handled: Boolean(handled), account, tier, conversation: conversation ?? undefined };
+  const pick = <C extends string>(columns: readonly C[], prefix: string) =>
+    Object.fromEntries(columns.map((c) => [c, (row as Record<string, unknown>)[prefix + c]]));
+  const account = row.id === null ? undefined : { member: pick(MEMBER_COLUMNS, '') as Member, role: row.staff_role, blocked: row.account_blocked ?? false };
+  const tier = row.tier__id === null ? undefined : (pick(TIER_COLUMNS, 'tier__') as Tier);
+  return { handled: Boolean(row.handled), account, tier, conversation: row.conversation ?? undefined };
 }
 
 /** Updates one intake statement reads at most (getUpdates hands over at most 100 at once). */

@@ -1,5 +1,6 @@
 import { createConversation, type ConversationBuilder } from '@grammyjs/conversations';
-import { Composer, type MiddlewareFn } from 'grammy';
+import type { MiddlewareFn } from 'grammy';
+import { ClubComposer } from '../composer.ts';
 import type { Context, ConversationContext } from '../context.ts';
 
 export interface ConversationEntry {
@@ -24,7 +25,7 @@ const nothingAfter = async () => undefined;
  * Only the plugin's public controls are used.
  */
 export function installConversations(entries: ConversationEntry[], plugins: MiddlewareFn<ConversationContext>[]): MiddlewareFn<Context> {
-  const all = new Composer<Context>(...entries.map((e) => createConversation<Context, ConversationContext>(e.builder, { id: e.id, plugins }))).middleware();
+  const all = new ClubComposer<Context>(...entries.map((e) => createConversation<Context, ConversationContext>(e.builder, { id: e.id, plugins }))).middleware();
   return async (ctx, next) => {
     const controls = ctx.conversation;
     if (Object.keys(controls.active()).length > 0) return all(ctx, next);
