@@ -20,7 +20,7 @@ import { withPrivateErrors } from './logger.ts';
 import { checkPlatform, fetchConfigFor } from './bot/network.ts';
 import { botApiFetch } from './bot/http.ts';
 import { databaseReachable } from './club/operations.ts';
-import { withAdvisoryLock } from './club/updates.ts';
+import { updateJournal, withAdvisoryLock } from './club/updates.ts';
 import { startHttpServer, type Readiness, type RunningHttpServer } from './http/server.ts';
 import { ClubMetrics } from './metrics.ts';
 
@@ -189,7 +189,17 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
         url: `${config.webhook.url}${webhookPath(c.platform)}`,
         secretToken: c.platform === 'telegram' ? config.webhook.secret : undefined,
       };
-      const running = await launchBot(c.bot, adapterFor(c.platform), deps, webhook);
+      // Long polling keeps what it fetched in the database until handled (see updateJournal).
+      const journal = webhook
+        ? undefined
+        : updateJournal({
+            handle: database,
+            platform: c.platform,
+            botId: c.bot.botInfo.id,
+            now,
+            onWait: () => logger.warn({ platform: c.platform }, 'another process is polling this bot; waiting until it stops'),
+          });
+      const running = await launchBot(c.bot, adapterFor(c.platform), deps, webhook, journal);
       bots.push(running);
       launched.set(c.platform, running);
     }

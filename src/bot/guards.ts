@@ -1,5 +1,5 @@
 import type { MiddlewareFn } from 'grammy';
-import { handledRecorder, intakeReader } from '../club/updates.ts';
+import { handledRecorder, intakeReader, noteRecorded } from '../club/updates.ts';
 import { conversationKey } from './conversation-storage.ts';
 import type { Platform } from '../db/schema.ts';
 import { containsInvalidCharacter } from '../lib/text.ts';
@@ -37,8 +37,9 @@ export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Conte
         await next();
       } finally {
         // A failed update was answered (bot.catch): it is done too. Only a dead process leaves it open.
-        await markHandled(ref, deps.now()).catch((error: unknown) =>
-          deps.logger.warn({ err: error, platform, update_id: ref.updateId }, 'could not record the update as handled'),
+        await markHandled(ref, deps.now()).then(
+          () => noteRecorded(ctx.update),
+          (error: unknown) => deps.logger.warn({ err: error, platform, update_id: ref.updateId }, 'could not record the update as handled'),
         );
       }
     };

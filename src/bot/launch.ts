@@ -1,6 +1,7 @@
 import type { Bot } from 'grammy';
 import type { BotCommand } from 'grammy/types';
 import type { Logger } from 'pino';
+import type { UpdateJournal } from '../club/updates.ts';
 import type { Context, ClubDeps } from './context.ts';
 import type { PlatformAdapter } from './platform.ts';
 import { LOCALES } from './i18n.ts';
@@ -38,7 +39,8 @@ async function bestEffort(log: Logger, what: string, call: () => Promise<unknown
   }
 }
 
-export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, deps: ClubDeps, webhook?: WebhookTarget): Promise<RunningBot> {
+/** `journal`: long polling's journal of fetched updates (see updateJournal); without it each stays unconfirmed until handled. */
+export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, deps: ClubDeps, webhook?: WebhookTarget, journal?: UpdateJournal): Promise<RunningBot> {
   const log = deps.logger.child({ platform: adapter.platform });
   await bot.init();
   for (const locale of LOCALES) {
@@ -48,8 +50,8 @@ export async function launchBot(bot: Bot<Context>, adapter: PlatformAdapter, dep
     await bestEffort(log, 'setMyCommands', () => bot.api.setMyCommands(commands, languageCode));
   }
   if (webhook) return launchWebhook(bot, webhook, log);
-  // Long polling that confirms an update only once it was handled: see polling.ts.
-  const poller = startPolling(bot, { allowedUpdates: ALLOWED_UPDATES, log });
+  // Long polling that loses no update at a kill: see polling.ts.
+  const poller = startPolling(bot, { allowedUpdates: ALLOWED_UPDATES, log, journal });
   log.info({ username: bot.botInfo.username }, 'bot is running');
   return {
     bot,

@@ -27,9 +27,16 @@ export async function claimUpdate(db: Db, ref: UpdateRef, now: Date): Promise<bo
   return row !== undefined;
 }
 
-/** Forgets updates too old to be delivered again; returns how many. */
+/**
+ * Forgets updates too old to be delivered again; returns how many. Long polling's journal loses
+ * its rows that old too (never replayed, see updateJournal) and rows whose update was handled (a
+ * delete that failed).
+ */
 export async function pruneHandledUpdates(db: Db, now: Date): Promise<number> {
-  const result = await db.deleteFrom('handled_updates').where('handled_at', '<', new Date(now.getTime() - HANDLED_UPDATES_KEPT_MS)).executeTakeFirst();
+  const before = new Date(now.getTime() - HANDLED_UPDATES_KEPT_MS);
+  await sql`delete from received_updates r where r.received_at < ${before}
+    or exists (select 1 from handled_updates h where h.platform = r.platform and h.bot_id = r.bot_id and h.update_id = r.update_id)`.execute(db);
+  const result = await db.deleteFrom('handled_updates').where('handled_at', '<', before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
 
@@ -219,13 +226,30 @@ export async function markHandled(db: Db, ref: UpdateRef, now: Date): Promise<vo
   await markAllHandled(db, [{ ref, now }]);
 }
 
+/**
+ * One statement for a group: the handled records, and the updates' rows in long polling's journal
+ * deleted with them (see updateJournal; in webhook mode there are none). `done` in update_id order
+ * (see handledRecorder). The text is a constant, the values arrays: prepared once per connection
+ * whatever the group's size. handled_at is the group's latest time (it only serves pruning).
+ */
 async function markAllHandled(db: Db, done: { ref: UpdateRef; now: Date }[]): Promise<void> {
-  await db
-    .insertInto('handled_updates')
-    .values(done.map(({ ref, now }) => ({ platform: ref.platform, bot_id: ref.botId, update_id: ref.updateId, handled_at: now })))
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+  const latest = done.reduce((t, d) => (d.now > t ? d.now : t), done[0]!.now);
+  const [platforms, bots, ids] = [done.map((d) => d.ref.platform), done.map((d) => d.ref.botId), done.map((d) => d.ref.updateId)];
+  await sql`${sql.raw(PREPARED)}with done as (select * from unnest(${platforms}::text[], ${bots}::int8[], ${ids}::int8[]) as d(platform, bot_id, update_id)),
+    cleared as (delete from received_updates r using done where r.platform = done.platform and r.bot_id = done.bot_id and r.update_id = done.update_id)
+    insert into handled_updates (platform, bot_id, update_id, handled_at) select platform, bot_id, update_id, ${latest}::timestamptz from done
+    on conflict do nothing`.execute(db);
 }
+
+/**
+ * Updates whose handled record was written, by their Update object (the one the poller handed
+ * over): the same statement deleted their journal row, so the poller need not (see startPolling).
+ */
+const recordedUpdates = new WeakSet<object>();
+/** Notes that `update`'s handled record is written (onceEach). */
+export const noteRecorded = (update: object) => void recordedUpdates.add(update);
+/** Whether `update`'s handled record, and so the deletion of its journal row, was written. */
+export const wasRecorded = (update: object) => recordedUpdates.has(update);
 
 /** Updates one statement records at most. */
 const RECORDED_TOGETHER = 500;
@@ -268,4 +292,118 @@ export async function withAdvisoryLock<T>(db: Db, key: string, work: () => Promi
       await sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`.execute(conn);
     }
   });
+}
+
+/** A journal row older than this is not replayed: Telegram itself drops an update after 24 hours. */
+const REPLAYED_WITHIN_MS = 86_400_000;
+/** While another process polls the bot, the lock is tried again this often. */
+const LOCK_RETRY_MS = 1_000;
+
+/**
+ * Long polling's journal of fetched, unfinished updates (issue 14). Without it a poll must leave
+ * every update still in flight unconfirmed at the platform (else a kill -9 loses it), so each poll
+ * fetches them again and at most one page of updates is in flight. With it, a page is written here
+ * in one statement and then confirmed; each update's row is deleted once the update was handled.
+ * A process killed mid-way leaves its unfinished updates here and the next process handles them
+ * first (`open`): those it had finished are deleted there (handled_updates), the rest are handled.
+ */
+export interface UpdateJournal {
+  /**
+   * Takes the bot's journal: on PostgreSQL, waits while another process polls the same bot (a
+   * session advisory lock, released at `close` or when this process dies), so no two processes
+   * replay or handle the same rows. Returns the unfinished updates a previous process left, in
+   * update_id order.
+   */
+  open(): Promise<unknown[]>;
+  /** Writes a page of fetched updates; once it resolves they may be confirmed at the platform. */
+  keep(updates: readonly { update_id: number }[]): Promise<void>;
+  /** The update was handled: its row goes (grouped with others finished meanwhile; retried with the next group if the write fails). */
+  done(updateId: number): Promise<void>;
+  /** Lets the next process take the journal. */
+  close(): Promise<void>;
+}
+
+export interface JournalOptions {
+  handle: { db: Db; driver: 'pg' | 'pglite' };
+  platform: Platform;
+  botId: number;
+  now: () => Date;
+  /** Told once when another process holds the bot's journal. */
+  onWait?: () => void;
+}
+
+export function updateJournal({ handle, platform, botId, now, onWait }: JournalOptions): UpdateJournal {
+  const { db } = handle;
+  let release: (() => void) | undefined;
+  let held: Promise<unknown> | undefined;
+  let failedDeletes: number[] = [];
+
+  const remove = grouped(RECORDED_TOGETHER, async (ids: number[]) => {
+    const all = failedDeletes.length ? [...failedDeletes, ...ids] : ids;
+    failedDeletes = [];
+    try {
+      await sql`${sql.raw(PREPARED)}delete from received_updates where platform = ${platform} and bot_id = ${botId} and update_id = any(${all}::int8[])`.execute(db);
+    } catch (error) {
+      failedDeletes = all;
+      throw error;
+    }
+    return ids.map(() => undefined);
+  });
+
+  /** PostgreSQL: one poller per bot across processes (the embedded database has one process). */
+  const lock = async (): Promise<boolean> => {
+    if (handle.driver !== 'pg') return true;
+    // Per club: several clubs (schemas) may share a database.
+    const key = `:received_updates:${platform}:${botId}`;
+    let stopped = false;
+    const released = new Promise<void>((resolve) => (release = () => ((stopped = true), resolve())));
+    return new Promise<boolean>((acquired, failed) => {
+      held = db
+        .connection()
+        .execute(async (conn) => {
+          let told = false;
+          for (;;) {
+            const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(hashtextextended(current_schema() || ${key}, 0)) as ok`.execute(conn);
+            if (rows[0]!.ok) break;
+            if (stopped) return acquired(false);
+            if (!told) onWait?.();
+            told = true;
+            await Promise.race([released, new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS))]);
+          }
+          acquired(true);
+          await released;
+          await sql`select pg_advisory_unlock(hashtextextended(current_schema() || ${key}, 0))`.execute(conn);
+        })
+        .catch(failed);
+    });
+  };
+
+  return {
+    async open() {
+      if (!(await lock())) return [];
+      // Updates finished before the previous process could delete their rows: nothing to do.
+      await sql`delete from received_updates r using handled_updates h
+        where r.platform = ${platform} and r.bot_id = ${botId} and h.platform = r.platform and h.bot_id = r.bot_id and h.update_id = r.update_id`.execute(db);
+      const rows = await db
+        .selectFrom('received_updates')
+        .select('payload')
+        .where('platform', '=', platform)
+        .where('bot_id', '=', botId)
+        .where('received_at', '>', new Date(now().getTime() - REPLAYED_WITHIN_MS))
+        .orderBy('update_id')
+        .execute();
+      return rows.map((r) => (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload));
+    },
+    async keep(updates) {
+      if (updates.length === 0) return;
+      await sql`${sql.raw(PREPARED)}insert into received_updates (platform, bot_id, update_id, payload, received_at)
+        select ${platform}::text, ${botId}::int8, (e ->> 'update_id')::int8, e, ${now()}::timestamptz from json_array_elements(${JSON.stringify(updates)}::json) as e
+        on conflict do nothing`.execute(db);
+    },
+    done: (updateId) => remove(updateId),
+    async close() {
+      release?.();
+      await held?.catch(() => undefined);
+    },
+  };
 }

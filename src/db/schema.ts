@@ -287,6 +287,15 @@ export interface HandledUpdatesTable {
   handled_at: Generated<Date>;
 }
 
+/** Long polling's journal of fetched, unfinished updates (see updateJournal). */
+export interface ReceivedUpdatesTable {
+  platform: Platform;
+  bot_id: number;
+  update_id: number;
+  payload: unknown;
+  received_at: Generated<Date>;
+}
+
 export interface JoinLinksTable {
   id: Generated<number>;
   slug: string;
@@ -693,6 +702,7 @@ export interface Database {
   member_notices: MemberNoticesTable;
   job_runs: JobRunsTable;
   handled_updates: HandledUpdatesTable;
+  received_updates: ReceivedUpdatesTable;
   join_links: JoinLinksTable;
   referrals: ReferralsTable;
   invitation_opens: InvitationOpensTable;

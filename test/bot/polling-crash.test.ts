@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinClub } from '../../src/club/members.ts';
-import { createDatabase } from '../../src/db/database.ts';
+import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { TEST_TOKEN } from '../support/club.ts';
+import { testDatabase, usingPostgres } from '../support/db.ts';
 import { FakeBotApi, type FakeUser } from '../support/fake-bot-api.ts';
 import { inlineButtons } from '../support/messages.ts';
 import { exited, startClubProcess, waitUntil } from '../support/process.ts';
@@ -14,25 +15,32 @@ import { exited, startClubProcess, waitUntil } from '../support/process.ts';
 const USERS = 5;
 const PRESSES = 10;
 
+const postgres = usingPostgres();
+
 /**
  * Long polling and kill -9 (issue 14): a process killed while it handles updates it fetched loses
  * none of them. (@grammyjs/runner confirmed a batch at the next getUpdates, before it was handled:
- * the updates in flight at the kill were gone.) Real processes on embedded storage, as `npm start`
- * runs them.
+ * the updates in flight at the kill were gone.) The club confirms a page once its journal holds it
+ * (see startPolling), so the platform has forgotten them by the kill: the next process finds them
+ * in the journal. Real processes, as `npm start` runs them: on embedded storage, or on a
+ * PostgreSQL schema (DATABASE_URL), where the next process is started before the kill and waits
+ * for the bot's journal.
  */
-describe('long polling: the updates in flight at kill -9 are handled by the next process', () => {
+describe(`long polling: the updates in flight at kill -9 are handled by the next process (${postgres ? 'PostgreSQL' : 'PGlite'})`, () => {
   let api: FakeBotApi;
-  let dataDir: string;
+  let dataDir: string | undefined;
+  let shared: DatabaseHandle | undefined;
   const users: FakeUser[] = [];
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_polling_crash_bot' });
     await api.start();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'bashgah-polling-crash-'));
-    const handle = await createDatabase({ dataDir });
+    if (postgres) shared = await testDatabase();
+    else dataDir = await mkdtemp(path.join(tmpdir(), 'bashgah-polling-crash-'));
+    const handle = shared ?? (await createDatabase({ dataDir }));
     try {
-      await migrateToLatest(handle);
+      if (!shared) await migrateToLatest(handle);
       for (let i = 1; i <= USERS; i++) {
         const user = api.user({ id: 7600000000 + i, first_name: `Member${i}`, language_code: 'en' });
         await joinClub(
@@ -44,18 +52,22 @@ describe('long polling: the updates in flight at kill -9 are handled by the next
         users.push(user);
       }
     } finally {
-      await handle.close();
+      if (!shared) await handle.close();
     }
   }, 120_000);
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await api?.stop();
+    await shared?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function start(caller: string) {
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DOTENV_CONFIG_PATH: '/nonexistent', BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.callerRoot(caller), DATA_DIR: dataDir, LOG_LEVEL: 'info' };
-    const club = await startClubProcess(env);
+  async function start(caller: string, ready = 'bot is running') {
+    // PostgreSQL: the test's schema, through the connection string's search_path.
+    const base = process.env.DATABASE_URL;
+    const storage = shared && base ? { DATABASE_URL: `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${shared.schema}`)}` } : { DATA_DIR: dataDir };
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DOTENV_CONFIG_PATH: '/nonexistent', BOT_TOKEN: TEST_TOKEN, BOT_API_ROOT: api.callerRoot(caller), ...storage, LOG_LEVEL: 'info' };
+    const club = await startClubProcess(env, ready);
     children.push(club.child);
     return club;
   }
@@ -84,14 +96,18 @@ describe('long polling: the updates in flight at kill -9 are handled by the next
     api.freezeCaller('first');
     pressRefresh(PRESSES / 2);
     await waitUntil(() => new Set(api.heldCalls('first').map((c) => c.chatId)).size === USERS, 30_000, first.output);
+    // The journal holds them, so the platform was told they arrived: it has forgotten them.
+    await waitUntil(() => api.unconfirmed() === 0, 30_000, first.output);
     expect(answered()).toBe(USERS * (1 + PRESSES / 2));
+    // PostgreSQL: a second process started now waits while the first polls the bot.
+    const waiting = postgres ? await start('second', 'another process is polling this bot') : undefined;
     const killed = exited(first.child);
     first.child.kill('SIGKILL');
     expect(await killed).toBe('SIGKILL');
     api.dropCaller('first');
 
-    // The next process gets them again from the platform: they were never confirmed.
-    const second = await start('second');
+    // The next process handles them from the journal: the platform has none of them.
+    const second = waiting ?? (await start('second'));
     try {
       await waitUntil(() => answered() === USERS * (1 + PRESSES), 30_000, second.output);
     } finally {

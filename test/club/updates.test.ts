@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveConversationState } from '../../src/club/conversation-state.ts';
 import { joinClub } from '../../src/club/members.ts';
-import { handledRecorder, intakeReader, markHandled, wasHandled, withAdvisoryLock } from '../../src/club/updates.ts';
+import { handledRecorder, intakeReader, markHandled, pruneHandledUpdates, updateJournal, wasHandled, withAdvisoryLock } from '../../src/club/updates.ts';
 import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 import { QueryCounter } from '../support/query-counter.ts';
@@ -89,6 +89,98 @@ describe('handled updates', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
     expect(await wasHandled(handle.db, { platform: 'telegram', botId: 3, updateId: 1 })).toBe(true);
+  });
+});
+
+describe("long polling's journal of fetched updates", () => {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await testDatabase();
+  });
+  afterAll(() => handle?.close());
+
+  const update = (id: number, text: string) => ({ update_id: id, message: { message_id: id, date: 0, chat: { id: 1, type: 'private' }, text } });
+  const rows = async (botId: number) =>
+    (await handle.db.selectFrom('received_updates').select('update_id').where('bot_id', '=', botId).orderBy('update_id').execute()).map((r) => r.update_id);
+
+  it('keeps a page until each update is handled; the next process gets back what was left, in order, and nothing handled or too old', async () => {
+    let now = new Date('2026-11-29T10:00:00Z');
+    const journal = updateJournal({ handle, platform: 'telegram', botId: 11, now: () => now });
+    expect(await journal.open()).toEqual([]);
+    await journal.keep([update(5, 'سلام «دنیا»'), update(6, 'b'), update(7, 'c'), update(8, 'd')]);
+    // Kept twice (a page fetched again): once.
+    await journal.keep([update(8, 'd')]);
+    expect(await rows(11)).toEqual([5, 6, 7, 8]);
+    // A handled record deletes the update's row in the same statement; `done` deletes another.
+    await handledRecorder(handle.db)({ platform: 'telegram', botId: 11, updateId: 6 }, now);
+    await journal.done(8);
+    expect(await rows(11)).toEqual([5, 7]);
+    // A row whose handled record came without deleting it (it was written after): dropped at the next open.
+    await markHandled(handle.db, { platform: 'telegram', botId: 11, updateId: 4 }, now);
+    await journal.keep([update(4, 'handled already')]);
+    await journal.close();
+
+    // The next process, a day and a minute later for one of them.
+    now = new Date('2026-11-29T12:00:00Z');
+    const next = updateJournal({ handle, platform: 'telegram', botId: 11, now: () => now });
+    expect(await next.open()).toEqual([update(5, 'سلام «دنیا»'), update(7, 'c')]);
+    expect(await rows(11)).toEqual([5, 7]);
+    await next.close();
+    now = new Date('2026-11-30T10:01:00Z');
+    const late = updateJournal({ handle, platform: 'telegram', botId: 11, now: () => now });
+    await late.keep([update(9, 'new')]);
+    // Telegram itself drops an update after a day: so does the replay; the nightly prune deletes them later.
+    expect(await late.open()).toEqual([update(9, 'new')]);
+    await late.close();
+    // Another bot's journal is its own.
+    expect(await rows(12)).toEqual([]);
+    await pruneHandledUpdates(handle.db, new Date('2026-12-01T10:30:00Z'));
+    expect(await rows(11)).toEqual([9]);
+  });
+});
+
+describe.skipIf(!usingPostgres())('one poller per bot across processes (PostgreSQL)', () => {
+  let a: DatabaseHandle;
+  let b: DatabaseHandle;
+  let other: DatabaseHandle;
+  beforeAll(async () => {
+    a = await testDatabase();
+    // Another process of the same club: its own pool on the same database.
+    b = await createDatabase({ databaseUrl: process.env.DATABASE_URL!, schema: a.schema });
+    // Another club (schema) on the same database.
+    other = await testDatabase();
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await other?.close();
+  });
+
+  it("a second process's journal waits until the first lets go of it; another bot, or another club, does not wait", async () => {
+    const now = () => new Date('2026-11-29T10:00:00Z');
+    const first = updateJournal({ handle: a, platform: 'telegram', botId: 21, now });
+    await first.open();
+    await first.keep([{ update_id: 1 }]);
+    let waited = 0;
+    const second = updateJournal({ handle: b, platform: 'telegram', botId: 21, now, onWait: () => waited++ });
+    let opened: unknown[] | undefined;
+    const opening = second.open().then((left) => (opened = left));
+    const otherBot = updateJournal({ handle: b, platform: 'bale', botId: 21, now });
+    expect(await otherBot.open()).toEqual([]);
+    const otherClub = updateJournal({ handle: other, platform: 'telegram', botId: 21, now });
+    expect(await otherClub.open()).toEqual([]);
+    while (waited === 0) await new Promise((r) => setTimeout(r, 10));
+    expect(opened).toBeUndefined();
+    await first.close();
+    // The first process's unfinished update is the second's now.
+    await opening;
+    expect(opened).toEqual([{ update_id: 1 }]);
+    // A stop while still waiting gives up at once.
+    const third = updateJournal({ handle: a, platform: 'telegram', botId: 21, now });
+    const thirdOpening = third.open();
+    await third.close();
+    expect(await thirdOpening).toEqual([]);
+    for (const j of [second, otherBot, otherClub]) await j.close();
   });
 });
 

@@ -386,6 +386,11 @@ export class FakeBotApi {
     return [...(this.frozen.get(caller)?.calls ?? [])];
   }
 
+  /** Updates the bot has not confirmed yet (a getUpdates offset above them forgets them). */
+  unconfirmed(): number {
+    return this.updates.filter((u) => u.update_id > this.confirmed).length;
+  }
+
   /** The frozen caller's hanging calls fail (their connection is cut) and never take effect. */
   dropCaller(caller: string) {
     this.frozen.get(caller)?.end('drop');

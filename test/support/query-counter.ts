@@ -2,7 +2,8 @@ import type { KyselyPlugin, OperationNode, PluginTransformQueryArgs, PluginTrans
 
 /**
  * Counts the statements a Kysely instance sends (each one a database round trip), each named by
- * its kind and first table ("select members", "insert handled_updates"), so a test can say how
+ * its kind and first table ("select members", "insert handled_updates"; a statement written as
+ * SQL by the table it inserts into, or deletes from), so a test can say how
  * many an update costs and show which ones when there are too many.
  */
 export class QueryCounter implements KyselyPlugin {
@@ -26,7 +27,13 @@ export class QueryCounter implements KyselyPlugin {
 
 function describe(node: RootOperationNode): string {
   const kind = node.kind.replace(/QueryNode$|Node$/, '').toLowerCase();
-  if (node.kind === 'RawNode') return `raw ${node.sqlFragments.join('?').trim().replace(/\s+/g, ' ').slice(0, 60)}`;
+  if (node.kind === 'RawNode') {
+    // A statement written as SQL is named by what it writes, like the built ones.
+    const text = node.sqlFragments.join('?').trim().replace(/\s+/g, ' ');
+    const writes = /\binsert into (\w+)/.exec(text) ?? /^(?:\?\s*)?delete from (\w+)/.exec(text);
+    if (writes) return `${writes[0].includes('insert') ? 'insert' : 'delete'} ${writes[1]}`;
+    return `raw ${text.slice(0, 60)}`;
+  }
   return `${kind} ${firstTable(node) ?? ''}`.trim();
 }
 
