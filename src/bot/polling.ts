@@ -126,7 +126,16 @@ export function startPolling(bot: Bot<Context>, options: PollingOptions): Poller
   /** Hands over what the previous process left in the journal, before anything new. */
   const resume = async () => {
     if (!journal) return;
-    const left = (await journal.open()) as Update[];
+    let left: Update[] = [];
+    for (let retryIn = 1_000; running; retryIn = Math.min(retryIn * 2, 15_000)) {
+      try {
+        left = (await journal.open()) as Update[];
+        break;
+      } catch (error) {
+        log.warn({ err: error, retryInMs: retryIn }, 'could not read the journal of unfinished updates; trying again');
+        await pause(retryIn);
+      }
+    }
     journalOpen = true;
     if (left.length > 0) log.info({ updates: left.length }, 'handling the updates the previous process left unfinished');
     for (const update of left) {

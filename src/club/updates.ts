@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { PREPARED, type Db } from '../db/database.ts';
+import { PREPARED, type DatabaseHandle, type Db } from '../db/database.ts';
 import type { Member, MembersTable, Platform, Tier, TiersTable } from '../db/schema.ts';
 import type { AccountMember } from './members.ts';
 import { grouped } from '../lib/grouped.ts';
@@ -324,18 +324,18 @@ export interface UpdateJournal {
 }
 
 export interface JournalOptions {
-  handle: { db: Db; driver: 'pg' | 'pglite' };
+  handle: Pick<DatabaseHandle, 'db' | 'driver' | 'session'>;
   platform: Platform;
   botId: number;
   now: () => Date;
   /** Told once when another process holds the bot's journal. */
   onWait?: () => void;
+  /** Told when the lock's connection is lost while held (the server restarted): another process could then take the bot. */
+  onLockLost?: (error: unknown) => void;
 }
 
-export function updateJournal({ handle, platform, botId, now, onWait }: JournalOptions): UpdateJournal {
+export function updateJournal({ handle, platform, botId, now, onWait, onLockLost }: JournalOptions): UpdateJournal {
   const { db } = handle;
-  let release: (() => void) | undefined;
-  let held: Promise<unknown> | undefined;
   let failedDeletes: number[] = [];
 
   const remove = grouped(RECORDED_TOGETHER, async (ids: number[]) => {
@@ -350,31 +350,55 @@ export function updateJournal({ handle, platform, botId, now, onWait }: JournalO
     return ids.map(() => undefined);
   });
 
-  /** PostgreSQL: one poller per bot across processes (the embedded database has one process). */
-  const lock = async (): Promise<boolean> => {
-    if (handle.driver !== 'pg') return true;
+  /** Set by close: stop waiting for the lock, or let it go. */
+  let closed = false;
+  /** Lets go of the lock now held (or stops waiting for it). */
+  let release = () => {};
+  /** The lock's work, settled once its connection is given back. */
+  let held: Promise<unknown> = Promise.resolve();
+
+  /**
+   * PostgreSQL: one poller per bot and club across processes, by a session advisory lock on a
+   * connection of its own (the embedded database has one process). Resolves true once held, false
+   * when closed first. A lock whose connection is lost while held (the server restarted) is said
+   * and taken again on a new connection.
+   */
+  const lock = (): Promise<boolean> => {
+    if (handle.driver !== 'pg' || !handle.session) return Promise.resolve(true);
     // Per club: several clubs (schemas) may share a database.
     const key = `:received_updates:${platform}:${botId}`;
-    let stopped = false;
-    const released = new Promise<void>((resolve) => (release = () => ((stopped = true), resolve())));
+    let holding = false;
+    let lost = false;
+    let letGo!: () => void;
+    const released = new Promise<void>((resolve) => (letGo = resolve));
+    release = letGo;
+    const session = handle.session((error) => {
+      if (!holding || lost) return;
+      lost = true;
+      onLockLost?.(error);
+      letGo();
+      if (!closed) void lock().catch((failure: unknown) => onLockLost?.(failure));
+    });
     return new Promise<boolean>((acquired, failed) => {
-      held = db
+      held = session
         .connection()
         .execute(async (conn) => {
           let told = false;
           for (;;) {
             const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(hashtextextended(current_schema() || ${key}, 0)) as ok`.execute(conn);
             if (rows[0]!.ok) break;
-            if (stopped) return acquired(false);
+            if (closed) return acquired(false);
             if (!told) onWait?.();
             told = true;
             await Promise.race([released, new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS))]);
           }
+          holding = true;
           acquired(true);
           await released;
-          await sql`select pg_advisory_unlock(hashtextextended(current_schema() || ${key}, 0))`.execute(conn);
+          if (!lost) await sql`select pg_advisory_unlock(hashtextextended(current_schema() || ${key}, 0))`.execute(conn);
         })
-        .catch(failed);
+        .catch((error: unknown) => (holding ? undefined : failed(error)))
+        .finally(() => session.destroy());
     });
   };
 
@@ -402,8 +426,9 @@ export function updateJournal({ handle, platform, botId, now, onWait }: JournalO
     },
     done: (updateId) => remove(updateId),
     async close() {
-      release?.();
-      await held?.catch(() => undefined);
+      closed = true;
+      release();
+      await held;
     },
   };
 }

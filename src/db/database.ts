@@ -26,12 +26,19 @@ export interface DatabaseHandle {
   schema: string | undefined;
   close(): Promise<void>;
   /**
-   * Called once for each pooled connection the server closes (restart, failover, a proxy's idle
-   * timeout, pg_terminate_backend). The pool drops that connection and opens a new one when needed.
+   * Called once for each connection the server closes (restart, failover, a proxy's idle timeout,
+   * pg_terminate_backend). The pool drops that connection and opens a new one when needed.
    */
   onConnectionLost(listener: (error: Error) => void): () => void;
   /** Connections of the pool (pg only; the embedded database has none), for /metrics. */
   poolStats?: () => { total: number; idle: number; waiting: number };
+  /**
+   * A connection of its own, outside the pool (pg only): for a session held as long as the process
+   * runs (long polling's journal lock, see updateJournal), which would otherwise take one of the
+   * pool's connections for good and keep `close` waiting for it. `onLost` hears when the server
+   * closes it (so do the onConnectionLost listeners). Destroy it when done.
+   */
+  session?: (onLost?: (error: Error) => void) => Db;
 }
 
 const OID = { int8: 20, numeric: 1700, date: 1082 } as const;
@@ -104,9 +111,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   if (schema) assertSchemaName(schema);
 
   if (options.databaseUrl) {
-    const pool = new pg.Pool({
+    const settings = {
       connectionString: options.databaseUrl,
-      max: options.poolSize ?? 10,
       types: pgTypes,
       Client: PreparingClient as unknown as new () => pg.ClientBase,
       application_name: options.applicationName ?? 'bashgah',
@@ -116,7 +122,8 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       // A proxy or firewall that silently drops idle connections is noticed.
       keepAlive: true,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
-    });
+    };
+    const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10 });
     const lost = watchConnections(pool);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
@@ -127,6 +134,12 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       close: () => db.destroy(),
       onConnectionLost: (l) => (lost.add(l), () => lost.delete(l)),
       poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+      session: (onLost) => {
+        const own = new pg.Pool({ ...settings, max: 1 });
+        watchConnections(own, lost);
+        if (onLost) own.on('connect', (client) => client.on('error', onLost));
+        return new Kysely<Database>({ dialect: new PostgresDialect({ pool: own }) });
+      },
     };
   }
 
@@ -156,8 +169,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
  * (pg drops clients that are no longer queryable) and the query that was running on it fails like
  * any other database error, which the bot answers with "try again in a minute".
  */
-function watchConnections(pool: pg.Pool): Set<(error: Error) => void> {
-  const listeners = new Set<(error: Error) => void>();
+function watchConnections(pool: pg.Pool, listeners = new Set<(error: Error) => void>()): Set<(error: Error) => void> {
   const reported = new WeakSet<pg.PoolClient>();
   pool.on('error', () => undefined); // idle clients: reported through their own listener below
   pool.on('connect', (client) => {

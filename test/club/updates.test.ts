@@ -182,6 +182,39 @@ describe.skipIf(!usingPostgres())('one poller per bot across processes (PostgreS
     expect(await thirdOpening).toEqual([]);
     for (const j of [second, otherBot, otherClub]) await j.close();
   });
+
+  it('a lock whose connection the server closes is said, and taken again on a new connection', async () => {
+    const now = () => new Date('2026-11-29T10:00:00Z');
+    // The backends holding the bot's lock, found as the existing chat-lock test finds one.
+    const holders = async () =>
+      (
+        await sql<{ pid: number }>`
+          select l.pid from pg_locks l, (select hashtextextended(${`${a.schema}:received_updates:telegram:22`}, 0) as k) key
+          where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+            and l.classid::text::int8 = (key.k >> 32) & 4294967295 and l.objid::text::int8 = key.k & 4294967295`.execute(a.db)
+      ).rows.map((r) => r.pid);
+    const lost: unknown[] = [];
+    const journal = updateJournal({ handle: a, platform: 'telegram', botId: 22, now, onLockLost: (error) => lost.push(error) });
+    await journal.open();
+    const [first] = await holders();
+    expect(first).toBeDefined();
+    await sql`select pg_terminate_backend(${first!})`.execute(a.db);
+    while (lost.length === 0) await new Promise((r) => setTimeout(r, 10));
+    let again: number[] = [];
+    while (again.length === 0 || again[0] === first) {
+      again = await holders();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Held again: another process waits for it.
+    let waited = 0;
+    const other = updateJournal({ handle: b, platform: 'telegram', botId: 22, now, onWait: () => waited++ });
+    const opening = other.open();
+    while (waited === 0) await new Promise((r) => setTimeout(r, 10));
+    await journal.close();
+    await opening;
+    await other.close();
+    expect(lost).toHaveLength(1);
+  });
 });
 
 describe.skipIf(!usingPostgres())('a chat lock across processes (PostgreSQL)', () => {
