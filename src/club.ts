@@ -140,6 +140,10 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
   // Several webhook processes may share one bot: a chat's updates take its lock in PostgreSQL.
   // (Long polling has one consumer per bot; the embedded database has one process.)
   if (config.webhook && database.driver === 'pg') deps.chatLock = chatLocks(database.db);
+  // Long polling on PostgreSQL keeps what it fetched in a journal until handled (see updateJournal).
+  // The embedded database has one process and its statements cost more: there an update stays
+  // unconfirmed at the platform until handled (see startPolling).
+  deps.journaled = !config.webhook && database.driver === 'pg';
 
   // The club serves the platforms that answered and says plainly what is wrong with the others.
   const checks = await Promise.all(candidates.map((c) => c.check));
@@ -189,8 +193,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
         url: `${config.webhook.url}${webhookPath(c.platform)}`,
         secretToken: c.platform === 'telegram' ? config.webhook.secret : undefined,
       };
-      // Long polling keeps what it fetched in the database until handled (see updateJournal).
-      const journal = webhook
+      const journal = !deps.journaled
         ? undefined
         : updateJournal({
             handle: database,

@@ -27,4 +27,9 @@ export interface ClubDeps {
    * chat are handled one at a time across every process of the club.
    */
   chatLock?: <T>(key: string, work: () => Promise<T>) => Promise<T>;
+  /**
+   * Long polling on PostgreSQL keeps fetched updates in a journal until handled (see
+   * updateJournal): an update's handled record then deletes its row too.
+   */
+  journaled?: boolean;
 }

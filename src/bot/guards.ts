@@ -20,7 +20,7 @@ import { say } from './ui.ts';
  */
 export function onceEach(platform: Platform, deps: ClubDeps): MiddlewareFn<Context> {
   // Updates finished together are recorded by one statement (see handledRecorder).
-  const markHandled = handledRecorder(deps.db);
+  const markHandled = handledRecorder(deps.db, deps.journaled ?? false);
   // Updates arriving together are read by one statement too (see intakeReader).
   const takeUpdate = intakeReader(deps.db);
   return async (ctx, next) => {

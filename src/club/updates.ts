@@ -227,16 +227,18 @@ export async function markHandled(db: Db, ref: UpdateRef, now: Date): Promise<vo
 }
 
 /**
- * One statement for a group: the handled records, and the updates' rows in long polling's journal
- * deleted with them (see updateJournal; in webhook mode there are none). `done` in update_id order
- * (see handledRecorder). The text is a constant, the values arrays: prepared once per connection
- * whatever the group's size. handled_at is the group's latest time (it only serves pruning).
+ * One statement for a group, `done` in update_id order (see handledRecorder); `journaled`: the
+ * updates' rows in long polling's journal (see updateJournal) are deleted by it too. The text is a
+ * constant, the values arrays: prepared once per connection whatever the group's size. handled_at
+ * is the group's latest time (it only serves pruning).
  */
-async function markAllHandled(db: Db, done: { ref: UpdateRef; now: Date }[]): Promise<void> {
+async function markAllHandled(db: Db, done: { ref: UpdateRef; now: Date }[], journaled = false): Promise<void> {
   const latest = done.reduce((t, d) => (d.now > t ? d.now : t), done[0]!.now);
   const [platforms, bots, ids] = [done.map((d) => d.ref.platform), done.map((d) => d.ref.botId), done.map((d) => d.ref.updateId)];
-  await sql`${sql.raw(PREPARED)}with done as (select * from unnest(${platforms}::text[], ${bots}::int8[], ${ids}::int8[]) as d(platform, bot_id, update_id)),
-    cleared as (delete from received_updates r using done where r.platform = done.platform and r.bot_id = done.bot_id and r.update_id = done.update_id)
+  const cleared = journaled
+    ? sql`, cleared as (delete from received_updates r using done where r.platform = done.platform and r.bot_id = done.bot_id and r.update_id = done.update_id)`
+    : sql``;
+  await sql`${sql.raw(PREPARED)}with done as (select * from unnest(${platforms}::text[], ${bots}::int8[], ${ids}::int8[]) as d(platform, bot_id, update_id))${cleared}
     insert into handled_updates (platform, bot_id, update_id, handled_at) select platform, bot_id, update_id, ${latest}::timestamptz from done
     on conflict do nothing`.execute(db);
 }
@@ -267,11 +269,12 @@ const RECORDED_TOGETHER = 500;
  * unrecorded, so the platform's redelivery of it is answered a second time. No design closes that
  * window (the answer and the record cannot commit together); this one keeps it to a round trip or
  * two. The alternative, recording on arrival, would lose updates at a crash instead.
+ * `journaled`: long polling keeps a journal (see updateJournal); the same statement deletes the rows.
  */
-export function handledRecorder(db: Db): (ref: UpdateRef, now: Date) => Promise<void> {
+export function handledRecorder(db: Db, journaled = false): (ref: UpdateRef, now: Date) => Promise<void> {
   const record = grouped(RECORDED_TOGETHER, async (group: { ref: UpdateRef; now: Date }[]) => {
     // One order for every writer, so two processes' groups never wait on each other in a cycle.
-    await markAllHandled(db, [...group].sort((a, b) => a.ref.updateId - b.ref.updateId));
+    await markAllHandled(db, [...group].sort((a, b) => a.ref.updateId - b.ref.updateId), journaled);
     return group.map(() => undefined);
   });
   return (ref, now) => record({ ref, now });

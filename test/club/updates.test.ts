@@ -112,7 +112,7 @@ describe("long polling's journal of fetched updates", () => {
     await journal.keep([update(8, 'd')]);
     expect(await rows(11)).toEqual([5, 6, 7, 8]);
     // A handled record deletes the update's row in the same statement; `done` deletes another.
-    await handledRecorder(handle.db)({ platform: 'telegram', botId: 11, updateId: 6 }, now);
+    await handledRecorder(handle.db, true)({ platform: 'telegram', botId: 11, updateId: 6 }, now);
     await journal.done(8);
     expect(await rows(11)).toEqual([5, 7]);
     // A row whose handled record came without deleting it (it was written after): dropped at the next open.
