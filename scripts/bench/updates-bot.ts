@@ -2,6 +2,8 @@
  * One bot of `npm run bench:updates`, in its own process (so its RSS and its CPU are its own):
  *
  *   BENCH_BOT=echo   a bare grammY Bot replying with the text, long polling through @grammyjs/runner
+ *   BENCH_BOT=screen a bare grammY Bot answering /menu with the club's own home screen as it was
+ *                    sent once (BENCH_SCREEN: the sendMessage payload, JSON), the same runner
  *   BENCH_BOT=club   the real club (startClub) with the config the environment gives it
  *                    (BOT_TOKEN, BOT_API_ROOT, DATABASE_URL or DATA_DIR), in schema BENCH_SCHEMA on PostgreSQL
  *
@@ -26,9 +28,13 @@ const send = (message: unknown) => process.send!(message);
 
 async function main() {
   let stop: () => Promise<void>;
-  if (env.BENCH_BOT === 'echo') {
+  if (env.BENCH_BOT === 'echo' || env.BENCH_BOT === 'screen') {
     const bot = new Bot(env.BOT_TOKEN!, { client: { apiRoot: env.BOT_API_ROOT! } });
-    bot.on('message:text', (ctx) => ctx.reply(ctx.message.text));
+    if (env.BENCH_BOT === 'echo') bot.on('message:text', (ctx) => ctx.reply(ctx.message.text));
+    else {
+      const { text, ...other } = JSON.parse(env.BENCH_SCREEN!) as { text: string } & Parameters<typeof bot.api.sendMessage>[2];
+      bot.command('menu', (ctx) => ctx.reply(text, other));
+    }
     await bot.init();
     const runner = run(bot);
     stop = () => runner.stop();

@@ -10,9 +10,12 @@
  * bench bundles updates-bot.ts with the build's own settings (scripts/build.mjs) into dist.bench/:
  *
  *   echo      a Bot with one handler that replies with the text, run by the same runner
+ *   screen    a Bot that answers /menu with the club's home screen as the club sent it once (same
+ *             text, keyboard and options; nothing read, nothing rendered), the same runner: how far
+ *             the club is from a bare bot sending the same answer (screenRatio = club / screen)
  *   club      members send /menu (the home screen: a member lookup, points and tier, an inline menu)
  *             bursts of MEMBERS updates (one per chat), taken in turn with the echo bot's bursts
- *             (echo, club, echo, club...) so both see the same load on a shared machine;
+ *             (echo, screen, club, echo...) so all see the same load on a shared machine;
  *             cpuMsPerUpdate: each bot process's CPU time (process.cpuUsage) over its bursts, per
  *             update, and cpuRatio = echo's / club's: a figure other engineers' load moves less;
  *             serverCpuMsPerUpdate (PostgreSQL): the CPU time of the club's backends, per update;
@@ -125,7 +128,7 @@ class BotProcess {
   private readonly exited: Promise<number | null>;
   logLines = 0;
 
-  constructor(kind: 'echo' | 'club', childEnv: Record<string, string>) {
+  constructor(kind: 'echo' | 'screen' | 'club', childEnv: Record<string, string>) {
     const flags = ['--expose-gc', ...NODE_FLAGS];
     this.child = fork(join(BOTS_DIR, 'updates-bot.js'), [], {
       execArgv: flags,
@@ -257,6 +260,8 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
   let handle: DatabaseHandle | undefined = await open();
   const api = new FakeBotApi({ platform: 'telegram', botUsername: 'bashgah_bench_bot' });
   let club: BotProcess | undefined;
+  let screen: BotProcess | undefined;
+  let screenApi: FakeBotApi | undefined;
   try {
     const ids = await seed(handle);
     // PGlite is one process's: the parent lets go of the data dir before the club opens it.
@@ -276,6 +281,18 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
 
     await burst(echoUsers.slice(0, 200), 'hello', echoed); // warm-up
     await burst(users.slice(0, 200), '/menu', homeScreen);
+    // The screen bot sends what the club's last answer sent, but to its own chat.
+    const sent = api.calls.findLast((c) => c.method === 'sendMessage' && c.params.reply_markup)!;
+    const { chat_id: _chat, ...screenPayload } = sent.params;
+    screenApi = new FakeBotApi({ platform: 'telegram' });
+    await screenApi.start();
+    const screenUsers = Array.from({ length: MEMBERS }, (_, i) => screenApi!.user({ id: CHAT_BASE + 1 + i, first_name: 'U', language_code: 'fa' }));
+    screen = new BotProcess('screen', { BOT_API_ROOT: screenApi.apiRoot, BENCH_SCREEN: JSON.stringify(screenPayload) });
+    await screen.next('ready');
+    await burst(screenUsers.slice(0, 200), '/menu', homeScreen);
+    const screenRounds: number[] = [];
+    let screenCpuMs = 0;
+    let screenApiMs = 0;
     const echoRounds: number[] = [];
     const clubRounds: number[] = [];
     let wrong = 0;
@@ -297,6 +314,11 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
       echoCpuMs += echoRound.cpuMs;
       echoSystemMs += echoRound.systemMs;
       echoApiMs += echoRound.apiMs;
+      const bare = screen;
+      const screenRound = await bare.profiled(() => timedBurst(bare, screenUsers.slice(0, n), '/menu', homeScreen));
+      screenRounds.push(screenRound.perSecond);
+      screenCpuMs += screenRound.cpuMs;
+      screenApiMs += screenRound.apiMs;
       const bot = club;
       const round = await bot.profiled(() => timedBurst(bot, users.slice(0, n), '/menu', homeScreen));
       if (round.answered < n) throw new Error(`the club answered ${round.answered} of ${n}`);
@@ -312,15 +334,20 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
     out.echoPerSecond = mean(echoRounds);
     out.clubPerSecond = mean(clubRounds);
     out.ratio = Number(((out.clubPerSecond as number) / (out.echoPerSecond as number)).toFixed(2));
-    out.cpuMsPerUpdate = { echo: Number((echoCpuMs / UPDATES).toFixed(3)), club: Number((clubCpuMs / UPDATES).toFixed(3)) };
+    out.screenPerSecond = mean(screenRounds);
+    out.screenRatio = Number(((out.clubPerSecond as number) / (out.screenPerSecond as number)).toFixed(2));
+    const perUpdate = (ms: number) => Number((ms / UPDATES).toFixed(3));
+    out.cpuMsPerUpdate = { echo: perUpdate(echoCpuMs), screen: perUpdate(screenCpuMs), club: perUpdate(clubCpuMs) };
     out.cpuRatio = Number((echoCpuMs / clubCpuMs).toFixed(2));
     // The kernel's part of it (sockets: the Bot API's HTTP, the database's protocol).
     out.systemMsPerUpdate = { echo: Number((echoSystemMs / UPDATES).toFixed(3)), club: Number((clubSystemMs / UPDATES).toFixed(3)) };
     // This process's CPU over each bot's bursts: the fake Bot API and its users, serving that bot.
-    out.fakeApiCpuMsPerUpdate = { echo: Number((echoApiMs / UPDATES).toFixed(3)), club: Number((clubApiMs / UPDATES).toFixed(3)) };
+    out.fakeApiCpuMsPerUpdate = { echo: perUpdate(echoApiMs), screen: perUpdate(screenApiMs), club: perUpdate(clubApiMs) };
     const serverSeconds = serverCpu ? await serverCpu.stop() : null;
     if (serverSeconds !== null) out.serverCpuMsPerUpdate = Number(((serverSeconds * 1000) / UPDATES).toFixed(3));
-    out.rounds = { echo: echoRounds, club: clubRounds };
+    out.rounds = { echo: echoRounds, screen: screenRounds, club: clubRounds };
+    await screen.stop();
+    screen = undefined;
 
     // Latency at a moderate, steady load.
     const latencies: number[] = [];
@@ -386,6 +413,8 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
     return out;
   } finally {
     await club?.stop();
+    await screen?.stop();
+    await screenApi?.stop();
     await api.stop();
     if (driver === 'pg') {
       handle ??= await open();
