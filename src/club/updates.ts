@@ -200,11 +200,20 @@ export async function takeUpdates(db: Db, requests: IntakeRequest[]): Promise<In
   return found;
 }
 
+/** The tier's columns as the intake row names them. */
+const TIER_ALIASES = TIER_COLUMNS.map((c) => `tier__${c}`);
+
+/** An object of `columns` from the row, read under `names` (a loop: this runs for every update). */
+function pick(row: Record<string, unknown>, columns: readonly string[], names: readonly string[]) {
+  const picked: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) picked[columns[i]!] = row[names[i]!];
+  return picked;
+}
+
 function intakeOf(row: IntakeRow): Intake {
-  const pick = <C extends string>(columns: readonly C[], prefix: string) =>
-    Object.fromEntries(columns.map((c) => [c, (row as Record<string, unknown>)[prefix + c]]));
-  const account = row.id === null ? undefined : { member: pick(MEMBER_COLUMNS, '') as Member, role: row.staff_role, blocked: row.account_blocked ?? false };
-  const tier = row.tier__id === null ? undefined : (pick(TIER_COLUMNS, 'tier__') as Tier);
+  const cells = row as Record<string, unknown>;
+  const account = row.id === null ? undefined : { member: pick(cells, MEMBER_COLUMNS, MEMBER_COLUMNS) as Member, role: row.staff_role, blocked: row.account_blocked ?? false };
+  const tier = row.tier__id === null ? undefined : (pick(cells, TIER_COLUMNS, TIER_ALIASES) as Tier);
   return { handled: Boolean(row.handled), account, tier, conversation: row.conversation ?? undefined };
 }
 
