@@ -42,6 +42,8 @@ describe('graceful stop (long polling)', () => {
     await waitUntil(() => user.messages.some(hasText(/Share my phone number/)), 10_000);
     await stopping;
     expect(user.messages.filter(hasText(/What should we call you/))).toHaveLength(0);
+    // Nothing left in long polling's journal (PostgreSQL): the update in flight was finished.
+    expect(await journalRows()).toEqual([]);
 
     // The next process gets the contact (never confirmed) and goes on; /start is not answered again.
     const next = await startTestClub({ api, database });
@@ -52,5 +54,8 @@ describe('graceful stop (long polling)', () => {
     } finally {
       await next.stop();
     }
+    expect(await journalRows()).toEqual([]);
   });
+
+  const journalRows = async () => (await database.db.selectFrom('received_updates').select('update_id').execute()).map((r) => r.update_id);
 });
