@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, isDatabaseUnavailable, parseInt8, type DatabaseHandle } from '../../src/db/database.ts';
+import { createDatabase, isDatabaseUnavailable, parseInt8, PREPARED, type DatabaseHandle } from '../../src/db/database.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 
@@ -29,6 +29,33 @@ describe(`database (${usingPostgres() ? 'PostgreSQL' : 'PGlite'})`, () => {
     } finally {
       await away.close();
     }
+  });
+
+  it('a statement marked PREPARED gets back what a plain one does, whatever its values hold (PGlite: EXECUTE with literals)', async () => {
+    const nasty = `it's \\ a "quote", ${"'"}; drop table members; -- سلام`;
+    const values = [
+      nasty,
+      ['a', null, `b'c`, 'd"e', 'f\\g', '{h,i}', 'سلام'],
+      [1, null, 7123456789],
+      { text: nasty, n: 1.5, list: [null, 'x'] },
+      new Date('2026-11-30T10:00:00.123Z'),
+      null,
+      true,
+    ];
+    const run = (prefix: string) =>
+      sql<Record<string, unknown>>`${sql.raw(prefix)}select ${values[0]}::text as t, ${values[1]}::text[] as ta, ${values[2]}::int8[] as ia,
+        ${values[3]}::jsonb as j, ${values[4]}::timestamptz as ts, ${values[5]}::text as nothing, ${values[6]}::boolean as yes`.execute(handle.db);
+    const plain = (await run('')).rows[0];
+    const prepared = (await run(PREPARED)).rows[0];
+    // Twice: the second runs the statement prepared by the first.
+    const again = (await run(PREPARED)).rows[0];
+    expect(prepared).toEqual(plain);
+    expect(again).toEqual(plain);
+    expect(plain!.t).toBe(nasty);
+    expect(plain!.ta).toEqual(values[1]);
+    expect(plain!.j).toEqual(values[3]);
+    expect(new Date(plain!.ts as string | Date).toISOString()).toBe('2026-11-30T10:00:00.123Z');
+    expect(await handle.db.selectFrom('members').select('id').execute()).toBeDefined();
   });
 
   it('refuses an int8 that a JavaScript number cannot hold exactly', async () => {
