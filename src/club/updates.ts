@@ -389,7 +389,7 @@ export function updateJournal({ handle, platform, botId, now, onWait, onLockLost
       lost = true;
       onLockLost?.(error);
       letGo();
-      if (!closed) void lock().catch((failure: unknown) => onLockLost?.(failure));
+      void relock();
     });
     return new Promise<boolean>((acquired, failed) => {
       held = session
@@ -412,6 +412,18 @@ export function updateJournal({ handle, platform, botId, now, onWait, onLockLost
         .catch((error: unknown) => (holding ? undefined : failed(error)))
         .finally(() => session.destroy());
     });
+  };
+
+  /** Takes the lock again after its connection was lost: until it holds (the server may still be down) or the journal is closed. */
+  const relock = async () => {
+    for (let retryIn = 100; !closed; retryIn = Math.min(retryIn * 2, LOCK_RETRY_MS * 15)) {
+      try {
+        await lock();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, retryIn));
+      }
+    }
   };
 
   return {

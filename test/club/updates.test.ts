@@ -183,7 +183,7 @@ describe.skipIf(!usingPostgres())('one poller per bot across processes (PostgreS
     for (const j of [second, otherBot, otherClub]) await j.close();
   });
 
-  it('a lock whose connection the server closes is said, and taken again on a new connection', async () => {
+  it('a lock whose connection the server closes is said, and taken again on a new connection, once the server answers again', async () => {
     const now = () => new Date('2026-11-29T10:00:00Z');
     // The backends holding the bot's lock, found as the existing chat-lock test finds one.
     const holders = async () =>
@@ -194,7 +194,11 @@ describe.skipIf(!usingPostgres())('one poller per bot across processes (PostgreS
             and l.classid::text::int8 = (key.k >> 32) & 4294967295 and l.objid::text::int8 = key.k & 4294967295`.execute(a.db)
       ).rows.map((r) => r.pid);
     const lost: unknown[] = [];
-    const journal = updateJournal({ handle: a, platform: 'telegram', botId: 22, now, onLockLost: (error) => lost.push(error) });
+    // The server is still away for the first two new connections (nothing listens on port 1).
+    const away = await createDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' });
+    let sessions = 0;
+    const flaky = { ...a, session: (onLost?: (error: Error) => void) => (++sessions === 2 || sessions === 3 ? away.session!(onLost) : a.session!(onLost)) };
+    const journal = updateJournal({ handle: flaky, platform: 'telegram', botId: 22, now, onLockLost: (error) => lost.push(error) });
     await journal.open();
     const [first] = await holders();
     expect(first).toBeDefined();
@@ -213,7 +217,10 @@ describe.skipIf(!usingPostgres())('one poller per bot across processes (PostgreS
     await journal.close();
     await opening;
     await other.close();
+    await away.close();
+    // Said once; taken again on the fourth connection.
     expect(lost).toHaveLength(1);
+    expect(sessions).toBe(4);
   });
 });
 
