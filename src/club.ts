@@ -201,7 +201,7 @@ export async function startClub(options: StartOptions): Promise<RunningClub> {
             botId: c.bot.botInfo.id,
             now,
             onWait: () => logger.warn({ platform: c.platform }, 'another process is polling this bot; waiting until it stops'),
-            onLockLost: (error) => logger.error({ err: error, platform: c.platform }, 'lost the connection that holds this bot for this process; another process could now poll it too'),
+            onLockLost: (error) => logger.error({ err: error, platform: c.platform }, 'lost the connection that holds this bot for this process; taking it again (meanwhile another process could poll it too)'),
           });
       const running = await launchBot(c.bot, adapterFor(c.platform), deps, webhook, journal);
       bots.push(running);

@@ -96,7 +96,6 @@ export const pgliteParsers = {
   [OID.date]: identity,
 };
 
-/** The embedded database's module (WASM, ~40 MB of RSS) is loaded only by a club that uses it. */
 /**
  * The embedded database's shared buffers. PGlite's default, 128 MB, is resident in the club's
  * process from the moment it opens (its memory is set up at start): 325 MB of RSS at open against
@@ -105,6 +104,7 @@ export const pgliteParsers = {
  */
 const PGLITE_SHARED_BUFFERS = '16MB';
 
+/** The embedded database's module (WASM, ~40 MB of RSS) is loaded only by a club that uses it. */
 export async function openPGlite(dataDir: string): Promise<PGlite> {
   const { PGlite } = await import('@electric-sql/pglite');
   return PGlite.create(dataDir, { parsers: pgliteParsers, startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`] });
