@@ -120,8 +120,17 @@ export function startPolling(bot: Bot<Context>, options: PollingOptions): Poller
     inFlight.set(id, handling);
   };
 
+  /** Journal deletes under way (a stop waits for them). */
+  const clearing = new Set<Promise<void>>();
   /** Deletes an update's journal row (a failed delete is retried with the next one; a row left behind is dropped at the next start). */
-  const clear = (id: number) => journal!.done(id).catch((error: unknown) => log.warn({ err: error, update_id: id }, 'could not clear an update from the journal'));
+  const clear = (id: number) => {
+    const deleting: Promise<void> = journal!
+      .done(id)
+      .catch((error: unknown) => log.warn({ err: error, update_id: id }, 'could not clear an update from the journal'))
+      .finally(() => clearing.delete(deleting));
+    clearing.add(deleting);
+    return deleting;
+  };
 
   /** Hands over what the previous process left in the journal, before anything new. */
   const resume = async () => {
@@ -228,6 +237,7 @@ export function startPolling(bot: Bot<Context>, options: PollingOptions): Poller
         // (limit 1: at most one new update comes back, unconfirmed, for the next process.)
         await bot.api.getUpdates({ offset: next, limit: 1, timeout: 0 }).catch(() => undefined);
       }
+      await Promise.allSettled([...clearing]);
       await journal?.close();
     },
   };
