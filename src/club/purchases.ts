@@ -1,5 +1,6 @@
 import { CompiledQuery, sql } from 'kysely';
-import { PREPARED, type Db } from '../db/database.ts';
+import type { Db } from '../db/database.ts';
+import { PREPARED } from '../db/prepared.ts';
 import type { Purchase, Tier } from '../db/schema.ts';
 import { todayIso } from '../lib/jalali.ts';
 import { zonedMidnight } from '../lib/zoned.ts';

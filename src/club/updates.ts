@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
-import { PREPARED, type DatabaseHandle, type Db } from '../db/database.ts';
+import type { DatabaseHandle, Db } from '../db/database.ts';
+import { PREPARED } from '../db/prepared.ts';
 import type { Member, MembersTable, Platform, Tier, TiersTable } from '../db/schema.ts';
 import type { AccountMember } from './members.ts';
 import { grouped } from '../lib/grouped.ts';
@@ -290,21 +291,24 @@ export function handledRecorder(db: Db, journaled = false): (ref: UpdateRef, now
 }
 
 /**
- * Runs `work` while holding a PostgreSQL advisory lock named by `key` (a chat): across any number
- * of processes on one database, one holder at a time, the others wait. The lock is held by a
+ * Runs `work` while holding a PostgreSQL advisory lock named by `key` (a chat) in this club's name:
+ * across any number of processes of the club, one holder at a time, the others wait. The lock is held by a
  * session on a reserved connection (the work's own queries use other connections of the pool), so
  * a process that dies releases it with its connection.
  */
 export async function withAdvisoryLock<T>(db: Db, key: string, work: () => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
-    await sql`select pg_advisory_lock(hashtextextended(${key}, 0))`.execute(conn);
+    await sql`select pg_advisory_lock(${lockKey(key)})`.execute(conn);
     try {
       return await work();
     } finally {
-      await sql`select pg_advisory_unlock(hashtextextended(${key}, 0))`.execute(conn);
+      await sql`select pg_advisory_unlock(${lockKey(key)})`.execute(conn);
     }
   });
 }
+
+/** An advisory lock's key in the club's own name: several clubs (schemas) may share a database. */
+const lockKey = (key: string) => sql`hashtextextended(current_schema() || ':' || ${key}, 0)`;
 
 /** A journal row older than this is not replayed: Telegram itself drops an update after 24 hours. */
 const REPLAYED_WITHIN_MS = 86_400_000;
@@ -377,8 +381,7 @@ export function updateJournal({ handle, platform, botId, now, onWait, onLockLost
    */
   const lock = (): Promise<boolean> => {
     if (handle.driver !== 'pg' || !handle.session) return Promise.resolve(true);
-    // Per club: several clubs (schemas) may share a database.
-    const key = `:received_updates:${platform}:${botId}`;
+    const key = `received_updates:${platform}:${botId}`;
     let holding = false;
     let lost = false;
     let letGo!: () => void;
@@ -397,7 +400,7 @@ export function updateJournal({ handle, platform, botId, now, onWait, onLockLost
         .execute(async (conn) => {
           let told = false;
           for (;;) {
-            const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(hashtextextended(current_schema() || ${key}, 0)) as ok`.execute(conn);
+            const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${lockKey(key)}) as ok`.execute(conn);
             if (rows[0]!.ok) break;
             if (closed) return acquired(false);
             if (!told) onWait?.();
@@ -407,7 +410,7 @@ export function updateJournal({ handle, platform, botId, now, onWait, onLockLost
           holding = true;
           acquired(true);
           await released;
-          if (!lost) await sql`select pg_advisory_unlock(hashtextextended(current_schema() || ${key}, 0))`.execute(conn);
+          if (!lost) await sql`select pg_advisory_unlock(${lockKey(key)})`.execute(conn);
         })
         .catch((error: unknown) => (holding ? undefined : failed(error)))
         .finally(() => session.destroy());

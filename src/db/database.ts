@@ -4,6 +4,7 @@ import v8 from 'node:v8';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { PREPARED } from './prepared.ts';
 
 export type Db = Kysely<Database>;
 
@@ -67,15 +68,7 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
-/**
- * A statement whose text starts with this comment is sent to PostgreSQL as a named prepared
- * statement: each connection parses, analyses and plans it once, then only binds and executes it
- * (the till's `select club_record_purchase(...)`: its parse and plan were ~7 % of the server's CPU
- * per purchase in a perf profile). Only for texts that are constants, the values all parameters:
- * every distinct text is one statement kept by every connection for its life. The embedded
- * database runs the text as any other.
- */
-export const PREPARED = '/* prepared */ ';
+/** Statements marked PREPARED (see prepared.ts), by text: their name on every connection. */
 const preparedNames = new Map<string, string>();
 
 class PreparingClient extends pg.Client {

@@ -12,7 +12,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pgUtils from 'pg/lib/utils.js';
-import { PREPARED } from './database.ts';
+import { PREPARED } from './prepared.ts';
 
 /**
  * Kysely over embedded PGlite. PGlite is one backend with one session, so the driver hands out a
@@ -96,7 +96,7 @@ class PGliteConnection implements DatabaseConnection {
   constructor(private readonly pglite: PGlite) {}
 
   /**
-   * A statement marked PREPARED (see database.ts) is prepared once per PGlite instance and then
+   * A statement marked PREPARED (see prepared.ts) is prepared once per PGlite instance and then
    * run with EXECUTE: PGlite's query() parses and plans every text anew, and for the update intake
    * that planning was ~1.3 ms of the 1.4 ms a lone update's statement took (issue 14). EXECUTE
    * takes no bind parameters, so the values go in as literals of the text they would be bound as.

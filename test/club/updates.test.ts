@@ -273,7 +273,7 @@ describe.skipIf(!usingPostgres())('a chat lock across processes (PostgreSQL)', (
     // (A bigint lock key shows in pg_locks as its high 32 bits in classid and its low 32 in objid.)
     await sql`
       select pg_terminate_backend(l.pid)
-      from pg_locks l, (select hashtextextended('telegram:3', 0) as k) key
+      from pg_locks l, (select hashtextextended(${`${a.schema}:telegram:3`}, 0) as k) key
       where l.locktype = 'advisory' and l.granted and l.objsubid = 1
         and l.classid::text::int8 = (key.k >> 32) & 4294967295 and l.objid::text::int8 = key.k & 4294967295`.execute(a.db);
     expect(await waiter).toBe('taken over');

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, isDatabaseUnavailable, parseInt8, PREPARED, type DatabaseHandle } from '../../src/db/database.ts';
+import { createDatabase, isDatabaseUnavailable, parseInt8, type DatabaseHandle } from '../../src/db/database.ts';
+import { PREPARED } from '../../src/db/prepared.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { testDatabase, usingPostgres } from '../support/db.ts';
 
