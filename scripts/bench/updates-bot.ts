@@ -14,6 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import { run } from '@grammyjs/runner';
 import { Bot } from 'grammy';
 import pino from 'pino';
@@ -82,7 +83,7 @@ async function main() {
         // from files (node's binary, native addons), which the kernel shares and can drop.
         const status = readFileSync('/proc/self/status', 'utf8');
         const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-        send({ kind: 'memory', rss: m.rss, rssAtGc: atGc, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rssAnon: kB('RssAnon'), rssFile: kB('RssFile') });
+        send({ kind: 'memory', rss: m.rss, rssAtGc: atGc, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, rssAnon: kB('RssAnon'), rssFile: kB('RssFile'), byMapping: rssByMapping(), heapSpaces: heapSpaces() });
       });
     } else if (message.kind === 'cpu') {
       // The process's CPU time so far (user + system, and system alone, microseconds): the parent takes the difference over a burst.
@@ -104,3 +105,26 @@ main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });
+
+/** The RSS by what it maps (a file's name, or [heap], [anon] for anonymous memory), largest first: where the club's memory is. */
+function rssByMapping(): Record<string, number> {
+  const sizes = new Map<string, number>();
+  let name = '';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const [from, to] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
+      // Anonymous memory: V8's heap pages, malloc's arenas, and one large mapping on PGlite (its WebAssembly memory, 128 MB).
+      const size = to! - from!;
+      name = head[1]?.replace(/^.*\/node_modules\//, '') || (size >= 64 * 2 ** 20 ? `[anon, ${Math.round(size / 2 ** 20)} MB mapping]` : '[anon]');
+    }
+    else if (line.startsWith('Rss:')) sizes.set(name, (sizes.get(name) ?? 0) + Number(/(\d+)/.exec(line)![1]) * 1024);
+  }
+  return Object.fromEntries([...sizes].sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 1e5).slice(0, 12).map(([k, v]) => [k, Math.round(v / 1e5) / 10]));
+}
+
+/** Each V8 heap space's committed and used size (MB): where the heap's slack is. */
+function heapSpaces(): Record<string, [number, number]> {
+  const mb = (n: number) => Math.round(n / 1e5) / 10;
+  return Object.fromEntries(v8.getHeapSpaceStatistics().filter((s) => s.space_size > 1e6).map((s) => [s.space_name, [mb(s.space_size), mb(s.space_used_size)]]));
+}

@@ -63,9 +63,23 @@ const CHAT_BASE = 8_800_000_000;
 const ROOT = new URL('../../', import.meta.url).pathname;
 /** The bot processes, compiled (see above). */
 const BOTS_DIR = join(ROOT, 'dist.bench');
-/** Node's flags in `npm start` (package.json), given to both bots and to the start-up runs; BENCH_NODE_FLAGS overrides. */
+/**
+ * `npm start` (package.json) as `[NAME=value ...] node [flags] scripts/start.mjs`: its environment
+ * (`NAME=${NAME:-value}` is the value unless NAME is set and not empty, as sh reads it) and node's
+ * flags go to the three bots and to the start-up runs, so each runs as `npm start` runs the club.
+ * BENCH_NODE_FLAGS overrides the flags.
+ */
 const START_SCRIPT = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-const NODE_FLAGS = (env.BENCH_NODE_FLAGS ?? START_SCRIPT.replace(/^node\s+/, '').replace(/\s*scripts\/start\.mjs.*$/, '')).split(/\s+/).filter(Boolean);
+const startParts = /^((?:\w+=\S+\s+)*)node\s*(.*?)\s*scripts\/start\.mjs$/.exec(START_SCRIPT);
+if (!startParts) throw new Error(`npm start is not "[NAME=value ...] node [flags] scripts/start.mjs": ${START_SCRIPT}`);
+const START_ENV: Record<string, string> = Object.fromEntries(
+  startParts[1]!.split(/\s+/).filter(Boolean).map((assignment) => {
+    const [name, value] = assignment.split(/=(.*)/s) as [string, string];
+    const fallback = /^\$\{(\w+):-(.*)\}$/.exec(value);
+    return [name, fallback ? env[fallback[1]!] || fallback[2]! : value];
+  }),
+);
+const NODE_FLAGS = (env.BENCH_NODE_FLAGS ?? startParts[2]!).split(/\s+/).filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const load = () => loadavg().map((l) => Number(l.toFixed(1)));
@@ -132,7 +146,7 @@ class BotProcess {
     const flags = ['--expose-gc', ...NODE_FLAGS];
     this.child = fork(join(BOTS_DIR, 'updates-bot.js'), [], {
       execArgv: flags,
-      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...(env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX } : {}), BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...(CPU_PROF ? { BENCH_CPU_PROF: CPU_PROF, ...(env.BENCH_PROF_KIND ? { BENCH_PROF_KIND: env.BENCH_PROF_KIND } : {}) } : {}), ...childEnv },
+      env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MALLOC_'))), ...START_ENV, BENCH_BOT: kind, BOT_TOKEN: TOKEN, ...(CPU_PROF ? { BENCH_CPU_PROF: CPU_PROF, ...(env.BENCH_PROF_KIND ? { BENCH_PROF_KIND: env.BENCH_PROF_KIND } : {}) } : {}), ...childEnv },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     // The bot's warnings (pino JSON lines) and errors: counted, the first few shown.
@@ -173,7 +187,7 @@ class BotProcess {
 
   async memory() {
     this.child.send({ kind: 'memory' });
-    return (await this.next('memory')) as unknown as { rss: number; rssAtGc: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; rssAnon: number; rssFile: number };
+    return (await this.next('memory')) as unknown as { rss: number; rssAtGc: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; rssAnon: number; rssFile: number; byMapping: Record<string, number>; heapSpaces: Record<string, [number, number]> };
   }
 
   /** The process's CPU time so far, microseconds (user + system). */
@@ -226,7 +240,7 @@ async function startUp(dataDir: string) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [...NODE_FLAGS, 'scripts/start.mjs'], {
     cwd: ROOT,
-    env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', BOT_TOKEN: TOKEN, BOT_API_ROOT: api.apiRoot, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: { PATH: env.PATH ?? '', HOME: env.HOME ?? '', ...START_ENV, BOT_TOKEN: TOKEN, BOT_API_ROOT: api.apiRoot, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -253,7 +267,7 @@ async function timedBurst(bot: BotProcess, users: FakeUser[], text: string, expe
 }
 
 async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers: FakeUser[]) {
-  const out: Record<string, unknown> = { driver, loadBefore: load() };
+  const out: Record<string, unknown> = { driver, loadBefore: load(), bots: { nodeFlags: NODE_FLAGS, env: START_ENV } };
   const schema = `bench_up_${randomBytes(4).toString('hex')}`;
   const dataDir = driver === 'pglite' ? mkdtempSync(join(tmpdir(), 'bashgah-bench-')) : undefined;
   const open = () => (driver === 'pg' ? createDatabase({ databaseUrl, schema, poolSize: 2 }) : createDatabase({ dataDir }));
@@ -392,6 +406,8 @@ async function benchDriver(driver: 'pg' | 'pglite', echo: BotProcess, echoUsers:
       externalMB: mb(after.external),
       rssAnonMB: mb(after.rssAnon),
       rssFileMB: mb(after.rssFile),
+      rssByMappingMB: after.byMapping,
+      heapSpacesMB: after.heapSpaces,
       note: driver === 'pglite' ? 'the club process alone; the embedded database (WASM) is inside it' : 'the club process alone',
     };
     const clubLogLines = club.logLines;
