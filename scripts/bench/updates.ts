@@ -23,7 +23,11 @@
  *             (the fake Bot API and its users) while serving each bot
  *   latency   /menu at LATENCY_RATE updates/s for LATENCY_SECONDS: p50 / p99 from push to answer
  *   memory    CONVERSATIONS strangers send /start: each waits in the signup conversation; the club
- *             process's RSS after a full GC and a second's pause (rssAtGcMB: at once), before and after
+ *             process's RSS after a full GC and a second's pause (rssAtGcMB: at once), before and after;
+ *             rssByMappingMB: that RSS by what it maps (node's binary, [heap]: malloc's main heap,
+ *             [anon]: V8's heap and malloc's other arenas, PGlite's WebAssembly memory), and
+ *             heapSpacesMB: V8's heap spaces, [committed, used]
+ *   bots      the environment and node's flags each bot ran with: npm start's (package.json)
  *   start-up  `node scripts/start.mjs` (what `npm start` runs) from spawn to its first getUpdates,
  *             on the PGlite data dir the run left (an existing data dir), STARTS times; dist/ is
  *             built (if stale) before the run, so this is every start after the first one
