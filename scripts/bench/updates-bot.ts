@@ -111,14 +111,12 @@ function rssByMapping(): Record<string, number> {
   const sizes = new Map<string, number>();
   let name = '';
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (head) {
-      const [from, to] = line.split(' ')[0]!.split('-').map((h) => parseInt(h, 16));
       // Anonymous memory: V8's heap pages, malloc's arenas, and one large mapping on PGlite (its WebAssembly memory, 128 MB).
-      const size = to! - from!;
-      name = head[1]?.replace(/^.*\/node_modules\//, '') || (size >= 64 * 2 ** 20 ? `[anon, ${Math.round(size / 2 ** 20)} MB mapping]` : '[anon]');
-    }
-    else if (line.startsWith('Rss:')) sizes.set(name, (sizes.get(name) ?? 0) + Number(/(\d+)/.exec(line)![1]) * 1024);
+      const size = parseInt(head[2]!, 16) - parseInt(head[1]!, 16);
+      name = head[3]?.replace(/^.*\/node_modules\//, '') || (size >= 64 * 2 ** 20 ? `[anon, ${Math.round(size / 2 ** 20)} MB mapping]` : '[anon]');
+    } else if (line.startsWith('Rss:')) sizes.set(name, (sizes.get(name) ?? 0) + Number(/(\d+)/.exec(line)![1]) * 1024);
   }
   return Object.fromEntries([...sizes].sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 1e5).slice(0, 12).map(([k, v]) => [k, Math.round(v / 1e5) / 10]));
 }

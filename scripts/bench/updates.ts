@@ -39,7 +39,7 @@
  * CPU profile of each of its throughput bursts, `<echo|club>-<pid>-<n>.cpuprofile`; the profiler's
  * cost is in that run's figures; BENCH_PROF_KIND=heap: sampling heap profiles instead, `.heapprofile`).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -68,21 +68,18 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 /** The bot processes, compiled (see above). */
 const BOTS_DIR = join(ROOT, 'dist.bench');
 /**
- * `npm start` (package.json) as `[NAME=value ...] node [flags] scripts/start.mjs`: its environment
- * (`NAME=${NAME:-value}` is the value unless NAME is set and not empty, as sh reads it) and node's
- * flags go to the three bots and to the start-up runs, so each runs as `npm start` runs the club.
- * BENCH_NODE_FLAGS overrides the flags.
+ * `npm start` (package.json) as `[NAME=value ...] node [flags] scripts/start.mjs`: the environment
+ * its assignments give (read through the shell, as npm runs them) and node's flags go to the three
+ * bots and to the start-up runs, so each runs as `npm start` runs the club. BENCH_NODE_FLAGS
+ * overrides the flags.
  */
 const START_SCRIPT = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
 const startParts = /^((?:\w+=\S+\s+)*)node\s*(.*?)\s*scripts\/start\.mjs$/.exec(START_SCRIPT);
 if (!startParts) throw new Error(`npm start is not "[NAME=value ...] node [flags] scripts/start.mjs": ${START_SCRIPT}`);
-const START_ENV: Record<string, string> = Object.fromEntries(
-  startParts[1]!.split(/\s+/).filter(Boolean).map((assignment) => {
-    const [name, value] = assignment.split(/=(.*)/s) as [string, string];
-    const fallback = /^\$\{(\w+):-(.*)\}$/.exec(value);
-    return [name, fallback ? env[fallback[1]!] || fallback[2]! : value];
-  }),
-);
+const startNames = [...startParts[1]!.matchAll(/(\w+)=/g)].map((m) => m[1]!);
+const START_ENV: Record<string, string> = startNames.length === 0 ? {} : JSON.parse(
+  execFileSync('/bin/sh', ['-c', `${startParts[1]}"${process.execPath}" -e 'process.stdout.write(JSON.stringify(Object.fromEntries(process.argv.slice(1).map((n) => [n, process.env[n]]))))' ${startNames.join(' ')}`], { encoding: 'utf8' }),
+) as Record<string, string>;
 const NODE_FLAGS = (env.BENCH_NODE_FLAGS ?? startParts[2]!).split(/\s+/).filter(Boolean);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
